@@ -1,0 +1,37 @@
+# Two commands for a newcomer: `make run` and `make test`. Both install into ./.venv first if needed.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 5000
+STORE  ?= sqlite:///$(CURDIR)/runs/mlflow.db
+
+.PHONY: install run test lint ui bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install -e '.[dev]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/optbench $(ARGS)
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check optbench tests bench
+	$(BIN)/ruff format --check optbench tests bench
+
+ui: install
+	mkdir -p runs
+	$(BIN)/mlflow ui --backend-store-uri $(STORE) --host 127.0.0.1 --port $(PORT)
+
+bench: install
+	$(BIN)/python bench/bench_sklearn_loop.py
+
+clean:
+	rm -rf runs/* build dist *.egg-info

@@ -1,0 +1,116 @@
+"""Observers of a training loop, as in Keras: the loop emits events, callbacks react.
+
+Every trainer calls ``on_train_begin``, ``on_epoch_end(step, logs)`` once per iteration/epoch,
+and ``on_train_end``; a callback stops training through ``LoopState.request_stop``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class LoopState:
+    """What callbacks can see and change about the running loop."""
+
+    max_steps: int
+    stop_training: bool = False
+    stop_reason: str = "max_iter"
+    diverged: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def request_stop(self, reason: str) -> None:
+        if not self.stop_training:
+            self.stop_training, self.stop_reason = True, reason
+
+
+class Callback:
+    def on_train_begin(self, state: LoopState) -> None:
+        self.state = state
+
+    def on_epoch_end(self, step: int, logs: dict[str, float]) -> None:
+        pass
+
+    def on_train_end(self, logs: dict[str, float]) -> None:
+        pass
+
+
+class CallbackList(Callback):
+    def __init__(self, callbacks: list[Callback]):
+        self.callbacks = callbacks
+
+    def on_train_begin(self, state: LoopState) -> None:
+        for cb in self.callbacks:
+            cb.on_train_begin(state)
+
+    def on_epoch_end(self, step: int, logs: dict[str, float]) -> None:
+        for cb in self.callbacks:
+            cb.on_epoch_end(step, logs)
+
+    def on_train_end(self, logs: dict[str, float]) -> None:
+        for cb in self.callbacks:
+            cb.on_train_end(logs)
+
+
+class DivergenceGuard(Callback):
+    """Stops at the first NaN/inf loss and marks the run diverged (a result, not a crash)."""
+
+    def __init__(self, keys: tuple[str, ...] = ("train_loss", "val_loss")):
+        self.keys = keys
+
+    def on_epoch_end(self, step: int, logs: dict[str, float]) -> None:
+        bad = [k for k in self.keys if k in logs and not math.isfinite(logs[k])]
+        if bad:
+            self.state.diverged = True
+            self.state.request_stop(f"diverged: {bad[0]}={logs[bad[0]]} at step {step}")
+
+
+class EarlyStopping(Callback):
+    """Stops when ``monitor`` has not improved by more than ``tol`` for ``patience`` steps."""
+
+    def __init__(self, monitor: str, tol: float, patience: int):
+        self.monitor, self.tol, self.patience = monitor, tol, patience
+        self.best = math.inf
+        self.wait = 0
+
+    def on_epoch_end(self, step: int, logs: dict[str, float]) -> None:
+        value = logs.get(self.monitor)
+        if value is None:
+            return
+        if value < self.best - self.tol:
+            self.best, self.wait = value, 0
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.state.request_stop(
+                f"converged: {self.monitor} improved by < {self.tol:g} for {self.patience} steps"
+            )
+
+
+class RichProgress(Callback):
+    """A rich progress bar with the live losses."""
+
+    def __init__(self, description: str):
+        self.description = description
+
+    def on_train_begin(self, state: LoopState) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        from rich.progress import TimeElapsedColumn
+
+        super().on_train_begin(state)
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), transient=False,
+        )
+        self.task = self.progress.add_task(self.description, total=state.max_steps, losses="")
+        self.progress.start()
+
+    def on_epoch_end(self, step: int, logs: dict[str, float]) -> None:
+        shown = " ".join(
+            f"{k}={logs[k]:.4f}" for k in ("train_loss", "val_loss", "val_accuracy") if k in logs
+        )
+        self.progress.update(self.task, completed=step, losses=shown)
+
+    def on_train_end(self, logs: dict[str, float]) -> None:
+        self.progress.stop()

@@ -1,0 +1,45 @@
+"""The `optbench` command: Hydra composes conf/, the runner does the job."""
+
+from __future__ import annotations
+
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+from optbench.errors import USER_ERROR_EXIT
+from optbench.schema import register_configs
+from optbench.tracking import SweepTracking, close_sweep
+
+register_configs()
+
+
+@hydra.main(version_base="1.3", config_path="pkg://optbench.conf", config_name="config")
+def _hydra_entry(cfg: DictConfig) -> float:
+    from optbench.runner import run_job
+
+    return run_job(cfg)
+
+
+def main() -> None:
+    """Run one job or a sweep (-m); close any sweep left open by an error or Ctrl-C."""
+    try:
+        _hydra_entry()
+    except KeyboardInterrupt:
+        close_sweep("KILLED")
+        sys.exit(130)
+    finally:
+        close_sweep("FAILED")  # no-op unless the sweep ended before on_multirun_end
+    summary = SweepTracking.last_summary
+    if summary is not None:
+        from optbench import console
+
+        console.print_sweep_summary(summary)
+        if summary["failed"]:
+            user_only = all(c.data.tags.get("optbench.error_type") == "user"
+                            for c in summary["failed"])
+            sys.exit(USER_ERROR_EXIT if user_only else 1)
+
+
+if __name__ == "__main__":
+    main()

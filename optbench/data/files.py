@@ -1,0 +1,83 @@
+"""Where data files live, checksums, cached downloads, and a cache of parsed arrays."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+from optbench.errors import OptbenchError
+
+KERAS_CACHE = Path("~/.keras/datasets").expanduser()
+
+
+def search_dirs(data_dir: str | None) -> list[Path]:
+    """The configured data directory (config or $OPTBENCH_DATA_DIR) first, then Keras's cache."""
+    dirs = [Path(data_dir).expanduser()] if data_dir else []
+    return [*dirs, KERAS_CACHE]
+
+
+def cache_dir() -> Path:
+    """Parsed-array cache: $OPTBENCH_CACHE_DIR, else runs/cache under the working directory."""
+    return Path(os.environ.get("OPTBENCH_CACHE_DIR", "runs/cache")).absolute()
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify(path: Path, expected_sha256: str) -> str:
+    """Return the file's sha256, or raise if it is not the expected file."""
+    actual = sha256(path)
+    if actual != expected_sha256:
+        raise OptbenchError(
+            f"{path} has sha256 {actual}, expected {expected_sha256}: the file is corrupt or "
+            "not the official one. Delete it and copy or download it again."
+        )
+    return actual
+
+
+def download(url: str, dest: Path, expected_sha256: str, timeout_s: float = 30.0) -> Path:
+    """Download to ``dest`` atomically, checking the sha256 before the file appears."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as tmp:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout_s) as response:
+                shutil.copyfileobj(response, tmp)
+        except OSError as exc:
+            tmp.close()
+            os.unlink(tmp.name)
+            raise ConnectionError(f"could not download {url}: {exc}") from exc
+    verify(Path(tmp.name), expected_sha256)
+    os.replace(tmp.name, dest)
+    return dest
+
+
+def cached_arrays(key: str, names: tuple[str, ...]) -> dict[str, np.ndarray] | None:
+    """Arrays saved by ``save_arrays`` under ``key``, or None when not cached yet."""
+    folder = cache_dir() / "datasets" / key
+    paths = [folder / f"{n}.npy" for n in names]
+    if not all(p.exists() for p in paths):
+        return None
+    return {n: np.load(p) for n, p in zip(names, paths, strict=True)}
+
+
+def save_arrays(key: str, arrays: dict[str, np.ndarray]) -> None:
+    folder = cache_dir() / "datasets" / key
+    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    for name, array in arrays.items():
+        np.save(tmp / f"{name}.npy", array)
+    if folder.exists():  # another process won the race; its arrays are identical
+        shutil.rmtree(tmp)
+    else:
+        os.replace(tmp, folder)

@@ -1,0 +1,36 @@
+"""scikit-learn models: multinomial logistic regression and the warm-start MLP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+
+
+def build_logreg(model: Any, kwargs: dict[str, Any], seed: int, **extra: Any) -> LogisticRegression:
+    return LogisticRegression(
+        C=model.C, l1_ratio=model.l1_ratio, fit_intercept=model.fit_intercept,
+        random_state=seed, **kwargs, **extra,
+    )
+
+
+def build_mlp(model: Any, kwargs: dict[str, Any], seed: int, **extra: Any) -> MLPClassifier:
+    return MLPClassifier(
+        hidden_layer_sizes=tuple(model.hidden_sizes), activation=model.activation,
+        alpha=model.alpha, random_state=seed, **kwargs, **extra,
+    )
+
+
+BUILDERS = {"logreg": build_logreg, "mlp_sklearn": build_mlp}
+
+
+def count_params(estimator: ClassifierMixin) -> int:
+    """Number of fitted weights and biases."""
+    if isinstance(estimator, MLPClassifier):
+        arrays = [*estimator.coefs_, *estimator.intercepts_]
+    else:
+        arrays = [estimator.coef_, np.atleast_1d(estimator.intercept_)]
+    return int(sum(a.size for a in arrays))

@@ -1,0 +1,1 @@
+"""Optimizers and schedules: framework-neutral configs mapped onto each framework's own."""

@@ -1,0 +1,118 @@
+"""One job, start to end: validate -> seed -> data -> trainer -> tracking -> summary.
+
+Single run: a user error prints one line and exits 2 before any MLflow run exists.
+Inside a sweep: every failure is recorded as a FAILED child run and the job returns NaN,
+so the other jobs go on; the sweep's end reports the failures and exits non-zero."""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from optbench import console
+from optbench.callbacks import CallbackList, DivergenceGuard, EarlyStopping, RichProgress
+from optbench.errors import USER_ERROR_EXIT, OptbenchError
+from optbench.schema import Config, validate
+from optbench.tracking import TrackedRun
+from optbench.trainers.base import RunResult, Trainer, make_trainer
+
+
+@dataclass
+class Plan:
+    settings: Config
+    trainer: Trainer
+
+
+def prepare(cfg: DictConfig) -> Plan:
+    """Every check that can fail on the config alone, before any work starts."""
+    settings = validate(cfg)
+    return Plan(settings, make_trainer(settings))
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
+    from threadpoolctl import threadpool_limits
+
+    from optbench.data import load_dataset
+    from optbench.data.splits import scale
+
+    settings = plan.settings
+    seed_everything(settings.seed)
+    with threadpool_limits(limits=settings.hardware.threads):
+        start = time.perf_counter()
+        splits = scale(load_dataset(settings.dataset, settings.seed), settings.model.input_scaling)
+        data_load_time = time.perf_counter() - start
+        run.set_tags({
+            "optbench.data_source": splits.info["source"],
+            **{f"optbench.data_sha256.{k}": v for k, v in splits.info.get("checksums", {}).items()},
+            **{f"optbench.n_{k}": v for k, v in splits.sizes().items()},
+        })
+        callbacks = [DivergenceGuard(), run.metrics_logger(settings.tracking.log_every)]
+        stop = settings.trainer.early_stop
+        if stop.enabled:
+            callbacks.append(EarlyStopping(stop.monitor, stop.tol, stop.patience))
+        if settings.trainer.progress:
+            callbacks.append(RichProgress(f"{settings.model.name}/{settings.optimizer.name}"))
+        result = plan.trainer.fit(splits, CallbackList(callbacks))
+    result.final["data_load_time_s"] = data_load_time
+    run.log_metrics(result.final, step=len(result.history))
+    run.set_tags({"optbench.diverged": str(result.diverged).lower(),
+                  "optbench.stop_reason": result.stop_reason})
+    if settings.tracking.artifacts:
+        from optbench.report.plots import loss_curve
+
+        run.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
+        title = f"{settings.model.name} · {settings.optimizer.name} · {settings.dataset.name}"
+        run.log_figure(loss_curve(result.history, title), "loss_curve.png")
+    return result
+
+
+def _in_sweep() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def run_job(cfg: DictConfig) -> float:
+    """Hydra's task function; returns the objective (final validation loss) for sweepers."""
+    if _in_sweep():
+        return _run_sweep_job(cfg)
+    try:
+        plan = prepare(cfg)
+        with TrackedRun(cfg) as run:
+            result = execute(cfg, plan, run)
+    except OptbenchError as exc:
+        console.print_error(str(exc))
+        sys.exit(USER_ERROR_EXIT)
+    console.print_run_summary(result, run)
+    return result.objective
+
+
+def _run_sweep_job(cfg: DictConfig) -> float:
+    job = HydraConfig.get().job
+    context = f" in job #{job.num} ({' '.join(HydraConfig.get().overrides.task)})"
+    try:
+        with TrackedRun(cfg) as run:
+            result = execute(cfg, prepare(cfg), run)
+    except OptbenchError as exc:
+        console.print_error(str(exc), context)
+        return math.nan
+    except Exception:
+        console.print_error(traceback.format_exc(), context)
+        return math.nan
+    return result.objective
+
+
+__all__: list[Any] = ["execute", "prepare", "run_job"]

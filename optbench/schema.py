@@ -1,0 +1,214 @@
+"""Structured-config schemas: one dataclass per config-group option, registered in Hydra's
+ConfigStore under ``schema/<group>/<name>``. Hydra checks types and unknown keys when it
+composes; ``validate`` checks ranges and cross-field rules before any work starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from optbench.constraints import (
+    AnyOf,
+    EachOf,
+    Interval,
+    OneOf,
+    check_dataclass,
+    constrained,
+    non_negative,
+    positive,
+    positive_int,
+)
+from optbench.errors import OptbenchError
+
+FRACTION = Interval(0, 1, "neither")
+
+
+# ---------------------------------------------------------------- dataset
+@dataclass
+class DatasetConfig:
+    name: str = MISSING
+    data_dir: str | None = None  # None: $OPTBENCH_DATA_DIR, else the Keras cache ~/.keras/datasets
+    val_fraction: float = constrained(0.2, FRACTION)
+    # Training samples to keep: a count (> 1) or a fraction (<= 1); null keeps all.
+    subset: float | None = positive(None, nullable=True)
+
+    def check(self) -> None:
+        if self.subset is not None and self.subset > 1 and self.subset != int(self.subset):
+            raise OptbenchError(
+                f"dataset.subset={self.subset!r} is not allowed: must be a whole number of "
+                "samples (> 1) or a fraction in (0, 1]."
+            )
+
+
+@dataclass
+class DigitsConfig(DatasetConfig):
+    test_fraction: float = constrained(0.25, FRACTION)
+
+
+@dataclass
+class SyntheticConfig(DatasetConfig):
+    n_samples: int = constrained(5000, Interval(20, None, integer=True))
+    n_features: int = constrained(20, Interval(2, None, integer=True))
+    n_informative: int = positive_int(10)
+    n_classes: int = constrained(3, Interval(2, None, integer=True))
+    class_sep: float = positive(1.0)
+    problem_seed: int = non_negative(0)  # fixes the problem; the run's seed only moves the splits
+    test_fraction: float = constrained(0.2, FRACTION)
+
+    def check(self) -> None:
+        super().check()
+        if self.n_informative > self.n_features:
+            raise OptbenchError(
+                f"dataset.n_informative={self.n_informative} is not allowed: must be <= "
+                f"dataset.n_features={self.n_features}."
+            )
+        if self.n_classes > 2**self.n_informative:
+            raise OptbenchError(
+                f"dataset.n_classes={self.n_classes} is not allowed: needs n_classes <= "
+                f"2**n_informative = {2**self.n_informative}."
+            )
+
+
+@dataclass
+class MnistConfig(DatasetConfig):
+    download: bool = True  # fetch Keras's mnist.npz (sha256-checked) when no local copy exists
+
+
+# ---------------------------------------------------------------- model
+@dataclass
+class ModelConfig:
+    name: str = MISSING
+    framework: str = constrained("sklearn", OneOf(("sklearn", "keras", "numpy")))
+    input_scaling: str = constrained("standard", OneOf(("standard", "unit", "none")))
+
+
+@dataclass
+class LogRegConfig(ModelConfig):
+    C: float = positive(1.0)  # inverse regularisation strength
+    l1_ratio: float = constrained(0.0, Interval(0, 1))  # 0: L2 penalty, 1: L1, between: elastic net
+    fit_intercept: bool = True
+
+
+@dataclass
+class MlpSklearnConfig(ModelConfig):
+    hidden_sizes: list[int] = constrained([100], EachOf(Interval(1, None, integer=True)))
+    activation: str = constrained("relu", OneOf(("relu", "tanh", "logistic", "identity")))
+    alpha: float = non_negative(1e-4)  # L2 penalty
+
+
+# ---------------------------------------------------------------- optimizer
+@dataclass
+class OptimizerConfig:
+    name: str = MISSING
+
+
+@dataclass
+class SolverConfig(OptimizerConfig):
+    """scikit-learn's own solvers (saga, sag, lbfgs): they choose their step size themselves."""
+
+
+@dataclass
+class SgdConfig(OptimizerConfig):
+    lr: float = positive(0.01)
+    momentum: float = constrained(0.0, Interval(0, 1, "left"))
+    nesterov: bool = False
+
+    def check(self) -> None:
+        if self.nesterov and self.momentum == 0:
+            raise OptbenchError(
+                "optimizer.nesterov=true needs optimizer.momentum > 0 (got 0.0)."
+            )
+
+
+@dataclass
+class AdamConfig(OptimizerConfig):
+    lr: float = positive(0.001)
+    beta_1: float = constrained(0.9, Interval(0, 1, "left"))
+    beta_2: float = constrained(0.999, Interval(0, 1, "left"))
+    epsilon: float = positive(1e-8)
+
+
+# ---------------------------------------------------------------- schedule
+@dataclass
+class ScheduleConfig:
+    name: str = MISSING
+
+
+@dataclass
+class InvScalingConfig(ScheduleConfig):
+    power_t: float = positive(0.5)  # lr_t = lr / t**power_t
+
+
+# ---------------------------------------------------------------- hardware
+@dataclass
+class HardwareConfig:
+    name: str = MISSING
+    threads: int | None = positive_int(None, nullable=True)  # null: all cores
+
+
+# ---------------------------------------------------------------- top level
+@dataclass
+class EarlyStopConfig:
+    enabled: bool = True
+    monitor: str = constrained("train_loss", OneOf(("train_loss", "val_loss")))
+    tol: float = non_negative(1e-4)  # an improvement smaller than this does not count
+    patience: int = positive_int(10)  # steps without improvement before stopping
+
+
+@dataclass
+class TrainerConfig:
+    max_iter: int = positive_int(100)  # iterations (epochs) of the training loop
+    batch_size: Any = constrained("auto", AnyOf((Interval(1, None, integer=True), OneOf(("auto", "full")))))
+    eval_every: int = positive_int(1)
+    early_stop: EarlyStopConfig = field(default_factory=EarlyStopConfig)
+    oneshot_baseline: bool = True  # also fit once continuously (logreg) for oneshot_train_loss
+    progress: bool = True
+
+
+@dataclass
+class TrackingConfig:
+    uri: str | None = None  # None: $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/runs/mlflow.db
+    log_every: int = positive_int(50)  # steps buffered per MLflow log_batch call
+    artifacts: bool = True  # resolved config YAML and loss-curve PNG
+
+
+@dataclass
+class Config:
+    dataset: Any = MISSING
+    model: Any = MISSING
+    optimizer: Any = MISSING
+    schedule: Any = MISSING
+    hardware: Any = MISSING
+    seed: int = constrained(0, Interval(0, 2**32 - 1, integer=True))
+    experiment_name: str = "optbench"
+    run_name: str | None = None
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+
+
+SCHEMAS: dict[str, dict[str, type]] = {
+    "dataset": {"digits": DigitsConfig, "synthetic": SyntheticConfig, "mnist": MnistConfig},
+    "model": {"logreg": LogRegConfig, "mlp_sklearn": MlpSklearnConfig},
+    "optimizer": {"solver": SolverConfig, "sgd": SgdConfig, "adam": AdamConfig},
+    "schedule": {"constant": ScheduleConfig, "invscaling": InvScalingConfig},
+    "hardware": {"cpu": HardwareConfig},
+}
+
+
+def register_configs() -> None:
+    """Store the top-level schema and each group's schemas for the YAML files to extend."""
+    cs = ConfigStore.instance()
+    cs.store(name="optbench_schema", node=Config)
+    for group, schemas in SCHEMAS.items():
+        for name, node in schemas.items():
+            cs.store(group=f"schema/{group}", name=name, node=node)
+
+
+def validate(cfg: DictConfig) -> Config:
+    """Turn the composed config into typed dataclasses and check every constraint."""
+    obj = OmegaConf.to_object(cfg)
+    check_dataclass(obj)
+    return obj

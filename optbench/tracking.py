@@ -1,0 +1,263 @@
+"""MLflow tracking: the store, one run per job (child of a sweep's parent run), batched
+metric writes, and a final status that is never left RUNNING.
+
+The training loop never sees MLflow: it talks to ``MetricsLogger``, a callback."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback as HydraCallback
+from omegaconf import DictConfig, OmegaConf
+
+from optbench.callbacks import Callback
+
+DEFAULT_STORE = Path("runs") / "mlflow.db"
+ENV_URI = "OPTBENCH_TRACKING_URI"  # set by the sweep callback for its jobs
+ENV_PARENT = "OPTBENCH_PARENT_RUN_ID"
+ENV_SWEEP = "OPTBENCH_SWEEP_ID"
+MAX_METRICS_PER_BATCH = 1000  # MLflow's limit for one log_batch call
+MAX_PARAMS_PER_BATCH = 100
+VERSIONED = ("scikit-learn", "numpy", "mlflow", "hydra-core", "tensorflow", "keras")
+
+
+def resolve_uri(uri: str | None) -> str:
+    """The store for this run: config, then the sweep's, then $MLFLOW_TRACKING_URI, then
+    ``sqlite:///<cwd>/runs/mlflow.db``. Local SQLite paths are made absolute."""
+    uri = uri or os.environ.get(ENV_URI) or os.environ.get("MLFLOW_TRACKING_URI")
+    if not uri:
+        uri = "sqlite:///" + str(DEFAULT_STORE)
+    if uri.startswith("sqlite:///"):
+        path = Path(uri.removeprefix("sqlite:///")).absolute()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+    return uri
+
+
+def _artifact_location(uri: str) -> str | None:
+    """For a local SQLite store, artifacts go beside it (runs/artifacts); servers decide."""
+    if uri.startswith("sqlite:///"):
+        return (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri()
+    return None
+
+
+def client_for(uri: str) -> Any:
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def experiment_id(client: Any, name: str, uri: str) -> str:
+    """Get or create the experiment (tolerating a concurrent creator)."""
+    from mlflow.exceptions import MlflowException
+
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    try:
+        return client.create_experiment(name, artifact_location=_artifact_location(uri))
+    except MlflowException:
+        return client.get_experiment_by_name(name).experiment_id
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, str]:
+    """Nested config -> {'optimizer.lr': '0.001', ...}."""
+    if isinstance(tree, dict):
+        out: dict[str, str] = {}
+        for key, value in tree.items():
+            out.update(flatten(value, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): str(tree)}
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=False)
+    except OSError:
+        return None
+    return out.stdout.strip() or None
+
+
+def _versions() -> dict[str, str]:
+    tags = {"optbench.version.python": platform.python_version()}
+    for dist in VERSIONED:
+        try:
+            tags[f"optbench.version.{dist}"] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return tags
+
+
+def run_tags(cfg: DictConfig) -> dict[str, str]:
+    tags = {
+        "optbench.framework": str(cfg.model.framework),
+        "optbench.model": str(cfg.model.name),
+        "optbench.optimizer": str(cfg.optimizer.name),
+        "optbench.schedule": str(cfg.schedule.name),
+        "optbench.dataset": str(cfg.dataset.name),
+        "optbench.seed": str(cfg.seed),
+        "optbench.host": socket.gethostname(),
+        **_versions(),
+    }
+    commit = _git_commit()
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+    return tags
+
+
+class MetricsLogger(Callback):
+    """Buffers per-step metrics and writes them with one log_batch per ``every`` steps."""
+
+    def __init__(self, run: TrackedRun, every: int):
+        self.run, self.every = run, every
+        self.pending: list[Any] = []
+        self.steps_pending = 0
+
+    def on_epoch_end(self, step: int, logs: dict[str, float]) -> None:
+        self.pending.extend(self.run.metric_records(logs, step))
+        self.steps_pending += 1
+        if self.steps_pending >= self.every:
+            self.flush()
+
+    def on_train_end(self, logs: dict[str, float]) -> None:
+        self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.run.log_records(self.pending)
+        self.pending, self.steps_pending = [], 0
+
+
+class TrackedRun:
+    """One MLflow run as a context manager: FINISHED on success, KILLED on Ctrl-C, FAILED on
+    any other exception (with the error as a tag); whatever was logged stays."""
+
+    def __init__(self, cfg: DictConfig):
+        self.cfg = cfg
+        self.uri = resolve_uri(cfg.tracking.uri)
+        self.loggers: list[MetricsLogger] = []
+
+    def __enter__(self) -> TrackedRun:
+        from mlflow.entities import Param
+
+        self.client = client_for(self.uri)
+        self.experiment_id = experiment_id(self.client, self.cfg.experiment_name, self.uri)
+        tags = run_tags(self.cfg)
+        if os.environ.get(ENV_PARENT):
+            tags["mlflow.parentRunId"] = os.environ[ENV_PARENT]
+            tags["optbench.sweep_id"] = os.environ.get(ENV_SWEEP, "")
+        name = self.cfg.run_name or (
+            f"{self.cfg.model.name}-{self.cfg.optimizer.name}-{self.cfg.dataset.name}-s{self.cfg.seed}"
+        )
+        run = self.client.create_run(self.experiment_id, run_name=name, tags=tags)
+        self.run_id = run.info.run_id
+        self.artifact_uri = run.info.artifact_uri
+        params = [Param(k, v[:6000]) for k, v in
+                  flatten(OmegaConf.to_container(self.cfg, resolve=True)).items()]
+        for i in range(0, len(params), MAX_PARAMS_PER_BATCH):
+            self.client.log_batch(self.run_id, params=params[i : i + MAX_PARAMS_PER_BATCH])
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        for logger in self.loggers:
+            logger.flush()
+        if exc_type is None:
+            status = "FINISHED"
+        else:
+            status = "KILLED" if issubclass(exc_type, KeyboardInterrupt) else "FAILED"
+            from optbench.errors import OptbenchError
+
+            kind = "user" if isinstance(exc, OptbenchError) else type(exc).__name__
+            self.set_tags({"optbench.error": str(exc)[:5000] or kind, "optbench.error_type": kind})
+        self.client.set_terminated(self.run_id, status=status)
+
+    def metrics_logger(self, every: int) -> MetricsLogger:
+        logger = MetricsLogger(self, every)
+        self.loggers.append(logger)
+        return logger
+
+    @staticmethod
+    def metric_records(values: dict[str, float], step: int) -> list[Any]:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        return [Metric(k, float(v), now, step) for k, v in values.items()]
+
+    def log_records(self, records: list[Any]) -> None:
+        for i in range(0, len(records), MAX_METRICS_PER_BATCH):
+            self.client.log_batch(self.run_id, metrics=records[i : i + MAX_METRICS_PER_BATCH])
+
+    def log_metrics(self, values: dict[str, float], step: int = 0) -> None:
+        self.log_records(self.metric_records(values, step))
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        from mlflow.entities import RunTag
+
+        self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items()])
+
+    def log_text(self, text: str, path: str) -> None:
+        self.client.log_text(self.run_id, text, path)
+
+    def log_figure(self, figure: Any, path: str) -> None:
+        self.client.log_figure(self.run_id, figure, path)
+
+
+class SweepTracking(HydraCallback):
+    """Hydra callback: before any job starts, create the store, the experiment and the sweep's
+    parent run (parallel workers would otherwise race on a fresh SQLite schema); at the end,
+    close the parent with the children's outcome."""
+
+    active: dict[str, str] | None = None  # the open sweep of this process, for cleanup
+    last_summary: dict[str, Any] | None = None  # what close_sweep found, for the CLI to print
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        uri = resolve_uri(config.tracking.uri)
+        client = client_for(uri)
+        exp_id = experiment_id(client, config.experiment_name, uri)
+        sweep_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        overrides = " ".join(config.hydra.overrides.task)
+        parent = client.create_run(exp_id, run_name=f"sweep {sweep_id}", tags={
+            "optbench.sweep_id": sweep_id, "optbench.role": "sweep", "optbench.overrides": overrides,
+            "optbench.sweep_dir": str(Path(config.hydra.sweep.dir).absolute())})
+        os.environ.update({ENV_URI: uri, ENV_PARENT: parent.info.run_id, ENV_SWEEP: sweep_id})
+        SweepTracking.active = {"uri": uri, "run_id": parent.info.run_id, "experiment_id": exp_id}
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        SweepTracking.last_summary = close_sweep("FINISHED")
+
+
+def sweep_children(client: Any, experiment_ids: Iterable[str], parent_id: str) -> list[Any]:
+    return client.search_runs(
+        list(experiment_ids), filter_string=f"tags.mlflow.parentRunId = '{parent_id}'",
+        max_results=10000,
+    )
+
+
+def close_sweep(status: str) -> dict[str, Any] | None:
+    """Terminate this process's open sweep parent; FAILED if any child failed. Returns counts."""
+    sweep = SweepTracking.active
+    if sweep is None:
+        return None
+    SweepTracking.active = None
+    for key in (ENV_URI, ENV_PARENT, ENV_SWEEP):
+        os.environ.pop(key, None)
+    client = client_for(sweep["uri"])
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    children = sweep_children(client, experiments, sweep["run_id"])
+    failed = [c for c in children if c.info.status != "FINISHED"]
+    if status == "FINISHED" and failed:
+        status = "FAILED"
+    client.log_batch(sweep["run_id"], metrics=TrackedRun.metric_records(
+        {"n_jobs": len(children), "n_failed": len(failed)}, 0))
+    client.set_terminated(sweep["run_id"], status=status)
+    return {"parent": sweep["run_id"], "children": children, "failed": failed, "status": status}

@@ -1,0 +1,53 @@
+"""The trainer contract: every framework returns the same RunResult with the same metric names.
+
+Per step: train_loss, val_loss, val_accuracy, lr (when the optimizer has one), elapsed_s
+(cumulative training time, evaluation excluded). Final: test_loss, test_accuracy, fit_time_s,
+time_per_iter_s, params_total, params_trainable (plus trainer-specific extras)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from optbench.callbacks import CallbackList
+from optbench.data import Splits
+
+
+@dataclass
+class RunResult:
+    history: list[dict[str, float]]  # one dict per step, each with "step"
+    final: dict[str, float]
+    tags: dict[str, str] = field(default_factory=dict)
+    diverged: bool = False
+    stop_reason: str = ""
+    notes: list[str] = field(default_factory=list)  # summary warnings for the console
+
+    @property
+    def objective(self) -> float:
+        """What sweepers minimise: the last validation loss (inf when diverged)."""
+        if self.diverged:
+            return math.inf
+        val = [h["val_loss"] for h in self.history if "val_loss" in h]
+        return float(val[-1]) if val else math.inf
+
+
+class Trainer(Protocol):
+    def fit(self, splits: Splits, callbacks: CallbackList) -> RunResult: ...
+
+
+def make_trainer(cfg: Any) -> Trainer:
+    """Pick the trainer for ``cfg.model.framework`` (imports only that framework)."""
+    import importlib
+
+    from optbench.errors import OptbenchError
+
+    trainers = {"sklearn": "optbench.trainers.sklearn:SklearnTrainer"}
+    framework = cfg.model.framework
+    if framework not in trainers:
+        raise OptbenchError(
+            f"model.framework={framework!r} has no trainer yet; available: "
+            f"{', '.join(sorted(trainers))}."
+        )
+    module, name = trainers[framework].split(":")
+    return getattr(importlib.import_module(module), name)(cfg)
