@@ -4,6 +4,7 @@ composes; ``validate`` checks ranges and cross-field rules before any work start
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -207,8 +208,26 @@ def register_configs() -> None:
             cs.store(group=f"schema/{group}", name=name, node=node)
 
 
+def _reject_unknown_keys(node: DictConfig, prefix: str = "") -> None:
+    """``+group.key=...`` force-adds keys that ``to_object`` would silently drop: refuse them."""
+    schema = OmegaConf.get_type(node)
+    if dataclasses.is_dataclass(schema):
+        known = [f.name for f in dataclasses.fields(schema)]
+        unknown = [k for k in node if k not in known]
+        if unknown:
+            raise OptbenchError(
+                f"{prefix}{unknown[0]} is not a known key here; {prefix.rstrip('.') or 'the top level'}"
+                f" accepts: {', '.join(known)}."
+            )
+    for key in node:
+        child = node._get_node(key)
+        if isinstance(child, DictConfig):
+            _reject_unknown_keys(child, f"{prefix}{key}.")
+
+
 def validate(cfg: DictConfig) -> Config:
     """Turn the composed config into typed dataclasses and check every constraint."""
+    _reject_unknown_keys(cfg)
     obj = OmegaConf.to_object(cfg)
     check_dataclass(obj)
     return obj

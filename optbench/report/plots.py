@@ -26,5 +26,5 @@ def loss_curve(history: list[dict[str, float]], title: str) -> Any:
         ax2.legend(loc="center right")
     ax.legend(loc="upper right")
     ax.set_title(title)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.1, right=0.88, bottom=0.13, top=0.9)  # tight_layout costs 0.3 s
     return fig

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network._stochastic_optimizers import SGDOptimizer
 
 from optbench.callbacks import CallbackList, LoopState
 from optbench.data import Splits
@@ -86,8 +87,9 @@ class SklearnTrainer:
             final.update(self._oneshot(splits, steps))
             notes.append(
                 f"one continuous fit of {steps} iterations reaches train_loss "
-                f"{final['oneshot_train_loss']:.4f} vs {history[-1]['train_loss']:.4f} in the "
-                "warm-start loop (the loop restarts the solver's gradient memory every call)."
+                f"{final['oneshot_train_loss']:.4f} in {final['oneshot_fit_time_s']:.2f} s vs "
+                f"{history[-1]['train_loss']:.4f} in {fit_time:.2f} s for the warm-start loop "
+                "(which restarts the solver's memory every call)."
             )
         if state.stop_reason == "max_iter" and cfg.trainer.early_stop.enabled:
             notes.append(f"stopped at trainer.max_iter={steps} before the loss converged.")
@@ -120,8 +122,10 @@ class SklearnTrainer:
                 estimator, splits.x_val, splits.y_val
             )
         optimizer = getattr(estimator, "_optimizer", None)  # the MLP's live SGD/Adam state
-        if optimizer is not None:
+        if isinstance(optimizer, SGDOptimizer):  # the scheduled rate (invscaling/adaptive)
             logs["lr"] = float(optimizer.learning_rate)
+        elif optimizer is not None:  # Adam's learning_rate attribute is the bias-corrected step
+            logs["lr"] = float(optimizer.learning_rate_init)
         return logs
 
     def _final_metrics(self, estimator: Any, splits: Splits, diverged: bool) -> dict:

@@ -1,0 +1,81 @@
+"""Shared helpers: compose configs in-process, run the real CLI, read MLflow back."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_module
+
+from optbench.schema import register_configs
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+if "OPTBENCH_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
+    os.environ["OPTBENCH_DATA_DIR"] = str(SHARED_DATA)
+
+register_configs()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Parsed-array caches go to one per-session temp folder, never into the repo."""
+    monkeypatch.setenv("OPTBENCH_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
+@pytest.fixture
+def store(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+def compose_cfg(*overrides: str):
+    with initialize_config_module("optbench.conf", version_base="1.3"):
+        return compose("config", overrides=list(overrides))
+
+
+def train(store: str, *overrides: str):
+    """Run one job in-process exactly as the CLI does, minus Hydra's process set-up."""
+    from optbench.runner import execute, prepare
+    from optbench.tracking import TrackedRun
+
+    cfg = compose_cfg(f"tracking.uri={store}", "trainer.progress=false", *overrides)
+    plan = prepare(cfg)
+    with TrackedRun(cfg) as run:
+        result = execute(cfg, plan, run)
+    return result, run
+
+
+def client(store: str):
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=store)
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300):
+    """The real `optbench` command in a subprocess."""
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "optbench", *args], cwd=cwd, env=full_env,
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )
+
+
+def mnist_available() -> bool:
+    from optbench.data.files import search_dirs
+    from optbench.data.mnist import IDX_SHA256, NPZ_NAME
+
+    for folder in search_dirs(os.environ.get("OPTBENCH_DATA_DIR")):
+        if all((folder / "mnist" / n).is_file() for n in IDX_SHA256) or (folder / NPZ_NAME).is_file():
+            return True
+    return False
+
+
+needs_mnist = pytest.mark.skipif(
+    not mnist_available(),
+    reason="MNIST files not found: set OPTBENCH_DATA_DIR to a folder with mnist/*-ubyte.gz "
+    "(CI uses ../shared/data) or run once online to fill ~/.keras/datasets",
+)

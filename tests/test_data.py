@@ -1,0 +1,100 @@
+"""Loaders: seeded stratified splits, subsets, MNIST from real files with checksums."""
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from optbench.data import load_dataset
+from optbench.data.mnist import IDX_SHA256, NPZ_NAME, read_idx
+from optbench.data.splits import scale
+from optbench.errors import OptbenchError
+from optbench.runner import prepare
+from tests.conftest import compose_cfg, needs_mnist
+
+
+def dataset_cfg(*overrides):
+    return prepare(compose_cfg(*overrides)).settings.dataset
+
+
+def test_digits_splits_are_stratified_seeded_and_disjoint():
+    splits = load_dataset(dataset_cfg(), seed=0)
+    assert splits.sizes() == {"train": 1077, "val": 270, "test": 450}
+    assert splits.n_classes == 10
+    # stratified: every split has every class in about the same proportion
+    for y in (splits.y_train, splits.y_val, splits.y_test):
+        counts = np.bincount(y, minlength=10) / len(y)
+        assert np.all(np.abs(counts - 0.1) < 0.02)
+    again = load_dataset(dataset_cfg(), seed=0)
+    other = load_dataset(dataset_cfg(), seed=1)
+    np.testing.assert_array_equal(splits.x_train, again.x_train)
+    assert not np.array_equal(splits.x_train, other.x_train)
+    rows = {tuple(r) for r in splits.x_train} & {tuple(r) for r in splits.x_test}
+    assert len(rows) < 5  # the digits set has a handful of duplicate images, nothing more
+
+
+@pytest.mark.parametrize(("subset", "expected_pool"), [(500, 500), (0.5, 674)])
+def test_subset_takes_a_count_or_a_fraction_of_the_training_pool(subset, expected_pool):
+    splits = load_dataset(dataset_cfg(f"dataset.subset={subset}"), seed=0)
+    assert len(splits.y_train) + len(splits.y_val) == expected_pool
+    assert len(splits.y_test) == 450  # the test split is never subsampled
+
+
+def test_standard_scaling_uses_training_statistics_only():
+    splits = scale(load_dataset(dataset_cfg(), seed=0), "standard")
+    assert splits.x_train.dtype == np.float32
+    np.testing.assert_allclose(splits.x_train.mean(axis=0), 0, atol=1e-5)
+    assert abs(splits.x_val.mean()) > 1e-4  # val is transformed with train's mean, not its own
+
+
+def test_synthetic_problem_is_fixed_by_problem_seed_and_sized_by_config():
+    cfg = dataset_cfg("dataset=synthetic", "dataset.n_samples=1000", "dataset.n_features=8",
+                      "dataset.n_informative=4", "dataset.n_classes=4")
+    splits = load_dataset(cfg, seed=0)
+    assert splits.x_train.shape[1] == 8 and splits.n_classes == 4
+    assert sum(splits.sizes().values()) == 1000
+
+
+@needs_mnist
+def test_mnist_loads_the_official_files_with_checksums():
+    splits = load_dataset(dataset_cfg("dataset=mnist"), seed=0)
+    assert splits.x_train.shape[1:] == (28, 28) and splits.x_train.dtype == np.uint8
+    assert splits.sizes() == {"train": 54000, "val": 6000, "test": 10000}
+    assert np.bincount(splits.y_test).tolist()[:3] == [980, 1135, 1032]
+    if "checksums" in splits.info and "train-images-idx3-ubyte.gz" in splits.info["checksums"]:
+        assert splits.info["checksums"]["train-images-idx3-ubyte.gz"] == IDX_SHA256[
+            "train-images-idx3-ubyte.gz"]
+
+
+@needs_mnist
+def test_mnist_idx_header_is_decoded():
+    folder = Path(os.environ["OPTBENCH_DATA_DIR"]) / "mnist"
+    labels = read_idx(folder / "t10k-labels-idx1-ubyte.gz")
+    assert labels.shape == (10000,) and labels[:5].tolist() == [7, 2, 1, 0, 4]
+
+
+def test_missing_mnist_offline_names_the_files_and_the_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr("optbench.data.files.KERAS_CACHE", tmp_path / "keras")
+    cfg = dataset_cfg("dataset=mnist", f"dataset.data_dir={tmp_path / 'data'}",
+                      "dataset.download=false")
+    with pytest.raises(OptbenchError) as info:
+        load_dataset(cfg, seed=0)
+    message = str(info.value)
+    assert "train-images-idx3-ubyte.gz" in message and "t10k-labels-idx1-ubyte.gz" in message
+    assert str(tmp_path / "data" / "mnist") in message and NPZ_NAME in message
+
+
+@needs_mnist
+def test_a_corrupt_mnist_file_fails_its_checksum(tmp_path, monkeypatch):
+    monkeypatch.setattr("optbench.data.files.KERAS_CACHE", tmp_path / "keras")
+    source = Path(os.environ["OPTBENCH_DATA_DIR"]) / "mnist"
+    target = tmp_path / "mnist"
+    shutil.copytree(source, target)
+    with open(target / "t10k-labels-idx1-ubyte.gz", "r+b") as f:
+        f.seek(100)
+        f.write(b"\x00\x01\x02")
+    cfg = dataset_cfg("dataset=mnist", f"dataset.data_dir={tmp_path}")
+    with pytest.raises(OptbenchError, match="t10k-labels-idx1-ubyte.gz has sha256 .* expected f7ae60f9"):
+        load_dataset(cfg, seed=0)
