@@ -1,0 +1,94 @@
+"""The real `optbench` command: default run, user errors, multirun parent/child runs."""
+
+import os
+import textwrap
+
+import pytest
+
+from tests.conftest import client, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def store_of(tmp_path):
+    return f"sqlite:///{tmp_path / 'runs' / 'mlflow.db'}"
+
+
+def test_default_run_is_offline_fast_and_accurate(tmp_path):
+    done = run_cli(cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "test_accuracy" in done.stdout and "make ui" in done.stdout
+    assert f"sqlite:///{tmp_path}/runs/mlflow.db" in done.stdout
+    (run,) = client(store_of(tmp_path)).search_runs(["1"])
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics["test_accuracy"] >= 0.95
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["trainer.max_iter=-5"], "trainer.max_iter=-5 is not allowed"),
+        (["model=mlp_sklearn", "optimizer=adam", "optimizer.lr=-1"], "optimizer.lr=-1.0 is not allowed"),
+        (["model=mlp_sklearn"], "it accepts: adam, sgd"),
+    ],
+)
+def test_user_errors_exit_2_with_one_clear_line_and_no_run(tmp_path, args, message):
+    done = run_cli(*args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+    db = tmp_path / "runs" / "mlflow.db"
+    assert not db.exists() or not client(store_of(tmp_path)).search_runs(["1"])
+
+
+def test_unknown_choice_lists_the_valid_ones(tmp_path):
+    done = run_cli("dataset=cifar100", cwd=tmp_path)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "Available options in 'dataset'" in done.stderr
+    assert "digits" in done.stderr and "mnist" in done.stderr
+
+
+def test_multirun_makes_one_parent_and_a_child_per_job(tmp_path):
+    done = run_cli("-m", "optimizer=saga,lbfgs", "seed=0,1", "trainer.max_iter=10",
+                   "trainer.progress=false", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    runs = client(store_of(tmp_path)).search_runs(["1"])
+    (parent,) = [r for r in runs if r.data.tags.get("optbench.role") == "sweep"]
+    children = [r for r in runs if r is not parent]
+    assert len(children) == 4 and parent.info.status == "FINISHED"
+    sweep_id = parent.data.tags["optbench.sweep_id"]
+    for child in children:
+        assert child.info.status == "FINISHED"
+        assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert child.data.tags["optbench.sweep_id"] == sweep_id
+    combos = {(c.data.params["optimizer.name"], c.data.params["seed"]) for c in children}
+    assert combos == {("saga", "0"), ("saga", "1"), ("lbfgs", "0"), ("lbfgs", "1")}
+    job_dirs = sorted(p.name for p in (tmp_path / "runs" / "multirun").glob("*/*/*") if p.is_dir())
+    assert job_dirs == ["0", "1", "2", "3"]
+    assert parent.data.metrics["n_jobs"] == 4 and parent.data.metrics["n_failed"] == 0
+
+
+def test_a_failing_job_is_recorded_and_the_others_finish(tmp_path):
+    done = run_cli("-m", "optimizer=adam,saga", "trainer.max_iter=5", "trainer.progress=false",
+                   cwd=tmp_path)
+    assert done.returncode == 2
+    assert "cannot be trained with optimizer=adam" in done.stderr
+    runs = client(store_of(tmp_path)).search_runs(["1"])
+    by_name = {r.data.tags.get("optbench.optimizer", "sweep"): r for r in runs}
+    assert by_name["adam"].info.status == "FAILED"
+    assert "it accepts: saga, sag, lbfgs" in by_name["adam"].data.tags["optbench.error"]
+    assert by_name["saga"].info.status == "FINISHED"
+    assert by_name["sweep"].info.status == "FAILED"
+    assert "RUNNING" not in {r.info.status for r in runs}
+
+
+def test_sklearn_runs_never_import_tensorflow(tmp_path):
+    poison = tmp_path / "poison"
+    for name in ("tensorflow", "keras"):
+        (poison / name).mkdir(parents=True)
+        (poison / name / "__init__.py").write_text(textwrap.dedent(f"""
+            raise ImportError("{name} must not be imported on the scikit-learn path")
+        """))
+    env = {"PYTHONPATH": os.pathsep.join([str(poison), os.environ.get("PYTHONPATH", "")])}
+    done = run_cli("model=mlp_sklearn", "optimizer=adam", "trainer.max_iter=5", cwd=tmp_path,
+                   env=env)
+    assert done.returncode == 0, done.stderr

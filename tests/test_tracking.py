@@ -1,0 +1,97 @@
+"""MLflow records read back through MLflow's own client: params, tags, metrics, artifacts,
+batched writes, and the final status on success, failure and Ctrl-C."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from optbench.callbacks import DivergenceGuard
+from optbench.errors import OptbenchError
+from optbench.tracking import resolve_uri
+from tests.conftest import client, train
+
+
+def test_a_run_records_everything_the_report_needs(store, tmp_path):
+    result, run = train(store, "trainer.max_iter=25", "trainer.early_stop.enabled=false")
+    mlflow_run = client(store).get_run(run.run_id)
+    assert mlflow_run.info.status == "FINISHED"
+    params, tags, metrics = mlflow_run.data.params, mlflow_run.data.tags, mlflow_run.data.metrics
+    assert params["optimizer.name"] == "saga" and params["trainer.max_iter"] == "25"
+    assert params["dataset.val_fraction"] == "0.2" and params["seed"] == "0"
+    assert tags["optbench.framework"] == "sklearn" and tags["optbench.model"] == "logreg"
+    assert tags["optbench.dataset"] == "digits" and tags["optbench.seed"] == "0"
+    assert tags["optbench.diverged"] == "false" and tags["optbench.host"]
+    assert tags["optbench.version.scikit-learn"] and tags["optbench.version.mlflow"]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
+    if head.returncode == 0:
+        assert tags["mlflow.source.git.commit"] == head.stdout.strip()
+    for key in ("test_loss", "test_accuracy", "fit_time_s", "time_per_iter_s", "data_load_time_s",
+                "params_total", "params_trainable", "oneshot_train_loss"):
+        assert key in metrics, key
+    assert metrics["test_accuracy"] == pytest.approx(result.final["test_accuracy"])
+    for key in ("train_loss", "val_loss", "val_accuracy", "elapsed_s"):
+        history = client(store).get_metric_history(run.run_id, key)
+        assert sorted(m.step for m in history) == list(range(1, 26)), key
+    artifacts = {a.path for a in client(store).list_artifacts(run.run_id)}
+    assert {"config.yaml", "loss_curve.png"} <= artifacts
+    local = Path(client(store).download_artifacts(run.run_id, "", str(tmp_path)))
+    assert (local / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    config = yaml.safe_load((local / "config.yaml").read_text())
+    assert config["optimizer"]["name"] == "saga" and config["trainer"]["max_iter"] == 25
+
+
+def test_metric_writes_are_batched(store, monkeypatch):
+    from mlflow import MlflowClient
+
+    calls = []
+    real_log_batch = MlflowClient.log_batch
+
+    def counting_log_batch(self, run_id, metrics=(), **kwargs):
+        if metrics:
+            calls.append(len(metrics))
+        return real_log_batch(self, run_id, metrics=metrics, **kwargs)
+
+    monkeypatch.setattr(MlflowClient, "log_batch", counting_log_batch)
+    train(store, "trainer.max_iter=40", "trainer.early_stop.enabled=false",
+          "tracking.log_every=10")
+    # 40 steps x 4 metrics in 4 batches, then one batch of final metrics
+    assert calls[:4] == [40, 40, 40, 40] and len(calls) == 5
+
+
+def test_a_failing_run_is_marked_failed_with_the_error(store, tmp_path, monkeypatch):
+    monkeypatch.setattr("optbench.data.files.KERAS_CACHE", tmp_path / "empty")
+    with pytest.raises(OptbenchError, match="MNIST not found"):
+        train(store, "dataset=mnist", f"dataset.data_dir={tmp_path}", "dataset.download=false")
+    (failed,) = client(store).search_runs(["1"])
+    assert failed.info.status == "FAILED"
+    assert "MNIST not found" in failed.data.tags["optbench.error"]
+    assert failed.data.tags["optbench.error_type"] == "user"
+
+
+def test_ctrl_c_marks_the_run_killed_and_keeps_what_was_logged(store, monkeypatch):
+    class InterruptAtStep7(DivergenceGuard):
+        def on_epoch_end(self, step, logs):
+            if step == 7:
+                raise KeyboardInterrupt
+            super().on_epoch_end(step, logs)
+
+    monkeypatch.setattr("optbench.runner.DivergenceGuard", InterruptAtStep7)
+    with pytest.raises(KeyboardInterrupt):
+        train(store, "trainer.max_iter=50", "tracking.log_every=100")
+    (killed,) = client(store).search_runs(["1"])
+    assert killed.info.status == "KILLED"
+    history = client(store).get_metric_history(killed.info.run_id, "train_loss")
+    # steps 1-6 were buffered (log_every=100) and are flushed before the run is closed; the
+    # interrupt came in step 7 before its metrics reached the logger
+    assert [m.step for m in history] == [1, 2, 3, 4, 5, 6]
+
+
+def test_tracking_uri_resolution(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert resolve_uri(None) == f"sqlite:///{tmp_path}/runs/mlflow.db"
+    assert resolve_uri("sqlite:///other/x.db") == f"sqlite:///{tmp_path}/other/x.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    assert resolve_uri(None) == "http://127.0.0.1:9"
+    assert resolve_uri("sqlite:////abs/y.db") == "sqlite:////abs/y.db"
