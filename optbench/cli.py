@@ -36,8 +36,9 @@ def main() -> None:
 
         console.print_sweep_summary(summary)
         if summary["failed"]:
-            user_only = all(c.data.tags.get("optbench.error_type") == "user"
-                            for c in summary["failed"])
+            user_only = all(
+                c.data.tags.get("optbench.error_type") == "user" for c in summary["failed"]
+            )
             sys.exit(USER_ERROR_EXIT if user_only else 1)
 
 

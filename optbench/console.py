@@ -20,16 +20,21 @@ def print_run_summary(result: Any, run: Any) -> None:
     table.add_column("metric")
     table.add_column("value", justify="right")
     last = result.history[-1] if result.history else {}
-    rows = {**{k: last[k] for k in ("train_loss", "val_loss", "val_accuracy") if k in last},
-            **result.final}
+    rows = {
+        **{k: last[k] for k in ("train_loss", "val_loss", "val_accuracy") if k in last},
+        **result.final,
+    }
     for key, value in rows.items():
         table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
     table.add_row("stopped", result.stop_reason)
     console.print(table)
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
-    console.print(f"results: {run.uri}  (run {run.run_id}, artifacts {run.artifact_uri})",
-                  highlight=False, soft_wrap=True)
+    console.print(
+        f"results: {run.uri}  (run {run.run_id}, artifacts {run.artifact_uri})",
+        highlight=False,
+        soft_wrap=True,
+    )
     console.print("browse them: [bold]make ui[/]  (MLflow UI on http://127.0.0.1:5000)")
 
 
@@ -40,9 +45,12 @@ def print_sweep_summary(summary: dict[str, Any]) -> None:
     for child in sorted(summary["children"], key=lambda c: c.info.start_time):
         metrics, tags = child.data.metrics, child.data.tags
         table.add_row(
-            child.info.run_name, child.info.status,
+            child.info.run_name,
+            child.info.status,
             f"{metrics['val_loss']:.4f}" if "val_loss" in metrics else "-",
             f"{metrics['test_accuracy']:.4f}" if "test_accuracy" in metrics else "-",
-            tags.get("optbench.error", "diverged" if tags.get("optbench.diverged") == "true" else ""),
+            tags.get(
+                "optbench.error", "diverged" if tags.get("optbench.diverged") == "true" else ""
+            ),
         )
     console.print(table)

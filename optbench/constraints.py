@@ -77,8 +77,10 @@ class EachOf:
     inner: Any
 
     def accepts(self, value: Any) -> bool:
-        return isinstance(value, list | tuple) and len(value) > 0 and all(
-            self.inner.accepts(v) for v in value
+        return (
+            isinstance(value, list | tuple)
+            and len(value) > 0
+            and all(self.inner.accepts(v) for v in value)
         )
 
     def __str__(self) -> str:

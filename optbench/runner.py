@@ -56,11 +56,16 @@ def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
         start = time.perf_counter()
         splits = scale(load_dataset(settings.dataset, settings.seed), settings.model.input_scaling)
         data_load_time = time.perf_counter() - start
-        run.set_tags({
-            "optbench.data_source": splits.info["source"],
-            **{f"optbench.data_sha256.{k}": v for k, v in splits.info.get("checksums", {}).items()},
-            **{f"optbench.n_{k}": v for k, v in splits.sizes().items()},
-        })
+        run.set_tags(
+            {
+                "optbench.data_source": splits.info["source"],
+                **{
+                    f"optbench.data_sha256.{k}": v
+                    for k, v in splits.info.get("checksums", {}).items()
+                },
+                **{f"optbench.n_{k}": v for k, v in splits.sizes().items()},
+            }
+        )
         callbacks = [DivergenceGuard(), run.metrics_logger(settings.tracking.log_every)]
         stop = settings.trainer.early_stop
         if stop.enabled:
@@ -70,8 +75,12 @@ def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
         result = plan.trainer.fit(splits, CallbackList(callbacks))
     result.final["data_load_time_s"] = data_load_time
     run.log_metrics(result.final, step=len(result.history))
-    run.set_tags({"optbench.diverged": str(result.diverged).lower(),
-                  "optbench.stop_reason": result.stop_reason})
+    run.set_tags(
+        {
+            "optbench.diverged": str(result.diverged).lower(),
+            "optbench.stop_reason": result.stop_reason,
+        }
+    )
     if settings.tracking.artifacts:
         from optbench.report.plots import loss_curve
 

@@ -119,9 +119,7 @@ class SgdConfig(OptimizerConfig):
 
     def check(self) -> None:
         if self.nesterov and self.momentum == 0:
-            raise OptbenchError(
-                "optimizer.nesterov=true needs optimizer.momentum > 0 (got 0.0)."
-            )
+            raise OptbenchError("optimizer.nesterov=true needs optimizer.momentum > 0 (got 0.0).")
 
 
 @dataclass
@@ -162,7 +160,9 @@ class EarlyStopConfig:
 @dataclass
 class TrainerConfig:
     max_iter: int = positive_int(100)  # iterations (epochs) of the training loop
-    batch_size: Any = constrained("auto", AnyOf((Interval(1, None, integer=True), OneOf(("auto", "full")))))
+    batch_size: Any = constrained(
+        "auto", AnyOf((Interval(1, None, integer=True), OneOf(("auto", "full"))))
+    )
     eval_every: int = positive_int(1)
     early_stop: EarlyStopConfig = field(default_factory=EarlyStopConfig)
     oneshot_baseline: bool = True  # also fit once continuously (logreg) for oneshot_train_loss

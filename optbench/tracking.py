@@ -5,6 +5,7 @@ The training loop never sees MLflow: it talks to ``MetricsLogger``, a callback."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import socket
@@ -81,8 +82,9 @@ def flatten(tree: Any, prefix: str = "") -> dict[str, str]:
 
 def _git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=5, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
     except OSError:
         return None
     return out.stdout.strip() or None
@@ -91,10 +93,8 @@ def _git_commit() -> str | None:
 def _versions() -> dict[str, str]:
     tags = {"optbench.version.python": platform.python_version()}
     for dist in VERSIONED:
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             tags[f"optbench.version.{dist}"] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            pass
     return tags
 
 
@@ -162,8 +162,10 @@ class TrackedRun:
         run = self.client.create_run(self.experiment_id, run_name=name, tags=tags)
         self.run_id = run.info.run_id
         self.artifact_uri = run.info.artifact_uri
-        params = [Param(k, v[:6000]) for k, v in
-                  flatten(OmegaConf.to_container(self.cfg, resolve=True)).items()]
+        params = [
+            Param(k, v[:6000])
+            for k, v in flatten(OmegaConf.to_container(self.cfg, resolve=True)).items()
+        ]
         for i in range(0, len(params), MAX_PARAMS_PER_BATCH):
             self.client.log_batch(self.run_id, params=params[i : i + MAX_PARAMS_PER_BATCH])
         return self
@@ -226,9 +228,16 @@ class SweepTracking(HydraCallback):
         exp_id = experiment_id(client, config.experiment_name, uri)
         sweep_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         overrides = " ".join(config.hydra.overrides.task)
-        parent = client.create_run(exp_id, run_name=f"sweep {sweep_id}", tags={
-            "optbench.sweep_id": sweep_id, "optbench.role": "sweep", "optbench.overrides": overrides,
-            "optbench.sweep_dir": str(Path(config.hydra.sweep.dir).absolute())})
+        parent = client.create_run(
+            exp_id,
+            run_name=f"sweep {sweep_id}",
+            tags={
+                "optbench.sweep_id": sweep_id,
+                "optbench.role": "sweep",
+                "optbench.overrides": overrides,
+                "optbench.sweep_dir": str(Path(config.hydra.sweep.dir).absolute()),
+            },
+        )
         os.environ.update({ENV_URI: uri, ENV_PARENT: parent.info.run_id, ENV_SWEEP: sweep_id})
         SweepTracking.active = {"uri": uri, "run_id": parent.info.run_id, "experiment_id": exp_id}
 
@@ -238,7 +247,8 @@ class SweepTracking(HydraCallback):
 
 def sweep_children(client: Any, experiment_ids: Iterable[str], parent_id: str) -> list[Any]:
     return client.search_runs(
-        list(experiment_ids), filter_string=f"tags.mlflow.parentRunId = '{parent_id}'",
+        list(experiment_ids),
+        filter_string=f"tags.mlflow.parentRunId = '{parent_id}'",
         max_results=10000,
     )
 
@@ -257,7 +267,9 @@ def close_sweep(status: str) -> dict[str, Any] | None:
     failed = [c for c in children if c.info.status != "FINISHED"]
     if status == "FINISHED" and failed:
         status = "FAILED"
-    client.log_batch(sweep["run_id"], metrics=TrackedRun.metric_records(
-        {"n_jobs": len(children), "n_failed": len(failed)}, 0))
+    client.log_batch(
+        sweep["run_id"],
+        metrics=TrackedRun.metric_records({"n_jobs": len(children), "n_failed": len(failed)}, 0),
+    )
     client.set_terminated(sweep["run_id"], status=status)
     return {"parent": sweep["run_id"], "children": children, "failed": failed, "status": status}

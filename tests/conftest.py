@@ -59,8 +59,13 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: f
     """The real `optbench` command in a subprocess."""
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "optbench", *args], cwd=cwd, env=full_env,
-        capture_output=True, text=True, timeout=timeout, check=False,
+        [sys.executable, "-m", "optbench", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -69,7 +74,10 @@ def mnist_available() -> bool:
     from optbench.data.mnist import IDX_SHA256, NPZ_NAME
 
     for folder in search_dirs(os.environ.get("OPTBENCH_DATA_DIR")):
-        if all((folder / "mnist" / n).is_file() for n in IDX_SHA256) or (folder / NPZ_NAME).is_file():
+        if (
+            all((folder / "mnist" / n).is_file() for n in IDX_SHA256)
+            or (folder / NPZ_NAME).is_file()
+        ):
             return True
     return False
 

@@ -35,8 +35,14 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout_s: float = 90) -> 
 @contextmanager
 def serving(command: list[str], port: int, cwd: str | None = None) -> Iterator[str]:
     """Run ``command`` in its own process group until the block ends; yields the base URL."""
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process)

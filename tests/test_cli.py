@@ -28,7 +28,10 @@ def test_default_run_is_offline_fast_and_accurate(tmp_path):
     ("args", "message"),
     [
         (["trainer.max_iter=-5"], "trainer.max_iter=-5 is not allowed"),
-        (["model=mlp_sklearn", "optimizer=adam", "optimizer.lr=-1"], "optimizer.lr=-1.0 is not allowed"),
+        (
+            ["model=mlp_sklearn", "optimizer=adam", "optimizer.lr=-1"],
+            "optimizer.lr=-1.0 is not allowed",
+        ),
         (["model=mlp_sklearn"], "it accepts: adam, sgd"),
     ],
 )
@@ -48,8 +51,14 @@ def test_unknown_choice_lists_the_valid_ones(tmp_path):
 
 
 def test_multirun_makes_one_parent_and_a_child_per_job(tmp_path):
-    done = run_cli("-m", "optimizer=saga,lbfgs", "seed=0,1", "trainer.max_iter=10",
-                   "trainer.progress=false", cwd=tmp_path)
+    done = run_cli(
+        "-m",
+        "optimizer=saga,lbfgs",
+        "seed=0,1",
+        "trainer.max_iter=10",
+        "trainer.progress=false",
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     runs = client(store_of(tmp_path)).search_runs(["1"])
     (parent,) = [r for r in runs if r.data.tags.get("optbench.role") == "sweep"]
@@ -68,8 +77,9 @@ def test_multirun_makes_one_parent_and_a_child_per_job(tmp_path):
 
 
 def test_a_failing_job_is_recorded_and_the_others_finish(tmp_path):
-    done = run_cli("-m", "optimizer=adam,saga", "trainer.max_iter=5", "trainer.progress=false",
-                   cwd=tmp_path)
+    done = run_cli(
+        "-m", "optimizer=adam,saga", "trainer.max_iter=5", "trainer.progress=false", cwd=tmp_path
+    )
     assert done.returncode == 2
     assert "cannot be trained with optimizer=adam" in done.stderr
     runs = client(store_of(tmp_path)).search_runs(["1"])
@@ -85,10 +95,13 @@ def test_sklearn_runs_never_import_tensorflow(tmp_path):
     poison = tmp_path / "poison"
     for name in ("tensorflow", "keras"):
         (poison / name).mkdir(parents=True)
-        (poison / name / "__init__.py").write_text(textwrap.dedent(f"""
+        (poison / name / "__init__.py").write_text(
+            textwrap.dedent(f"""
             raise ImportError("{name} must not be imported on the scikit-learn path")
-        """))
+        """)
+        )
     env = {"PYTHONPATH": os.pathsep.join([str(poison), os.environ.get("PYTHONPATH", "")])}
-    done = run_cli("model=mlp_sklearn", "optimizer=adam", "trainer.max_iter=5", cwd=tmp_path,
-                   env=env)
+    done = run_cli(
+        "model=mlp_sklearn", "optimizer=adam", "trainer.max_iter=5", cwd=tmp_path, env=env
+    )
     assert done.returncode == 0, done.stderr

@@ -50,8 +50,13 @@ def test_standard_scaling_uses_training_statistics_only():
 
 
 def test_synthetic_problem_is_fixed_by_problem_seed_and_sized_by_config():
-    cfg = dataset_cfg("dataset=synthetic", "dataset.n_samples=1000", "dataset.n_features=8",
-                      "dataset.n_informative=4", "dataset.n_classes=4")
+    cfg = dataset_cfg(
+        "dataset=synthetic",
+        "dataset.n_samples=1000",
+        "dataset.n_features=8",
+        "dataset.n_informative=4",
+        "dataset.n_classes=4",
+    )
     splits = load_dataset(cfg, seed=0)
     assert splits.x_train.shape[1] == 8 and splits.n_classes == 4
     assert sum(splits.sizes().values()) == 1000
@@ -64,8 +69,10 @@ def test_mnist_loads_the_official_files_with_checksums():
     assert splits.sizes() == {"train": 54000, "val": 6000, "test": 10000}
     assert np.bincount(splits.y_test).tolist()[:3] == [980, 1135, 1032]
     if "checksums" in splits.info and "train-images-idx3-ubyte.gz" in splits.info["checksums"]:
-        assert splits.info["checksums"]["train-images-idx3-ubyte.gz"] == IDX_SHA256[
-            "train-images-idx3-ubyte.gz"]
+        assert (
+            splits.info["checksums"]["train-images-idx3-ubyte.gz"]
+            == IDX_SHA256["train-images-idx3-ubyte.gz"]
+        )
 
 
 @needs_mnist
@@ -77,8 +84,9 @@ def test_mnist_idx_header_is_decoded():
 
 def test_missing_mnist_offline_names_the_files_and_the_folder(tmp_path, monkeypatch):
     monkeypatch.setattr("optbench.data.files.KERAS_CACHE", tmp_path / "keras")
-    cfg = dataset_cfg("dataset=mnist", f"dataset.data_dir={tmp_path / 'data'}",
-                      "dataset.download=false")
+    cfg = dataset_cfg(
+        "dataset=mnist", f"dataset.data_dir={tmp_path / 'data'}", "dataset.download=false"
+    )
     with pytest.raises(OptbenchError) as info:
         load_dataset(cfg, seed=0)
     message = str(info.value)
@@ -96,5 +104,7 @@ def test_a_corrupt_mnist_file_fails_its_checksum(tmp_path, monkeypatch):
         f.seek(100)
         f.write(b"\x00\x01\x02")
     cfg = dataset_cfg("dataset=mnist", f"dataset.data_dir={tmp_path}")
-    with pytest.raises(OptbenchError, match="t10k-labels-idx1-ubyte.gz has sha256 .* expected f7ae60f9"):
+    with pytest.raises(
+        OptbenchError, match=r"t10k-labels-idx1-ubyte\.gz has sha256 .* expected f7ae60f9"
+    ):
         load_dataset(cfg, seed=0)

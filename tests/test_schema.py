@@ -12,27 +12,49 @@ from tests.conftest import compose_cfg
 def test_default_config_is_the_offline_saga_run():
     settings = prepare(compose_cfg()).settings
     assert (settings.dataset.name, settings.model.name, settings.optimizer.name) == (
-        "digits", "logreg", "saga")
+        "digits",
+        "logreg",
+        "saga",
+    )
     assert settings.model.framework == "sklearn"
 
 
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        (["model=mlp_sklearn", "optimizer=adam", "optimizer.lr=-0.1"],
-         "optimizer.lr=-0.1 is not allowed: must be a number in (0, inf)"),
-        (["dataset.val_fraction=1.5"], "dataset.val_fraction=1.5 is not allowed: must be a number in (0, 1)"),
-        (["trainer.max_iter=-5"], "trainer.max_iter=-5 is not allowed: must be an integer in [1, inf)"),
+        (
+            ["model=mlp_sklearn", "optimizer=adam", "optimizer.lr=-0.1"],
+            "optimizer.lr=-0.1 is not allowed: must be a number in (0, inf)",
+        ),
+        (
+            ["dataset.val_fraction=1.5"],
+            "dataset.val_fraction=1.5 is not allowed: must be a number in (0, 1)",
+        ),
+        (
+            ["trainer.max_iter=-5"],
+            "trainer.max_iter=-5 is not allowed: must be an integer in [1, inf)",
+        ),
         (["dataset.subset=12.5"], "dataset.subset=12.5 is not allowed: must be a whole number"),
-        (["trainer.batch_size=0", "model=mlp_sklearn", "optimizer=adam"],
-         "trainer.batch_size=0 is not allowed: must be an integer in [1, inf) or one of 'auto', 'full'"),
-        (["model=mlp_sklearn", "optimizer=adam", "model.hidden_sizes=[]"],
-         "model.hidden_sizes=[] is not allowed: must be a non-empty list"),
-        (["model=mlp_sklearn", "optimizer=sgd", "optimizer.nesterov=true"],
-         "optimizer.nesterov=true needs optimizer.momentum > 0"),
-        (["trainer.early_stop.monitor=accuracy"],
-         "trainer.early_stop.monitor='accuracy' is not allowed: must be one of 'train_loss', 'val_loss'"),
-        (["dataset=synthetic", "dataset.n_informative=30"], "dataset.n_informative=30 is not allowed"),
+        (
+            ["trainer.batch_size=0", "model=mlp_sklearn", "optimizer=adam"],
+            "trainer.batch_size=0 is not allowed: must be an integer in [1, inf) or one of 'auto', 'full'",
+        ),
+        (
+            ["model=mlp_sklearn", "optimizer=adam", "model.hidden_sizes=[]"],
+            "model.hidden_sizes=[] is not allowed: must be a non-empty list",
+        ),
+        (
+            ["model=mlp_sklearn", "optimizer=sgd", "optimizer.nesterov=true"],
+            "optimizer.nesterov=true needs optimizer.momentum > 0",
+        ),
+        (
+            ["trainer.early_stop.monitor=accuracy"],
+            "trainer.early_stop.monitor='accuracy' is not allowed: must be one of 'train_loss', 'val_loss'",
+        ),
+        (
+            ["dataset=synthetic", "dataset.n_informative=30"],
+            "dataset.n_informative=30 is not allowed",
+        ),
     ],
 )
 def test_out_of_range_values_name_key_value_and_allowed(overrides, expected):
@@ -44,8 +66,14 @@ def test_out_of_range_values_name_key_value_and_allowed(overrides, expected):
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        (["optimizer=adam"], "model=logreg cannot be trained with optimizer=adam; it accepts: saga, sag, lbfgs"),
-        (["model=mlp_sklearn"], "model=mlp_sklearn cannot be trained with optimizer=saga; it accepts: adam, sgd"),
+        (
+            ["optimizer=adam"],
+            "model=logreg cannot be trained with optimizer=adam; it accepts: saga, sag, lbfgs",
+        ),
+        (
+            ["model=mlp_sklearn"],
+            "model=mlp_sklearn cannot be trained with optimizer=saga; it accepts: adam, sgd",
+        ),
         (["model.l1_ratio=0.5", "optimizer=lbfgs"], "needs optimizer=saga"),
         (["schedule=invscaling"], "schedule=invscaling is not available for model=logreg"),
         (["model=mlp_sklearn", "optimizer=adam", "schedule=adaptive"], "optimizer=sgd only"),
@@ -73,7 +101,9 @@ def test_unknown_key_is_rejected():
 
 
 def test_force_added_unknown_key_is_rejected_before_work_starts():
-    with pytest.raises(OptbenchError, match=r"optimizer.lr is not a known key here; optimizer accepts: name"):
+    with pytest.raises(
+        OptbenchError, match=r"optimizer.lr is not a known key here; optimizer accepts: name"
+    ):
         prepare(compose_cfg("+optimizer.lr=0.1"))
 
 

@@ -17,12 +17,24 @@ MLFLOW = str(Path(sys.executable).with_name("mlflow"))
 
 def test_runs_log_to_an_http_tracking_server(tmp_path):
     port = free_port()
-    command = [MLFLOW, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-               "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
-               "--artifacts-destination", str(tmp_path / "server-artifacts")]
+    command = [
+        MLFLOW,
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--backend-store-uri",
+        f"sqlite:///{tmp_path / 'server.db'}",
+        "--artifacts-destination",
+        str(tmp_path / "server-artifacts"),
+    ]
     with serving(command, port) as url:
-        done = run_cli(f"tracking.uri={url}", "trainer.max_iter=10", "trainer.progress=false",
-                       cwd=tmp_path)
+        done = run_cli(
+            f"tracking.uri={url}", "trainer.max_iter=10", "trainer.progress=false", cwd=tmp_path
+        )
         assert done.returncode == 0, done.stderr
         (run,) = client(url).search_runs(["1"])
         assert run.info.status == "FINISHED"
@@ -38,9 +50,12 @@ def test_make_ui_serves_our_store_on_loopback(tmp_path):
     dry = subprocess.run(["make", "-n", "ui"], cwd=REPO, capture_output=True, text=True)
     assert "--host 127.0.0.1" in dry.stdout
     port = free_port()
-    with serving(["make", "-s", "ui", f"PORT={port}", f"STORE={store}"], port, cwd=str(REPO)) as url:
+    with serving(
+        ["make", "-s", "ui", f"PORT={port}", f"STORE={store}"], port, cwd=str(REPO)
+    ) as url:
         request = urllib.request.Request(
-            f"{url}/api/2.0/mlflow/runs/search", method="POST",
+            f"{url}/api/2.0/mlflow/runs/search",
+            method="POST",
             data=json.dumps({"experiment_ids": ["1"]}).encode(),
             headers={"Content-Type": "application/json"},
         )

@@ -27,8 +27,16 @@ def test_a_run_records_everything_the_report_needs(store, tmp_path):
     head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
     if head.returncode == 0:
         assert tags["mlflow.source.git.commit"] == head.stdout.strip()
-    for key in ("test_loss", "test_accuracy", "fit_time_s", "time_per_iter_s", "data_load_time_s",
-                "params_total", "params_trainable", "oneshot_train_loss"):
+    for key in (
+        "test_loss",
+        "test_accuracy",
+        "fit_time_s",
+        "time_per_iter_s",
+        "data_load_time_s",
+        "params_total",
+        "params_trainable",
+        "oneshot_train_loss",
+    ):
         assert key in metrics, key
     assert metrics["test_accuracy"] == pytest.approx(result.final["test_accuracy"])
     for key in ("train_loss", "val_loss", "val_accuracy", "elapsed_s"):
@@ -54,8 +62,7 @@ def test_metric_writes_are_batched(store, monkeypatch):
         return real_log_batch(self, run_id, metrics=metrics, **kwargs)
 
     monkeypatch.setattr(MlflowClient, "log_batch", counting_log_batch)
-    train(store, "trainer.max_iter=40", "trainer.early_stop.enabled=false",
-          "tracking.log_every=10")
+    train(store, "trainer.max_iter=40", "trainer.early_stop.enabled=false", "tracking.log_every=10")
     # 40 steps x 4 metrics in 4 batches, then one batch of final metrics
     assert calls[:4] == [40, 40, 40, 40] and len(calls) == 5
 

@@ -1,5 +1,6 @@
 """The scikit-learn trainer on real data: accuracy, per-iteration history, stopping rules."""
 
+import itertools
 import math
 
 import pytest
@@ -14,8 +15,9 @@ def test_logreg_solvers_reach_095_on_digits(store, optimizer):
     assert result.final["params_total"] == 64 * 10 + 10
     assert len(result.history) == result.final["n_iter"]
     assert [h["step"] for h in result.history] == list(range(1, len(result.history) + 1))
-    assert all({"train_loss", "val_loss", "val_accuracy", "elapsed_s"} <= h.keys()
-               for h in result.history)
+    assert all(
+        {"train_loss", "val_loss", "val_accuracy", "elapsed_s"} <= h.keys() for h in result.history
+    )
 
 
 def test_saga_loop_logs_the_continuous_fit_for_comparison(store):
@@ -32,8 +34,9 @@ def test_saga_loop_logs_the_continuous_fit_for_comparison(store):
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_warm_start_mlp_reaches_095_on_digits(store, optimizer):
     extra = ["optimizer.lr=0.05", "optimizer.momentum=0.9"] if optimizer == "sgd" else []
-    result, _ = train(store, "model=mlp_sklearn", f"optimizer={optimizer}",
-                      "trainer.max_iter=40", *extra)
+    result, _ = train(
+        store, "model=mlp_sklearn", f"optimizer={optimizer}", "trainer.max_iter=40", *extra
+    )
     assert result.final["test_accuracy"] >= 0.95
     assert result.final["params_total"] == 64 * 100 + 100 + 100 * 10 + 10
     assert {h["lr"] for h in result.history} == {0.05 if optimizer == "sgd" else 0.001}
@@ -41,42 +44,66 @@ def test_warm_start_mlp_reaches_095_on_digits(store, optimizer):
 
 def test_partial_fit_keeps_one_training_run(store):
     """Loss falls steadily across calls: the optimizer state is not rebuilt each epoch."""
-    result, _ = train(store, "model=mlp_sklearn", "optimizer=adam", "trainer.max_iter=15",
-                      "trainer.early_stop.enabled=false")
+    result, _ = train(
+        store,
+        "model=mlp_sklearn",
+        "optimizer=adam",
+        "trainer.max_iter=15",
+        "trainer.early_stop.enabled=false",
+    )
     losses = [h["train_loss"] for h in result.history]
-    assert sum(b < a for a, b in zip(losses, losses[1:], strict=False)) >= 13
+    assert sum(b < a for a, b in itertools.pairwise(losses)) >= 13
 
 
 def test_invscaling_schedule_is_read_back_from_the_optimizer(store):
-    result, _ = train(store, "model=mlp_sklearn", "optimizer=sgd", "optimizer.lr=0.1",
-                      "schedule=invscaling", "trainer.max_iter=5", "trainer.batch_size=full")
+    result, _ = train(
+        store,
+        "model=mlp_sklearn",
+        "optimizer=sgd",
+        "optimizer.lr=0.1",
+        "schedule=invscaling",
+        "trainer.max_iter=5",
+        "trainer.batch_size=full",
+    )
     lrs = [h["lr"] for h in result.history]
-    assert lrs[0] < 0.1 and all(b < a for a, b in zip(lrs, lrs[1:], strict=False))
+    assert lrs[0] < 0.1 and all(b < a for a, b in itertools.pairwise(lrs))
     # full batch: one update per epoch, so t = samples seen = epoch * n_train
     n_train = 1077
     assert lrs[-1] == pytest.approx(0.1 / (5 * n_train + 1) ** 0.5, rel=1e-6)
 
 
 def test_early_stopping_stops_on_a_flat_loss(store):
-    result, _ = train(store, "optimizer=lbfgs", "trainer.max_iter=500",
-                      "trainer.early_stop.tol=1e-3", "trainer.early_stop.patience=3")
+    result, _ = train(
+        store,
+        "optimizer=lbfgs",
+        "trainer.max_iter=500",
+        "trainer.early_stop.tol=1e-3",
+        "trainer.early_stop.patience=3",
+    )
     assert result.stop_reason.startswith("converged")
     assert len(result.history) < 500
 
 
 def test_a_huge_learning_rate_is_reported_diverged_not_crashed(store):
-    result, _ = train(store, "model=mlp_sklearn", "optimizer=sgd", "optimizer.lr=1e6",
-                      "trainer.max_iter=50")
+    result, _ = train(
+        store, "model=mlp_sklearn", "optimizer=sgd", "optimizer.lr=1e6", "trainer.max_iter=50"
+    )
     assert result.diverged and result.stop_reason.startswith("diverged")
     assert math.isinf(result.objective)
     assert len(result.history) < 50
 
 
 def test_full_batch_and_minibatch_sizes(store):
-    full, _ = train(store, "model=mlp_sklearn", "optimizer=adam", "trainer.batch_size=full",
-                    "trainer.max_iter=3")
-    mini, _ = train(store, "model=mlp_sklearn", "optimizer=adam", "trainer.batch_size=16",
-                    "trainer.max_iter=3")
+    full, _ = train(
+        store,
+        "model=mlp_sklearn",
+        "optimizer=adam",
+        "trainer.batch_size=full",
+        "trainer.max_iter=3",
+    )
+    mini, _ = train(
+        store, "model=mlp_sklearn", "optimizer=adam", "trainer.batch_size=16", "trainer.max_iter=3"
+    )
     # many small steps per epoch descend much faster per epoch than one full-batch step
     assert mini.history[-1]["train_loss"] < 0.5 * full.history[-1]["train_loss"]
 
@@ -89,6 +116,7 @@ def test_synthetic_dataset_trains(store):
 @needs_mnist
 @pytest.mark.slow
 def test_logreg_on_a_real_mnist_subset(store):
-    result, _ = train(store, "dataset=mnist", "dataset.subset=6000", "trainer.max_iter=15",
-                      "optimizer=saga")
+    result, _ = train(
+        store, "dataset=mnist", "dataset.subset=6000", "trainer.max_iter=15", "optimizer=saga"
+    )
     assert result.final["test_accuracy"] >= 0.88

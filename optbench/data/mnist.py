@@ -105,6 +105,12 @@ def load(cfg, seed: int) -> Splits:
     arrays, provenance = locate(cfg.data_dir, cfg.download)
     info = {"name": "mnist", "max_value": 255.0, "input_shape": (28, 28), **provenance}
     return split_pool(
-        arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"],
-        val_fraction=cfg.val_fraction, subset=cfg.subset, seed=seed, info=info,
+        arrays["x_train"],
+        arrays["y_train"],
+        arrays["x_test"],
+        arrays["y_test"],
+        val_fraction=cfg.val_fraction,
+        subset=cfg.subset,
+        seed=seed,
+        info=info,
     )

@@ -26,9 +26,7 @@ class Splits:
         return {"train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test)}
 
 
-def _stratified_take(
-    y: np.ndarray, size: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _stratified_take(y: np.ndarray, size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices (taken, rest) with ``size`` a fraction or a count, stratified by label."""
     from sklearn.model_selection import train_test_split
 
@@ -68,7 +66,10 @@ def split_test(
 
 def scale(splits: Splits, how: str) -> Splits:
     """Flatten to 2-D and scale: 'standard' (fit on train only), 'unit' ([0, 1]), or 'none'."""
-    xs = [a.reshape(len(a), -1).astype(np.float32) for a in (splits.x_train, splits.x_val, splits.x_test)]
+    xs = [
+        a.reshape(len(a), -1).astype(np.float32)
+        for a in (splits.x_train, splits.x_val, splits.x_test)
+    ]
     if how == "standard":
         mean = xs[0].mean(axis=0)
         std = xs[0].std(axis=0)

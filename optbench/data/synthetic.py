@@ -18,7 +18,18 @@ def load(cfg, seed: int) -> Splits:
         random_state=cfg.problem_seed,
     )
     x_pool, y_pool, x_test, y_test = split_test(x, y, test_fraction=cfg.test_fraction, seed=seed)
-    info = {"name": "synthetic", "source": "sklearn.datasets.make_classification",
-            "input_shape": (cfg.n_features,)}
-    return split_pool(x_pool, y_pool, x_test, y_test, val_fraction=cfg.val_fraction,
-                      subset=cfg.subset, seed=seed, info=info)
+    info = {
+        "name": "synthetic",
+        "source": "sklearn.datasets.make_classification",
+        "input_shape": (cfg.n_features,),
+    }
+    return split_pool(
+        x_pool,
+        y_pool,
+        x_test,
+        y_test,
+        val_fraction=cfg.val_fraction,
+        subset=cfg.subset,
+        seed=seed,
+        info=info,
+    )

@@ -12,15 +12,23 @@ from sklearn.neural_network import MLPClassifier
 
 def build_logreg(model: Any, kwargs: dict[str, Any], seed: int, **extra: Any) -> LogisticRegression:
     return LogisticRegression(
-        C=model.C, l1_ratio=model.l1_ratio, fit_intercept=model.fit_intercept,
-        random_state=seed, **kwargs, **extra,
+        C=model.C,
+        l1_ratio=model.l1_ratio,
+        fit_intercept=model.fit_intercept,
+        random_state=seed,
+        **kwargs,
+        **extra,
     )
 
 
 def build_mlp(model: Any, kwargs: dict[str, Any], seed: int, **extra: Any) -> MLPClassifier:
     return MLPClassifier(
-        hidden_layer_sizes=tuple(model.hidden_sizes), activation=model.activation,
-        alpha=model.alpha, random_state=seed, **kwargs, **extra,
+        hidden_layer_sizes=tuple(model.hidden_sizes),
+        activation=model.activation,
+        alpha=model.alpha,
+        random_state=seed,
+        **kwargs,
+        **extra,
     )
 
 

@@ -13,13 +13,22 @@ def _solver(opt: Any) -> dict[str, Any]:
 
 
 def _sgd(opt: Any) -> dict[str, Any]:
-    return {"solver": "sgd", "learning_rate_init": opt.lr, "momentum": opt.momentum,
-            "nesterovs_momentum": opt.nesterov}
+    return {
+        "solver": "sgd",
+        "learning_rate_init": opt.lr,
+        "momentum": opt.momentum,
+        "nesterovs_momentum": opt.nesterov,
+    }
 
 
 def _adam(opt: Any) -> dict[str, Any]:
-    return {"solver": "adam", "learning_rate_init": opt.lr, "beta_1": opt.beta_1,
-            "beta_2": opt.beta_2, "epsilon": opt.epsilon}
+    return {
+        "solver": "adam",
+        "learning_rate_init": opt.lr,
+        "beta_1": opt.beta_1,
+        "beta_2": opt.beta_2,
+        "epsilon": opt.epsilon,
+    }
 
 
 # model name -> optimizer name -> estimator kwargs

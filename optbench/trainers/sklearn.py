@@ -54,8 +54,11 @@ class SklearnTrainer:
         if model.name == "logreg":
             extra = {"warm_start": True, "max_iter": 1, "tol": 0.0}
         else:
-            extra = {"batch_size": _batch_size(trainer.batch_size, n_train),
-                     "tol": trainer.early_stop.tol, "n_iter_no_change": trainer.early_stop.patience}
+            extra = {
+                "batch_size": _batch_size(trainer.batch_size, n_train),
+                "tol": trainer.early_stop.tol,
+                "n_iter_no_change": trainer.early_stop.patience,
+            }
         return BUILDERS[model.name](model, self.kwargs, self.cfg.seed, **extra)
 
     def fit(self, splits: Splits, callbacks: CallbackList) -> RunResult:
@@ -94,11 +97,17 @@ class SklearnTrainer:
         if state.stop_reason == "max_iter" and cfg.trainer.early_stop.enabled:
             notes.append(f"stopped at trainer.max_iter={steps} before the loss converged.")
         callbacks.on_train_end(final)
-        return RunResult(history=history, final=final, diverged=state.diverged,
-                         stop_reason=state.stop_reason, notes=notes)
+        return RunResult(
+            history=history,
+            final=final,
+            diverged=state.diverged,
+            stop_reason=state.stop_reason,
+            notes=notes,
+        )
 
-    def _one_iteration(self, estimator: Any, splits: Splits, classes: np.ndarray,
-                       is_mlp: bool) -> bool:
+    def _one_iteration(
+        self, estimator: Any, splits: Splits, classes: np.ndarray, is_mlp: bool
+    ) -> bool:
         """One epoch (MLP, SAG/SAGA) or one solver iteration (lbfgs); False if it blew up."""
         try:
             with np.errstate(all="ignore"):

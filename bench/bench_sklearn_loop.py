@@ -1,0 +1,152 @@
+"""How much does optbench cost on top of bare scikit-learn? Prints two ratios:
+
+(a) in-process: optbench's warm-start training loop (callbacks + batched MLflow writes to a
+    real SQLite store) vs a bare loop doing the same iterations and the same per-iteration
+    log-loss/accuracy evaluation on the same data (target <= 1.10x);
+(b) whole command: `optbench` (the default run) vs a bare script that imports scikit-learn,
+    loads the same data and fits the same model the same way (target <= 2.0x).
+
+Usage: python bench/bench_sklearn_loop.py [--iters 100] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+BARE_SCRIPT = """
+import warnings, numpy as np
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+x, y = load_digits(return_X_y=True)
+x_pool, x_test, y_pool, y_test = train_test_split(x, y, test_size=0.25, stratify=y, random_state=0)
+x_tr, x_val, y_tr, y_val = train_test_split(x_pool, y_pool, test_size=0.2, stratify=y_pool, random_state=0)
+scaler = StandardScaler().fit(x_tr)
+x_tr, x_val, x_test = (scaler.transform(a) for a in (x_tr, x_val, x_test))
+def loss(m, a, b):
+    p = m.predict_proba(a)[np.arange(len(b)), b]
+    return -np.mean(np.log(np.clip(p, 1e-15, 1))), np.mean(m.predict(a) == b)
+m = LogisticRegression(solver="saga", warm_start=True, max_iter=1, tol=0, random_state=0)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    for _ in range({iters}):
+        m.fit(x_tr, y_tr); loss(m, x_tr, y_tr); loss(m, x_val, y_val)
+    one = LogisticRegression(solver="saga", max_iter={iters}, tol=0, random_state=0).fit(x_tr, y_tr)
+print("test accuracy", loss(m, x_test, y_test)[1])
+"""
+
+
+def bare_loop(splits, iters: int) -> float:
+    """The loop a notebook would write: fit one epoch, evaluate, repeat."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    from optbench.trainers.sklearn import cross_entropy
+
+    model = LogisticRegression(solver="saga", warm_start=True, max_iter=1, tol=0.0, random_state=0)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for _ in range(iters):
+            model.fit(splits.x_train, splits.y_train)
+            cross_entropy(model, splits.x_train, splits.y_train)
+            cross_entropy(model, splits.x_val, splits.y_val)
+    return time.perf_counter() - start
+
+
+def optbench_loop(splits, iters: int, store: str) -> float:
+    from hydra import compose, initialize_config_module
+
+    from optbench.callbacks import CallbackList, DivergenceGuard
+    from optbench.runner import prepare
+    from optbench.schema import register_configs
+    from optbench.tracking import TrackedRun
+
+    register_configs()
+    with initialize_config_module("optbench.conf", version_base="1.3"):
+        cfg = compose(
+            "config",
+            overrides=[
+                f"trainer.max_iter={iters}",
+                "trainer.early_stop.enabled=false",
+                "trainer.oneshot_baseline=false",
+                "trainer.progress=false",
+                f"tracking.uri={store}",
+            ],
+        )
+    plan = prepare(cfg)
+    with TrackedRun(cfg) as run:
+        callbacks = CallbackList([DivergenceGuard(), run.metrics_logger(cfg.tracking.log_every)])
+        start = time.perf_counter()
+        plan.trainer.fit(splits, callbacks)
+        return time.perf_counter() - start
+
+
+def command_time(args: list[str], cwd: str) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, cwd=cwd, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iters", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    from optbench.data import load_dataset
+    from optbench.data.splits import scale
+    from optbench.runner import prepare
+    from optbench.schema import register_configs
+
+    register_configs()
+    from hydra import compose, initialize_config_module
+
+    with initialize_config_module("optbench.conf", version_base="1.3"):
+        settings = prepare(compose("config")).settings
+    splits = scale(load_dataset(settings.dataset, 0), "standard")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = f"sqlite:///{tmp}/bench.db"
+        optbench_loop(splits, 2, store)  # create the store once, outside the timing
+        bare = statistics.median(bare_loop(splits, args.iters) for _ in range(args.repeats))
+        ours = statistics.median(
+            optbench_loop(splits, args.iters, store) for _ in range(args.repeats)
+        )
+        print(
+            f"(a) training loop, {args.iters} SAGA iterations on digits, median of {args.repeats}"
+        )
+        print(f"    bare scikit-learn loop   {bare:7.3f} s")
+        print(f"    optbench loop + MLflow   {ours:7.3f} s")
+        print(f"    ratio                    {ours / bare:7.3f}x   (target <= 1.10x)")
+
+        bare_cmd = [sys.executable, "-c", BARE_SCRIPT.replace("{iters}", str(args.iters))]
+        ours_cmd = [
+            sys.executable,
+            "-m",
+            "optbench",
+            "trainer.progress=false",
+            f"trainer.max_iter={args.iters}",
+            "trainer.early_stop.enabled=false",
+        ]
+        command_time(ours_cmd, tmp)  # first run creates runs/mlflow.db; users pay that once
+        bare_total = statistics.median(command_time(bare_cmd, tmp) for _ in range(args.repeats))
+        ours_total = statistics.median(command_time(ours_cmd, tmp) for _ in range(args.repeats))
+        print(f"(b) whole command (start-up, data, {args.iters} iterations, test, logging)")
+        print(f"    bare python script       {bare_total:7.3f} s")
+        print(f"    optbench (default run)   {ours_total:7.3f} s")
+        print(f"    ratio                    {ours_total / bare_total:7.3f}x   (target <= 2.0x)")
+        print(f"    ({Path(sys.executable).name} {sys.version.split()[0]}, store {store})")
+
+
+if __name__ == "__main__":
+    main()
