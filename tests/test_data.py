@@ -108,3 +108,70 @@ def test_a_corrupt_mnist_file_fails_its_checksum(tmp_path, monkeypatch):
         OptbenchError, match=r"t10k-labels-idx1-ubyte\.gz has sha256 .* expected f7ae60f9"
     ):
         load_dataset(cfg, seed=0)
+
+
+@pytest.fixture
+def http_folder(tmp_path):
+    """Serve a folder on 127.0.0.1, standing in for Keras's download host."""
+    import functools
+    import http.server
+    import threading
+
+    root = tmp_path / "served"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _tiny_mnist_npz(path):
+    rng = np.random.default_rng(0)
+    np.savez(
+        path,
+        x_train=rng.integers(0, 256, (200, 28, 28), dtype=np.uint8),
+        y_train=np.repeat(np.arange(10, dtype=np.uint8), 20),
+        x_test=rng.integers(0, 256, (50, 28, 28), dtype=np.uint8),
+        y_test=np.repeat(np.arange(10, dtype=np.uint8), 5),
+    )
+
+
+def test_mnist_downloads_into_the_keras_cache_with_its_checksum(tmp_path, http_folder, monkeypatch):
+    from optbench.data.files import sha256
+
+    root, url = http_folder
+    _tiny_mnist_npz(root / "mnist.npz")
+    monkeypatch.setattr("optbench.data.files.KERAS_CACHE", tmp_path / "keras")
+    monkeypatch.setattr("optbench.data.mnist.KERAS_CACHE", tmp_path / "keras")
+    monkeypatch.setattr("optbench.data.mnist.NPZ_URL", f"{url}/mnist.npz")
+    monkeypatch.setattr("optbench.data.mnist.NPZ_SHA256", sha256(root / "mnist.npz"))
+    cfg = dataset_cfg("dataset=mnist", f"dataset.data_dir={tmp_path / 'nothing'}")
+    splits = load_dataset(cfg, seed=0)
+    assert (tmp_path / "keras" / "mnist.npz").is_file()  # cached where Keras keeps it
+    assert splits.sizes() == {"train": 180, "val": 20, "test": 50}
+    (root / "mnist.npz").unlink()  # a second load needs no network
+    assert load_dataset(cfg, seed=0).sizes() == splits.sizes()
+
+
+def test_a_download_with_the_wrong_checksum_is_refused(tmp_path, http_folder, monkeypatch):
+    root, url = http_folder
+    _tiny_mnist_npz(root / "mnist.npz")  # not the official file: its sha256 differs
+    monkeypatch.setattr("optbench.data.files.KERAS_CACHE", tmp_path / "keras")
+    monkeypatch.setattr("optbench.data.mnist.KERAS_CACHE", tmp_path / "keras")
+    monkeypatch.setattr("optbench.data.mnist.NPZ_URL", f"{url}/mnist.npz")
+    cfg = dataset_cfg("dataset=mnist", f"dataset.data_dir={tmp_path / 'nothing'}")
+    with pytest.raises(OptbenchError, match="expected 731c5ac6"):
+        load_dataset(cfg, seed=0)
+    assert not (tmp_path / "keras" / "mnist.npz").exists()  # nothing half-trusted is kept
+    assert not list((tmp_path / "keras").iterdir())
+
+
+def test_an_unreachable_download_says_where_to_put_the_files(tmp_path, monkeypatch):
+    monkeypatch.setattr("optbench.data.files.KERAS_CACHE", tmp_path / "keras")
+    monkeypatch.setattr("optbench.data.mnist.KERAS_CACHE", tmp_path / "keras")
+    monkeypatch.setattr("optbench.data.mnist.NPZ_URL", "http://127.0.0.1:9/mnist.npz")
+    cfg = dataset_cfg("dataset=mnist", f"dataset.data_dir={tmp_path / 'data'}")
+    with pytest.raises(OptbenchError, match=r"Download failed .* Put the four official files"):
+        load_dataset(cfg, seed=0)

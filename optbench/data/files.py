@@ -50,15 +50,20 @@ def download(url: str, dest: Path, expected_sha256: str, timeout_s: float = 30.0
     """Download to ``dest`` atomically, checking the sha256 before the file appears."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as tmp:
+        partial = Path(tmp.name)
         try:
             with urllib.request.urlopen(url, timeout=timeout_s) as response:
                 shutil.copyfileobj(response, tmp)
         except OSError as exc:
             tmp.close()
-            os.unlink(tmp.name)
+            partial.unlink()
             raise ConnectionError(f"could not download {url}: {exc}") from exc
-    verify(Path(tmp.name), expected_sha256)
-    os.replace(tmp.name, dest)
+    try:
+        verify(partial, expected_sha256)
+    except OptbenchError:
+        partial.unlink()  # never leave an unverified file in the cache
+        raise
+    os.replace(partial, dest)
     return dest
 
 
