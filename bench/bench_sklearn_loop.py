@@ -6,7 +6,7 @@
 (b) whole command: `optbench` (the default run) vs a bare script that imports scikit-learn,
     loads the same data and fits the same model the same way (target <= 2.0x).
 
-Usage: python bench/bench_sklearn_loop.py [--iters 100] [--repeats 3]
+Usage: python bench/bench_sklearn_loop.py [--iters 100] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def bare_loop(splits, iters: int) -> float:
     return time.perf_counter() - start
 
 
-def optbench_loop(splits, iters: int, store: str) -> float:
+def optbench_loop(splits, iters: int, store: str, helper: bool) -> float:
     from hydra import compose, initialize_config_module
 
     from optbench.callbacks import CallbackList, DivergenceGuard
@@ -81,13 +81,16 @@ def optbench_loop(splits, iters: int, store: str) -> float:
                 "trainer.oneshot_baseline=false",
                 "trainer.progress=false",
                 f"tracking.uri={store}",
+                f"tracking.helper_process={str(helper).lower()}",
             ],
         )
     plan = prepare(cfg)
     with TrackedRun(cfg) as run:
+        run.writer.drain()  # the helper has imported MLflow and created the run
         callbacks = CallbackList([DivergenceGuard(), run.metrics_logger(cfg.tracking.log_every)])
         start = time.perf_counter()
         plan.trainer.fit(splits, callbacks)
+        run.writer.drain()  # every metric is in the store
         return time.perf_counter() - start
 
 
@@ -100,7 +103,7 @@ def command_time(args: list[str], cwd: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iters", type=int, default=100)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
     from optbench.data import load_dataset
@@ -117,17 +120,29 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         store = f"sqlite:///{tmp}/bench.db"
-        optbench_loop(splits, 2, store)  # create the store once, outside the timing
-        bare = statistics.median(bare_loop(splits, args.iters) for _ in range(args.repeats))
-        ours = statistics.median(
-            optbench_loop(splits, args.iters, store) for _ in range(args.repeats)
-        )
+        optbench_loop(splits, 2, store, helper=False)  # create the store outside the timing
+        times: dict[str, list[float]] = {"bare": [], "helper": [], "inprocess": []}
+        for _ in range(args.repeats):  # interleaved, so drift in machine load hits all three
+            times["bare"].append(bare_loop(splits, args.iters))
+            times["helper"].append(optbench_loop(splits, args.iters, store, helper=True))
+            times["inprocess"].append(optbench_loop(splits, args.iters, store, helper=False))
+        bare = statistics.median(times["bare"])
+        ours = {
+            True: statistics.median(times["helper"]),
+            False: statistics.median(times["inprocess"]),
+        }
         print(
             f"(a) training loop, {args.iters} SAGA iterations on digits, median of {args.repeats}"
         )
-        print(f"    bare scikit-learn loop   {bare:7.3f} s")
-        print(f"    optbench loop + MLflow   {ours:7.3f} s")
-        print(f"    ratio                    {ours / bare:7.3f}x   (target <= 1.10x)")
+        print(f"    bare scikit-learn loop                 {bare:7.3f} s")
+        print(
+            f"    optbench, MLflow in helper (default)   {ours[True]:7.3f} s   "
+            f"ratio {ours[True] / bare:5.3f}x   (target <= 1.10x)"
+        )
+        print(
+            f"    optbench, MLflow in this process       {ours[False]:7.3f} s   "
+            f"ratio {ours[False] / bare:5.3f}x   (tracking.helper_process=false)"
+        )
 
         bare_cmd = [sys.executable, "-c", BARE_SCRIPT.replace("{iters}", str(args.iters))]
         ours_cmd = [
@@ -139,12 +154,17 @@ def main() -> None:
             "trainer.early_stop.enabled=false",
         ]
         command_time(ours_cmd, tmp)  # first run creates runs/mlflow.db; users pay that once
-        bare_total = statistics.median(command_time(bare_cmd, tmp) for _ in range(args.repeats))
-        ours_total = statistics.median(command_time(ours_cmd, tmp) for _ in range(args.repeats))
+        bare_times, ours_times = [], []
+        for _ in range(args.repeats):
+            bare_times.append(command_time(bare_cmd, tmp))
+            ours_times.append(command_time(ours_cmd, tmp))
+        bare_total, ours_total = statistics.median(bare_times), statistics.median(ours_times)
         print(f"(b) whole command (start-up, data, {args.iters} iterations, test, logging)")
-        print(f"    bare python script       {bare_total:7.3f} s")
-        print(f"    optbench (default run)   {ours_total:7.3f} s")
-        print(f"    ratio                    {ours_total / bare_total:7.3f}x   (target <= 2.0x)")
+        print(f"    bare python script                     {bare_total:7.3f} s")
+        print(
+            f"    optbench (default run)                 {ours_total:7.3f} s   "
+            f"ratio {ours_total / bare_total:5.3f}x   (target <= 2.0x)"
+        )
         print(f"    ({Path(sys.executable).name} {sys.version.split()[0]}, store {store})")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 
 import hydra
@@ -31,6 +33,7 @@ def main() -> None:
     finally:
         close_sweep("FAILED")  # no-op unless the sweep ended before on_multirun_end
     summary = SweepTracking.last_summary
+    exit_code = 0
     if summary is not None:
         from optbench import console
 
@@ -39,7 +42,16 @@ def main() -> None:
             user_only = all(
                 c.data.tags.get("optbench.error_type") == "user" for c in summary["failed"]
             )
-            sys.exit(USER_ERROR_EXIT if user_only else 1)
+            exit_code = USER_ERROR_EXIT if user_only else 1
+    _fast_exit(exit_code)
+
+
+def _fast_exit(code: int) -> None:
+    """Everything is written and closed: skip tearing down the scientific stack (~0.3 s)."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -82,11 +82,11 @@ def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
         }
     )
     if settings.tracking.artifacts:
-        from optbench.report.plots import loss_curve
-
         run.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
         title = f"{settings.model.name} · {settings.optimizer.name} · {settings.dataset.name}"
-        run.log_figure(loss_curve(result.history, title), "loss_curve.png")
+        run.log_figure(
+            "optbench.report.plots:loss_curve", (result.history, title), "loss_curve.png"
+        )
     return result
 
 
@@ -98,9 +98,14 @@ def run_job(cfg: DictConfig) -> float:
     """Hydra's task function; returns the objective (final validation loss) for sweepers."""
     if _in_sweep():
         return _run_sweep_job(cfg)
+    run = TrackedRun(cfg)  # starts MLflow's helper now, to overlap with what follows
     try:
-        plan = prepare(cfg)
-        with TrackedRun(cfg) as run:
+        try:
+            plan = prepare(cfg)
+        except BaseException:
+            run.discard()
+            raise
+        with run:
             result = execute(cfg, plan, run)
     except OptbenchError as exc:
         console.print_error(str(exc))
@@ -113,7 +118,7 @@ def _run_sweep_job(cfg: DictConfig) -> float:
     job = HydraConfig.get().job
     context = f" in job #{job.num} ({' '.join(HydraConfig.get().overrides.task)})"
     try:
-        with TrackedRun(cfg) as run:
+        with TrackedRun(cfg) as run:  # validation inside: a bad job becomes a FAILED child run
             result = execute(cfg, prepare(cfg), run)
     except OptbenchError as exc:
         console.print_error(str(exc), context)

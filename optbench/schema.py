@@ -174,6 +174,7 @@ class TrackingConfig:
     uri: str | None = None  # None: $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/runs/mlflow.db
     log_every: int = positive_int(50)  # steps buffered per MLflow log_batch call
     artifacts: bool = True  # resolved config YAML and loss-curve PNG
+    helper_process: bool = True  # MLflow writes in a helper process (false: in the job, to debug)
 
 
 @dataclass

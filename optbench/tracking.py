@@ -21,13 +21,12 @@ from hydra.experimental.callback import Callback as HydraCallback
 from omegaconf import DictConfig, OmegaConf
 
 from optbench.callbacks import Callback
+from optbench.mlflow_writer import MlflowWriter, client_for, experiment_id
 
 DEFAULT_STORE = Path("runs") / "mlflow.db"
 ENV_URI = "OPTBENCH_TRACKING_URI"  # set by the sweep callback for its jobs
 ENV_PARENT = "OPTBENCH_PARENT_RUN_ID"
 ENV_SWEEP = "OPTBENCH_SWEEP_ID"
-MAX_METRICS_PER_BATCH = 1000  # MLflow's limit for one log_batch call
-MAX_PARAMS_PER_BATCH = 100
 VERSIONED = ("scikit-learn", "numpy", "mlflow", "hydra-core", "tensorflow", "keras")
 
 
@@ -42,32 +41,6 @@ def resolve_uri(uri: str | None) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{path}"
     return uri
-
-
-def _artifact_location(uri: str) -> str | None:
-    """For a local SQLite store, artifacts go beside it (runs/artifacts); servers decide."""
-    if uri.startswith("sqlite:///"):
-        return (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri()
-    return None
-
-
-def client_for(uri: str) -> Any:
-    from mlflow import MlflowClient
-
-    return MlflowClient(tracking_uri=uri)
-
-
-def experiment_id(client: Any, name: str, uri: str) -> str:
-    """Get or create the experiment (tolerating a concurrent creator)."""
-    from mlflow.exceptions import MlflowException
-
-    experiment = client.get_experiment_by_name(name)
-    if experiment is not None:
-        return experiment.experiment_id
-    try:
-        return client.create_experiment(name, artifact_location=_artifact_location(uri))
-    except MlflowException:
-        return client.get_experiment_by_name(name).experiment_id
 
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, str]:
@@ -120,11 +93,11 @@ class MetricsLogger(Callback):
 
     def __init__(self, run: TrackedRun, every: int):
         self.run, self.every = run, every
-        self.pending: list[Any] = []
+        self.pending: list[tuple[str, float, int, int]] = []
         self.steps_pending = 0
 
     def on_epoch_end(self, step: int, logs: dict[str, float]) -> None:
-        self.pending.extend(self.run.metric_records(logs, step))
+        self.pending.extend(metric_records(logs, step))
         self.steps_pending += 1
         if self.steps_pending >= self.every:
             self.flush()
@@ -134,84 +107,93 @@ class MetricsLogger(Callback):
 
     def flush(self) -> None:
         if self.pending:
-            self.run.log_records(self.pending)
+            self.run.writer.metrics(self.run.run_id, self.pending)
         self.pending, self.steps_pending = [], 0
+
+
+def metric_records(values: dict[str, float], step: int) -> list[tuple[str, float, int, int]]:
+    now = int(time.time() * 1000)
+    return [(k, float(v), now, step) for k, v in values.items()]
 
 
 class TrackedRun:
     """One MLflow run as a context manager: FINISHED on success, KILLED on Ctrl-C, FAILED on
-    any other exception (with the error as a tag); whatever was logged stays."""
+    any other exception (with the error as a tag); whatever was logged stays.
+
+    Create it as early as possible: with ``tracking.helper_process`` the helper starts
+    importing MLflow right away; ``discard()`` it if the job ends before ``__enter__``."""
 
     def __init__(self, cfg: DictConfig):
         self.cfg = cfg
         self.uri = resolve_uri(cfg.tracking.uri)
         self.loggers: list[MetricsLogger] = []
+        if cfg.tracking.helper_process:
+            from optbench.mlflow_writer import RemoteWriter
+
+            self.writer: Any = RemoteWriter(self.uri)
+        else:
+            self.writer = MlflowWriter(self.uri)
 
     def __enter__(self) -> TrackedRun:
-        from mlflow.entities import Param
-
-        self.client = client_for(self.uri)
-        self.experiment_id = experiment_id(self.client, self.cfg.experiment_name, self.uri)
-        tags = run_tags(self.cfg)
+        cfg = self.cfg
+        tags = run_tags(cfg)
         if os.environ.get(ENV_PARENT):
             tags["mlflow.parentRunId"] = os.environ[ENV_PARENT]
             tags["optbench.sweep_id"] = os.environ.get(ENV_SWEEP, "")
-        name = self.cfg.run_name or (
-            f"{self.cfg.model.name}-{self.cfg.optimizer.name}-{self.cfg.dataset.name}-s{self.cfg.seed}"
+        name = (
+            cfg.run_name or f"{cfg.model.name}-{cfg.optimizer.name}-{cfg.dataset.name}-s{cfg.seed}"
         )
-        run = self.client.create_run(self.experiment_id, run_name=name, tags=tags)
-        self.run_id = run.info.run_id
-        self.artifact_uri = run.info.artifact_uri
-        params = [
-            Param(k, v[:6000])
-            for k, v in flatten(OmegaConf.to_container(self.cfg, resolve=True)).items()
-        ]
-        for i in range(0, len(params), MAX_PARAMS_PER_BATCH):
-            self.client.log_batch(self.run_id, params=params[i : i + MAX_PARAMS_PER_BATCH])
+        params = flatten(OmegaConf.to_container(cfg, resolve=True))
+        try:
+            self.run_id, self.artifact_uri = self.writer.start(
+                cfg.experiment_name, name, tags, params
+            )
+        except BaseException:
+            self.discard()
+            raise
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        for logger in self.loggers:
-            logger.flush()
-        if exc_type is None:
-            status = "FINISHED"
-        else:
-            status = "KILLED" if issubclass(exc_type, KeyboardInterrupt) else "FAILED"
-            from optbench.errors import OptbenchError
+        try:
+            for logger in self.loggers:
+                logger.flush()
+            if exc_type is None:
+                status = "FINISHED"
+            else:
+                status = "KILLED" if issubclass(exc_type, KeyboardInterrupt) else "FAILED"
+                from optbench.errors import OptbenchError
 
-            kind = "user" if isinstance(exc, OptbenchError) else type(exc).__name__
-            self.set_tags({"optbench.error": str(exc)[:5000] or kind, "optbench.error_type": kind})
-        self.client.set_terminated(self.run_id, status=status)
+                kind = "user" if isinstance(exc, OptbenchError) else type(exc).__name__
+                self.set_tags(
+                    {"optbench.error": str(exc)[:5000] or kind, "optbench.error_type": kind}
+                )
+            self.run_id, self.artifact_uri = self.writer.finish(self.run_id, status)
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        """Stop the helper process, if any (safe at any time; the store is opened lazily)."""
+        close = getattr(self.writer, "close", None)
+        if close is not None:
+            close()
 
     def metrics_logger(self, every: int) -> MetricsLogger:
         logger = MetricsLogger(self, every)
         self.loggers.append(logger)
         return logger
 
-    @staticmethod
-    def metric_records(values: dict[str, float], step: int) -> list[Any]:
-        from mlflow.entities import Metric
-
-        now = int(time.time() * 1000)
-        return [Metric(k, float(v), now, step) for k, v in values.items()]
-
-    def log_records(self, records: list[Any]) -> None:
-        for i in range(0, len(records), MAX_METRICS_PER_BATCH):
-            self.client.log_batch(self.run_id, metrics=records[i : i + MAX_METRICS_PER_BATCH])
-
     def log_metrics(self, values: dict[str, float], step: int = 0) -> None:
-        self.log_records(self.metric_records(values, step))
+        self.writer.metrics(self.run_id, metric_records(values, step))
 
     def set_tags(self, tags: dict[str, Any]) -> None:
-        from mlflow.entities import RunTag
-
-        self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items()])
+        self.writer.tags(self.run_id, {k: str(v) for k, v in tags.items()})
 
     def log_text(self, text: str, path: str) -> None:
-        self.client.log_text(self.run_id, text, path)
+        self.writer.text(self.run_id, text, path)
 
-    def log_figure(self, figure: Any, path: str) -> None:
-        self.client.log_figure(self.run_id, figure, path)
+    def log_figure(self, draw: str, args: tuple, path: str) -> None:
+        """Log the figure that ``draw`` ('module:function') makes from ``args``."""
+        self.writer.figure(self.run_id, draw, args, path)
 
 
 class SweepTracking(HydraCallback):
@@ -261,15 +243,13 @@ def close_sweep(status: str) -> dict[str, Any] | None:
     SweepTracking.active = None
     for key in (ENV_URI, ENV_PARENT, ENV_SWEEP):
         os.environ.pop(key, None)
-    client = client_for(sweep["uri"])
-    experiments = [e.experiment_id for e in client.search_experiments()]
-    children = sweep_children(client, experiments, sweep["run_id"])
+    writer = MlflowWriter(sweep["uri"])
+    experiments = [e.experiment_id for e in writer.client.search_experiments()]
+    children = sweep_children(writer.client, experiments, sweep["run_id"])
     failed = [c for c in children if c.info.status != "FINISHED"]
     if status == "FINISHED" and failed:
         status = "FAILED"
-    client.log_batch(
-        sweep["run_id"],
-        metrics=TrackedRun.metric_records({"n_jobs": len(children), "n_failed": len(failed)}, 0),
-    )
-    client.set_terminated(sweep["run_id"], status=status)
+    counts = {"n_jobs": len(children), "n_failed": len(failed)}
+    writer.metrics(sweep["run_id"], metric_records(counts, 0))
+    writer.finish(sweep["run_id"], status)
     return {"parent": sweep["run_id"], "children": children, "failed": failed, "status": status}

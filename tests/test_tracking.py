@@ -62,7 +62,14 @@ def test_metric_writes_are_batched(store, monkeypatch):
         return real_log_batch(self, run_id, metrics=metrics, **kwargs)
 
     monkeypatch.setattr(MlflowClient, "log_batch", counting_log_batch)
-    train(store, "trainer.max_iter=40", "trainer.early_stop.enabled=false", "tracking.log_every=10")
+    # count the real log_batch calls, so keep MLflow in this process
+    train(
+        store,
+        "trainer.max_iter=40",
+        "trainer.early_stop.enabled=false",
+        "tracking.log_every=10",
+        "tracking.helper_process=false",
+    )
     # 40 steps x 4 metrics in 4 batches, then one batch of final metrics
     assert calls[:4] == [40, 40, 40, 40] and len(calls) == 5
 

@@ -20,7 +20,7 @@ from optbench.data import Splits
 from optbench.errors import OptbenchError
 from optbench.models.sklearn import BUILDERS, count_params
 from optbench.optim.sklearn import optimizer_kwargs
-from optbench.trainers.base import RunResult
+from optbench.trainers.base import InterruptGuard, RunResult
 
 
 def cross_entropy(estimator: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -70,12 +70,14 @@ class SklearnTrainer:
         history: list[dict[str, float]] = []
         fit_time = 0.0
         callbacks.on_train_begin(state)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), InterruptGuard() as guard:
             warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.filterwarnings("ignore", "Training interrupted by user")
             for step in range(1, cfg.trainer.max_iter + 1):
                 start = time.perf_counter()
                 finite = self._one_iteration(estimator, splits, classes, is_mlp)
                 fit_time += time.perf_counter() - start
+                guard.check()
                 logs = self._evaluate(estimator, splits, step, finite)
                 logs["elapsed_s"] = fit_time
                 history.append({"step": step, **logs})

@@ -1,0 +1,117 @@
+"""The MLflow helper process: the job never imports MLflow, and a run is never left RUNNING,
+even when the job is interrupted or killed outright."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import client, run_cli
+
+pytestmark = pytest.mark.slow
+LONG_RUN = [
+    "dataset=synthetic",
+    "dataset.n_samples=100000",
+    "model=mlp_sklearn",
+    "optimizer=adam",
+    "trainer.max_iter=2000",
+    "trainer.early_stop.enabled=false",
+    "tracking.log_every=1",
+    "trainer.progress=false",
+]
+
+
+def start_cli(tmp_path, *args):
+    """The CLI as a terminal starts it: SIGINT at its default (a background shell may have
+    set it to ignored, and Python keeps an ignored SIGINT ignored)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "optbench", *args],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+def wait_for(predicate, timeout_s=120):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise TimeoutError("condition not reached")
+
+
+def running_run_with_metrics(store):
+    def check():
+        try:
+            runs = client(store).search_runs(["1"])
+        except Exception:  # the store is still being created
+            return None
+        if runs and runs[0].info.status == "RUNNING":
+            history = client(store).get_metric_history(runs[0].info.run_id, "train_loss")
+            return runs[0] if len(history) >= 2 else None
+        return None
+
+    return check
+
+
+def store_of(tmp_path):
+    return f"sqlite:///{tmp_path / 'runs' / 'mlflow.db'}"
+
+
+def test_the_job_process_imports_neither_mlflow_nor_matplotlib(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "optbench", "trainer.max_iter=5"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert "sklearn" in imported  # the report is about this process
+    assert not {m for m in imported if m.split(".")[0] in ("mlflow", "matplotlib")}
+    (run,) = client(store_of(tmp_path)).search_runs(["1"])
+    assert run.info.status == "FINISHED"
+
+
+def test_ctrl_c_exits_130_and_the_run_is_killed_with_its_metrics(tmp_path):
+    job = start_cli(tmp_path, *LONG_RUN)
+    try:
+        run = wait_for(running_run_with_metrics(store_of(tmp_path)))
+        job.send_signal(signal.SIGINT)
+        assert job.wait(timeout=60) == 130
+    finally:
+        job.kill()
+    final = client(store_of(tmp_path)).get_run(run.info.run_id)
+    assert final.info.status == "KILLED"
+    assert len(client(store_of(tmp_path)).get_metric_history(run.info.run_id, "train_loss")) >= 2
+
+
+def test_a_killed_job_leaves_no_run_running(tmp_path):
+    job = start_cli(tmp_path, *LONG_RUN)
+    try:
+        run = wait_for(running_run_with_metrics(store_of(tmp_path)))
+        os.kill(job.pid, signal.SIGKILL)  # no chance to clean up: the helper must do it
+        job.wait(timeout=30)
+    finally:
+        job.kill()
+    status = wait_for(
+        lambda: (
+            (s := client(store_of(tmp_path)).get_run(run.info.run_id).info.status) != "RUNNING"
+            and s
+        ),
+        timeout_s=60,
+    )
+    assert status == "KILLED"
+
+
+def test_a_broken_store_fails_the_job_with_mlflows_message(tmp_path):
+    done = run_cli("tracking.uri=nosuchscheme://store", "trainer.max_iter=5", cwd=tmp_path)
+    assert done.returncode != 0
+    assert "nosuchscheme" in done.stderr
