@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -35,7 +36,16 @@ def print_run_summary(result: Any, run: Any) -> None:
         highlight=False,
         soft_wrap=True,
     )
-    console.print("browse them: [bold]make ui[/]  (MLflow UI on http://127.0.0.1:5000)")
+    console.print(f"browse them: {ui_hint(run.uri)}", highlight=False, soft_wrap=True)
+
+
+def ui_hint(uri: str) -> str:
+    """How to open the MLflow UI on this store."""
+    if uri.startswith("http"):
+        return f"open {uri}"
+    if uri == f"sqlite:///{Path('runs/mlflow.db').absolute()}":
+        return "make ui  (MLflow UI on http://127.0.0.1:5000)"
+    return f"mlflow ui --backend-store-uri {uri} --host 127.0.0.1"
 
 
 def print_sweep_summary(summary: dict[str, Any]) -> None:

@@ -142,7 +142,8 @@ def serve(conn: Any, uri: str) -> None:
     ("reply", result) for each call in WAITED_FOR. After an error, queued calls are skipped;
     waited-for calls still run, so ``finish`` always closes the run."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _warm_up(uri)
+    _warm_up(uri)  # at full priority: this overlaps with the job's own start-up
+    os.nice(19)  # from now on, writes yield the CPU to training
     writer = MlflowWriter(uri)
     open_run: str | None = None
     failed = False
