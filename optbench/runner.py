@@ -12,7 +12,6 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from hydra.core.hydra_config import HydraConfig
@@ -127,6 +126,3 @@ def _run_sweep_job(cfg: DictConfig) -> float:
         console.print_error(traceback.format_exc(), context)
         return math.nan
     return result.objective
-
-
-__all__: list[Any] = ["execute", "prepare", "run_job"]

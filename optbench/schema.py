@@ -174,7 +174,8 @@ class TrackingConfig:
     uri: str | None = None  # None: $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/runs/mlflow.db
     log_every: int = positive_int(50)  # steps buffered per MLflow log_batch call
     artifacts: bool = True  # resolved config YAML and loss-curve PNG
-    helper_process: bool = True  # MLflow writes in a helper process (false: in the job, to debug)
+    # MLflow writes in a helper process unless MLflow is imported already (false: never)
+    helper_process: bool = True
 
 
 @dataclass

@@ -10,6 +10,7 @@ import os
 import platform
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterable
@@ -127,7 +128,9 @@ class TrackedRun:
         self.cfg = cfg
         self.uri = resolve_uri(cfg.tracking.uri)
         self.loggers: list[MetricsLogger] = []
-        if cfg.tracking.helper_process:
+        # The helper hides MLflow's import; where MLflow is loaded already (a sequential
+        # sweep's main process), writing from here is cheaper than warming up a helper.
+        if cfg.tracking.helper_process and "mlflow" not in sys.modules:
             from optbench.mlflow_writer import RemoteWriter
 
             self.writer: Any = RemoteWriter(self.uri)

@@ -56,12 +56,20 @@ def split_pool(
     return Splits(x[train_idx], y[train_idx], x[val_idx], y[val_idx], x_test, y_test, info)
 
 
-def split_test(
-    x: np.ndarray, y: np.ndarray, *, test_fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """For datasets without an official test split: a stratified, seeded hold-out."""
-    test_idx, pool_idx = _stratified_take(y, test_fraction, seed)
-    return x[pool_idx], y[pool_idx], x[test_idx], y[test_idx]
+def split_with_holdout(x: np.ndarray, y: np.ndarray, cfg: Any, seed: int, info: dict) -> Splits:
+    """For datasets without an official test split: hold out ``cfg.test_fraction`` (stratified,
+    seeded), then split the rest into train and validation as ``split_pool`` does."""
+    test_idx, pool_idx = _stratified_take(y, cfg.test_fraction, seed)
+    return split_pool(
+        x[pool_idx],
+        y[pool_idx],
+        x[test_idx],
+        y[test_idx],
+        val_fraction=cfg.val_fraction,
+        subset=cfg.subset,
+        seed=seed,
+        info=info,
+    )
 
 
 def scale(splits: Splits, how: str) -> Splits:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sklearn.datasets import make_classification
 
-from optbench.data.splits import Splits, split_pool, split_test
+from optbench.data.splits import Splits, split_with_holdout
 
 
 def load(cfg, seed: int) -> Splits:
@@ -15,21 +15,11 @@ def load(cfg, seed: int) -> Splits:
         n_redundant=0,
         n_classes=cfg.n_classes,
         class_sep=cfg.class_sep,
-        random_state=cfg.problem_seed,
+        random_state=cfg.problem_seed,  # fixed problem; the run's seed only moves the splits
     )
-    x_pool, y_pool, x_test, y_test = split_test(x, y, test_fraction=cfg.test_fraction, seed=seed)
     info = {
         "name": "synthetic",
         "source": "sklearn.datasets.make_classification",
         "input_shape": (cfg.n_features,),
     }
-    return split_pool(
-        x_pool,
-        y_pool,
-        x_test,
-        y_test,
-        val_fraction=cfg.val_fraction,
-        subset=cfg.subset,
-        seed=seed,
-        info=info,
-    )
+    return split_with_holdout(x, y, cfg, seed, info)
