@@ -1,0 +1,243 @@
+"""Reference optimizers in plain NumPy, written to be read. They exist to check that the
+framework optimizers run the algorithms we think they run (tests/test_optim_reference.py
+feeds the same gradients to these and to keras.optimizers and compares the weights).
+
+Each rule is a small class: ``init(w) -> state`` and ``update(g, w, state, lr, t) -> w``
+(t = 1, 2, ...). ``ReferenceOptimizer`` wraps a rule with what Keras 3 does around every
+rule, in Keras's order: clip the gradients (clipnorm per variable, or global_clipnorm, or
+clipvalue), decoupled weight decay ``w <- w - lr_t * wd * w``, then the rule's update with
+the same ``lr_t``. Where Keras's form differs from the textbook one, the docstring says so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+Schedule = Callable[[int], float]  # step index (0-based, as Keras's iterations) -> lr
+
+
+@dataclass
+class SGD:
+    """Plain:     w <- w - lr g
+    Momentum:  m <- mu m - lr g ;  w <- w + m
+    Nesterov:  m <- mu m - lr g ;  w <- w + mu m - lr g
+    (Keras folds lr into the velocity; with a constant lr this equals Polyak's
+    v <- mu v + g ; w <- w - lr v, and Sutskever's form of Nesterov momentum.)"""
+
+    momentum: float = 0.0
+    nesterov: bool = False
+
+    def init(self, w: np.ndarray) -> dict:
+        return {"m": np.zeros_like(w)}
+
+    def update(self, g, w, state, lr, t):
+        if self.momentum == 0:
+            return w - lr * g
+        state["m"] = self.momentum * state["m"] - lr * g
+        if self.nesterov:
+            return w + self.momentum * state["m"] - lr * g
+        return w + state["m"]
+
+
+@dataclass
+class Adagrad:
+    """a <- a + g^2 ;  w <- w - lr g / sqrt(a + eps)
+    (Keras: a starts at initial_accumulator_value = 0.1, and eps sits inside the sqrt.)"""
+
+    epsilon: float = 1e-7
+    initial_accumulator_value: float = 0.1
+
+    def init(self, w):
+        return {"a": np.full_like(w, self.initial_accumulator_value)}
+
+    def update(self, g, w, state, lr, t):
+        state["a"] = state["a"] + g**2
+        return w - lr * g / np.sqrt(state["a"] + self.epsilon)
+
+
+@dataclass
+class RMSprop:
+    """v <- rho v + (1 - rho) g^2 ;  w <- w - lr g / sqrt(v + eps)
+    with momentum mu > 0:  b <- mu b + lr g / sqrt(v + eps) ;  w <- w - b
+    (Keras: eps inside the sqrt.)"""
+
+    rho: float = 0.9
+    momentum: float = 0.0
+    epsilon: float = 1e-7
+
+    def init(self, w):
+        return {"v": np.zeros_like(w), "b": np.zeros_like(w)}
+
+    def update(self, g, w, state, lr, t):
+        state["v"] = self.rho * state["v"] + (1 - self.rho) * g**2
+        increment = lr * g / np.sqrt(state["v"] + self.epsilon)
+        if self.momentum > 0:
+            state["b"] = self.momentum * state["b"] + increment
+            return w - state["b"]
+        return w - increment
+
+
+@dataclass
+class Adam:
+    """m <- b1 m + (1 - b1) g ;  v <- b2 v + (1 - b2) g^2
+    w <- w - lr_hat m / (sqrt(v) + eps),  lr_hat = lr sqrt(1 - b2^t) / (1 - b1^t)
+    (Kingma & Ba's 'epsilon hat' form, as Keras computes it. The textbook
+    m_hat / (sqrt(v_hat) + eps) differs only through where eps sits. Keras computes
+    b1^t and b2^t from float32-rounded betas, which moves its step by ~7e-6 relative for
+    b2 = 0.999.)
+    AdamW is Adam with decoupled weight decay, applied by ReferenceOptimizer."""
+
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-7
+
+    def init(self, w):
+        return {"m": np.zeros_like(w), "v": np.zeros_like(w)}
+
+    def update(self, g, w, state, lr, t):
+        state["m"] = state["m"] + (g - state["m"]) * (1 - self.beta_1)
+        state["v"] = state["v"] + (g**2 - state["v"]) * (1 - self.beta_2)
+        lr_hat = lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        return w - lr_hat * state["m"] / (np.sqrt(state["v"]) + self.epsilon)
+
+
+@dataclass
+class Nadam:
+    """Adam with Nesterov momentum and Dozat's momentum schedule, as Keras implements it:
+    mu_t = b1 (1 - 0.5 * 0.96^t),  P_t = mu_1 ... mu_t
+    m_hat = mu_{t+1} m / (1 - P_{t+1}) + (1 - mu_t) g / (1 - P_t)
+    v_hat = v / (1 - b2^t) ;  w <- w - lr m_hat / (sqrt(v_hat) + eps)"""
+
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-7
+
+    def init(self, w):
+        return {"m": np.zeros_like(w), "v": np.zeros_like(w), "mu_product": 1.0}
+
+    def mu(self, t: int) -> float:
+        return self.beta_1 * (1.0 - 0.5 * 0.96**t)
+
+    def update(self, g, w, state, lr, t):
+        state["mu_product"] *= self.mu(t)
+        product_t, product_next = state["mu_product"], state["mu_product"] * self.mu(t + 1)
+        state["m"] = state["m"] + (g - state["m"]) * (1 - self.beta_1)
+        state["v"] = state["v"] + (g**2 - state["v"]) * (1 - self.beta_2)
+        m_hat = self.mu(t + 1) * state["m"] / (1 - product_next) + (1 - self.mu(t)) * g / (
+            1 - product_t
+        )
+        v_hat = state["v"] / (1 - self.beta_2**t)
+        return w - lr * m_hat / (np.sqrt(v_hat) + self.epsilon)
+
+
+@dataclass
+class Lion:
+    """w <- w - lr sign(b1 m + (1 - b1) g) ;  m <- b2 m + (1 - b2) g   (Chen et al., 2023)"""
+
+    beta_1: float = 0.9
+    beta_2: float = 0.99
+
+    def init(self, w):
+        return {"m": np.zeros_like(w)}
+
+    def update(self, g, w, state, lr, t):
+        w = w - lr * np.sign(self.beta_1 * state["m"] + (1 - self.beta_1) * g)
+        state["m"] = self.beta_2 * state["m"] + (1 - self.beta_2) * g
+        return w
+
+
+@dataclass
+class Lamb:
+    """Adam's direction u = m_hat / (sqrt(v_hat) + eps), scaled per variable by the trust
+    ratio ||w|| / ||u|| (1 when either norm is 0):  w <- w - lr (||w|| / ||u||) u
+    (You et al., 2020; weight decay is decoupled, applied before, as Keras does.)"""
+
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-7
+
+    def init(self, w):
+        return {"m": np.zeros_like(w), "v": np.zeros_like(w)}
+
+    def update(self, g, w, state, lr, t):
+        state["m"] = state["m"] + (g - state["m"]) * (1 - self.beta_1)
+        state["v"] = state["v"] + (g**2 - state["v"]) * (1 - self.beta_2)
+        m_hat = state["m"] / (1 - self.beta_1**t)
+        u = m_hat / (np.sqrt(state["v"] / (1 - self.beta_2**t)) + self.epsilon)
+        w_norm, u_norm = np.linalg.norm(w), np.linalg.norm(u)
+        ratio = w_norm / u_norm if w_norm > 0 and u_norm > 0 else 1.0
+        return w - ratio * lr * u
+
+
+RULES: dict[str, Callable[..., Any]] = {
+    "sgd": SGD,
+    "momentum": lambda **kw: SGD(momentum=kw.pop("momentum", 0.9), **kw),
+    "nesterov": lambda **kw: SGD(momentum=kw.pop("momentum", 0.9), nesterov=True, **kw),
+    "adagrad": Adagrad,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+    "adamw": Adam,  # + weight_decay in ReferenceOptimizer (Keras's AdamW default: 0.004)
+    "nadam": Nadam,
+    "lion": Lion,
+    "lamb": Lamb,
+}
+
+
+def cosine_decay(initial_lr: float, decay_steps: int, alpha: float = 0.0) -> Schedule:
+    """lr_t = lr_0 ((1 - alpha) (1 + cos(pi min(t, T) / T)) / 2 + alpha): never negative."""
+
+    def lr(t: int) -> float:
+        progress = min(t, decay_steps) / decay_steps
+        return initial_lr * ((1 - alpha) * 0.5 * (1 + math.cos(math.pi * progress)) + alpha)
+
+    return lr
+
+
+@dataclass
+class ReferenceOptimizer:
+    """A rule plus Keras's clipping, decoupled weight decay and learning-rate schedule."""
+
+    rule: Any
+    learning_rate: float | Schedule = 0.01
+    weight_decay: float | None = None
+    clipnorm: float | None = None
+    global_clipnorm: float | None = None
+    clipvalue: float | None = None
+    iterations: int = 0
+    states: list[dict] = field(default_factory=list)
+
+    def lr(self) -> float:
+        lr = self.learning_rate
+        return float(lr(self.iterations)) if callable(lr) else float(lr)
+
+    def clip(self, grads: list[np.ndarray]) -> list[np.ndarray]:
+        if self.clipnorm:
+            return [g * self.clipnorm / max(np.linalg.norm(g), self.clipnorm) for g in grads]
+        if self.global_clipnorm:
+            norm = math.sqrt(sum(float(np.sum(g**2)) for g in grads))
+            return [
+                g * self.global_clipnorm * min(1 / norm, 1 / self.global_clipnorm) for g in grads
+            ]
+        if self.clipvalue:
+            return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+        return grads
+
+    def apply(self, grads: list[np.ndarray], weights: list[np.ndarray]) -> list[np.ndarray]:
+        """One step for all variables; returns the new weights."""
+        if not self.states:
+            self.states = [self.rule.init(w) for w in weights]
+        lr, t = self.lr(), self.iterations + 1
+        grads = self.clip(grads)
+        if self.weight_decay:
+            weights = [w - w * self.weight_decay * lr for w in weights]
+        new = [
+            self.rule.update(g, w, s, lr, t)
+            for g, w, s in zip(grads, weights, self.states, strict=True)
+        ]
+        self.iterations += 1
+        return new
