@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from optbench import console
 from optbench.callbacks import CallbackList, DivergenceGuard, EarlyStopping, RichProgress
+from optbench.convergence import convergence_metrics
 from optbench.errors import USER_ERROR_EXIT, OptbenchError
 from optbench.schema import Config, validate
 from optbench.tracking import TrackedRun
@@ -73,6 +74,8 @@ def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
             callbacks.append(RichProgress(f"{settings.model.name}/{settings.optimizer.name}"))
         result = plan.trainer.fit(splits, CallbackList(callbacks))
     result.final["data_load_time_s"] = data_load_time
+    plateau = settings.trainer.plateau
+    result.final.update(convergence_metrics(result.history, plateau.tol, plateau.window))
     run.log_metrics(result.final, step=len(result.history))
     run.set_tags(
         {

@@ -158,6 +158,12 @@ class EarlyStopConfig:
 
 
 @dataclass
+class PlateauConfig:
+    tol: float = non_negative(1e-4)  # a loss change below this counts as no change
+    window: int = positive_int(5)  # consecutive such steps that make a plateau
+
+
+@dataclass
 class TrainerConfig:
     max_iter: int = positive_int(100)  # iterations (epochs) of the training loop
     batch_size: Any = constrained(
@@ -165,6 +171,7 @@ class TrainerConfig:
     )
     eval_every: int = positive_int(1)
     early_stop: EarlyStopConfig = field(default_factory=EarlyStopConfig)
+    plateau: PlateauConfig = field(default_factory=PlateauConfig)
     oneshot_baseline: bool = True  # also fit once continuously (logreg) for oneshot_train_loss
     progress: bool = True
 
