@@ -83,14 +83,9 @@ class RMSprop:
 
 
 @dataclass
-class Adam:
-    """m <- b1 m + (1 - b1) g ;  v <- b2 v + (1 - b2) g^2
-    w <- w - lr_hat m / (sqrt(v) + eps),  lr_hat = lr sqrt(1 - b2^t) / (1 - b1^t)
-    (Kingma & Ba's 'epsilon hat' form, as Keras computes it. The textbook
-    m_hat / (sqrt(v_hat) + eps) differs only through where eps sits. Keras computes
-    b1^t and b2^t from float32-rounded betas, which moves its step by ~7e-6 relative for
-    b2 = 0.999.)
-    AdamW is Adam with decoupled weight decay, applied by ReferenceOptimizer."""
+class Moments:
+    """The first and second moment estimates that Adam, Nadam and Lamb share:
+    m <- b1 m + (1 - b1) g ;  v <- b2 v + (1 - b2) g^2"""
 
     beta_1: float = 0.9
     beta_2: float = 0.999
@@ -99,26 +94,36 @@ class Adam:
     def init(self, w):
         return {"m": np.zeros_like(w), "v": np.zeros_like(w)}
 
-    def update(self, g, w, state, lr, t):
+    def update_moments(self, g, state) -> None:
         state["m"] = state["m"] + (g - state["m"]) * (1 - self.beta_1)
         state["v"] = state["v"] + (g**2 - state["v"]) * (1 - self.beta_2)
+
+
+@dataclass
+class Adam(Moments):
+    """m <- b1 m + (1 - b1) g ;  v <- b2 v + (1 - b2) g^2
+    w <- w - lr_hat m / (sqrt(v) + eps),  lr_hat = lr sqrt(1 - b2^t) / (1 - b1^t)
+    (Kingma & Ba's 'epsilon hat' form, as Keras computes it. The textbook
+    m_hat / (sqrt(v_hat) + eps) differs only through where eps sits. Keras computes
+    b1^t and b2^t from float32-rounded betas, which moves its step by ~7e-6 relative for
+    b2 = 0.999.)
+    AdamW is Adam with decoupled weight decay, applied by ReferenceOptimizer."""
+
+    def update(self, g, w, state, lr, t):
+        self.update_moments(g, state)
         lr_hat = lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
         return w - lr_hat * state["m"] / (np.sqrt(state["v"]) + self.epsilon)
 
 
 @dataclass
-class Nadam:
+class Nadam(Moments):
     """Adam with Nesterov momentum and Dozat's momentum schedule, as Keras implements it:
     mu_t = b1 (1 - 0.5 * 0.96^t),  P_t = mu_1 ... mu_t
     m_hat = mu_{t+1} m / (1 - P_{t+1}) + (1 - mu_t) g / (1 - P_t)
     v_hat = v / (1 - b2^t) ;  w <- w - lr m_hat / (sqrt(v_hat) + eps)"""
 
-    beta_1: float = 0.9
-    beta_2: float = 0.999
-    epsilon: float = 1e-7
-
     def init(self, w):
-        return {"m": np.zeros_like(w), "v": np.zeros_like(w), "mu_product": 1.0}
+        return {**super().init(w), "mu_product": 1.0}
 
     def mu(self, t: int) -> float:
         return self.beta_1 * (1.0 - 0.5 * 0.96**t)
@@ -126,8 +131,7 @@ class Nadam:
     def update(self, g, w, state, lr, t):
         state["mu_product"] *= self.mu(t)
         product_t, product_next = state["mu_product"], state["mu_product"] * self.mu(t + 1)
-        state["m"] = state["m"] + (g - state["m"]) * (1 - self.beta_1)
-        state["v"] = state["v"] + (g**2 - state["v"]) * (1 - self.beta_2)
+        self.update_moments(g, state)
         m_hat = self.mu(t + 1) * state["m"] / (1 - product_next) + (1 - self.mu(t)) * g / (
             1 - product_t
         )
@@ -152,21 +156,13 @@ class Lion:
 
 
 @dataclass
-class Lamb:
+class Lamb(Moments):
     """Adam's direction u = m_hat / (sqrt(v_hat) + eps), scaled per variable by the trust
     ratio ||w|| / ||u|| (1 when either norm is 0):  w <- w - lr (||w|| / ||u||) u
     (You et al., 2020; weight decay is decoupled, applied before, as Keras does.)"""
 
-    beta_1: float = 0.9
-    beta_2: float = 0.999
-    epsilon: float = 1e-7
-
-    def init(self, w):
-        return {"m": np.zeros_like(w), "v": np.zeros_like(w)}
-
     def update(self, g, w, state, lr, t):
-        state["m"] = state["m"] + (g - state["m"]) * (1 - self.beta_1)
-        state["v"] = state["v"] + (g**2 - state["v"]) * (1 - self.beta_2)
+        self.update_moments(g, state)
         m_hat = state["m"] / (1 - self.beta_1**t)
         u = m_hat / (np.sqrt(state["v"] / (1 - self.beta_2**t)) + self.epsilon)
         w_norm, u_norm = np.linalg.norm(w), np.linalg.norm(u)
