@@ -6,8 +6,7 @@ and ``on_train_end``; a callback stops training through ``LoopState.request_stop
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 
 @dataclass
@@ -18,7 +17,6 @@ class LoopState:
     stop_training: bool = False
     stop_reason: str = "max_iter"
     diverged: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def request_stop(self, reason: str) -> None:
         if not self.stop_training:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -43,7 +42,9 @@ def ui_hint(uri: str) -> str:
     """How to open the MLflow UI on this store."""
     if uri.startswith("http"):
         return f"open {uri}"
-    if uri == f"sqlite:///{Path('runs/mlflow.db').absolute()}":
+    from optbench.tracking import DEFAULT_STORE
+
+    if uri == f"sqlite:///{DEFAULT_STORE.absolute()}":
         return "make ui  (MLflow UI on http://127.0.0.1:5000)"
     return f"mlflow ui --backend-store-uri {uri} --host 127.0.0.1"
 

@@ -23,8 +23,8 @@ from typing import Any
 
 MAX_METRICS_PER_BATCH = 1000  # MLflow's limit for one log_batch call
 MAX_PARAMS_PER_BATCH = 100
-# The job waits only for "finish"; every other call is queued. Until the helper has created
-# the run, the job refers to it as PENDING_RUN and the helper substitutes the real id.
+# The job waits only for the calls in WAITED_FOR; every other call is queued. Until the helper
+# has created the run, the job refers to it as PENDING_RUN and the helper substitutes the id.
 PENDING_RUN = "<run being created by the MLflow helper>"
 WAITED_FOR = frozenset({"drain", "finish"})  # calls the job waits for; the rest are queued
 
@@ -57,7 +57,7 @@ def experiment_id(client: Any, name: str, uri: str) -> str:
 
 class MlflowWriter:
     """Every MLflow call a job makes, on plain data. It runs in the job's process or, by
-    default, in a helper process (see tracking_worker) so that importing MLflow and opening
+    default, in a helper process (``serve`` below) so that importing MLflow and opening
     the store overlap with the job's own start-up and training."""
 
     def __init__(self, uri: str):

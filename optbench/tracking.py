@@ -22,7 +22,7 @@ from hydra.experimental.callback import Callback as HydraCallback
 from omegaconf import DictConfig, OmegaConf
 
 from optbench.callbacks import Callback
-from optbench.mlflow_writer import MlflowWriter, client_for, experiment_id
+from optbench.mlflow_writer import MlflowWriter
 
 DEFAULT_STORE = Path("runs") / "mlflow.db"
 ENV_URI = "OPTBENCH_TRACKING_URI"  # set by the sweep callback for its jobs
@@ -167,9 +167,7 @@ class TrackedRun:
                 from optbench.errors import OptbenchError
 
                 kind = "user" if isinstance(exc, OptbenchError) else type(exc).__name__
-                self.set_tags(
-                    {"optbench.error": str(exc)[:5000] or kind, "optbench.error_type": kind}
-                )
+                self.set_tags({"optbench.error": str(exc) or kind, "optbench.error_type": kind})
             self.run_id, self.artifact_uri = self.writer.finish(self.run_id, status)
         finally:
             self.discard()
@@ -209,22 +207,18 @@ class SweepTracking(HydraCallback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         uri = resolve_uri(config.tracking.uri)
-        client = client_for(uri)
-        exp_id = experiment_id(client, config.experiment_name, uri)
         sweep_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-        overrides = " ".join(config.hydra.overrides.task)
-        parent = client.create_run(
-            exp_id,
-            run_name=f"sweep {sweep_id}",
-            tags={
-                "optbench.sweep_id": sweep_id,
-                "optbench.role": "sweep",
-                "optbench.overrides": overrides,
-                "optbench.sweep_dir": str(Path(config.hydra.sweep.dir).absolute()),
-            },
+        tags = {
+            "optbench.sweep_id": sweep_id,
+            "optbench.role": "sweep",
+            "optbench.overrides": " ".join(config.hydra.overrides.task),
+            "optbench.sweep_dir": str(Path(config.hydra.sweep.dir).absolute()),
+        }
+        parent_id, _ = MlflowWriter(uri).start(
+            config.experiment_name, f"sweep {sweep_id}", tags, params={}
         )
-        os.environ.update({ENV_URI: uri, ENV_PARENT: parent.info.run_id, ENV_SWEEP: sweep_id})
-        SweepTracking.active = {"uri": uri, "run_id": parent.info.run_id, "experiment_id": exp_id}
+        os.environ.update({ENV_URI: uri, ENV_PARENT: parent_id, ENV_SWEEP: sweep_id})
+        SweepTracking.active = {"uri": uri, "run_id": parent_id}
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         SweepTracking.last_summary = close_sweep("FINISHED")

@@ -70,16 +70,12 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: f
 
 
 def mnist_available() -> bool:
+    """Whether the loader would find MNIST (same search as optbench.data.mnist.locate)."""
     from optbench.data.files import search_dirs
-    from optbench.data.mnist import IDX_SHA256, NPZ_NAME
+    from optbench.data.mnist import IDX_SHA256, NPZ_NAME, _find
 
-    for folder in search_dirs(os.environ.get("OPTBENCH_DATA_DIR")):
-        if (
-            all((folder / "mnist" / n).is_file() for n in IDX_SHA256)
-            or (folder / NPZ_NAME).is_file()
-        ):
-            return True
-    return False
+    dirs = search_dirs(os.environ.get("OPTBENCH_DATA_DIR"))
+    return all(_find(dirs, n) for n in IDX_SHA256) or _find(dirs, NPZ_NAME) is not None
 
 
 needs_mnist = pytest.mark.skipif(

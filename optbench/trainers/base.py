@@ -20,7 +20,6 @@ from optbench.data import Splits
 class RunResult:
     history: list[dict[str, float]]  # one dict per step, each with "step"
     final: dict[str, float]
-    tags: dict[str, str] = field(default_factory=dict)
     diverged: bool = False
     stop_reason: str = ""
     notes: list[str] = field(default_factory=list)  # summary warnings for the console
