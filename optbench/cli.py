@@ -24,7 +24,12 @@ def _hydra_entry(cfg: DictConfig) -> float:
 
 
 def main() -> None:
-    """Run one job or a sweep (-m); close any sweep left open by an error or Ctrl-C."""
+    """Run one job or a sweep (-m); close any sweep left open by an error or Ctrl-C.
+    ``optbench report ...`` draws a finished sweep's figures and tables instead."""
+    if sys.argv[1:2] == ["report"]:
+        from optbench.report.cli import main as report
+
+        sys.exit(report(sys.argv[2:]))
     try:
         _hydra_entry()
     except KeyboardInterrupt:

@@ -49,19 +49,34 @@ def ui_hint(uri: str) -> str:
     return f"mlflow ui --backend-store-uri {uri} --host 127.0.0.1"
 
 
+SWEEP_COLUMNS = ("val_loss", "test_accuracy", "final_loss", "distance_to_min", "steps_to_tolerance")
+
+
 def print_sweep_summary(summary: dict[str, Any]) -> None:
+    children = sorted(summary["children"], key=lambda c: c.info.start_time)
+    columns = [k for k in SWEEP_COLUMNS if any(k in c.data.metrics for c in children)]
     table = Table(title=f"sweep · parent run {summary['parent'][:8]} · {summary['status']}")
-    for column in ("run", "status", "val_loss", "test_accuracy", "note"):
+    for column in ("run", "status", *columns, "note"):
         table.add_column(column)
-    for child in sorted(summary["children"], key=lambda c: c.info.start_time):
+    for child in children:
         metrics, tags = child.data.metrics, child.data.tags
         table.add_row(
             child.info.run_name,
             child.info.status,
-            f"{metrics['val_loss']:.4f}" if "val_loss" in metrics else "-",
-            f"{metrics['test_accuracy']:.4f}" if "test_accuracy" in metrics else "-",
+            *(f"{metrics[k]:.4g}" if k in metrics else "-" for k in columns),
             tags.get(
                 "optbench.error", "diverged" if tags.get("optbench.diverged") == "true" else ""
             ),
         )
     console.print(table)
+    landscapes = summary.get("landscapes")
+    if landscapes:
+        steps = Table(title="steps to tolerance (distance to the nearest minimum)")
+        for column in landscapes["header"]:
+            steps.add_column(column)
+        for row in landscapes["rows"]:
+            steps.add_row(*row)
+        console.print(steps)
+        console.print(
+            "overlay figures: artifacts landscapes/<function>.png of the sweep's parent run"
+        )

@@ -103,8 +103,8 @@ def positive_int(default: Any, *, nullable: bool = False) -> Any:
     return constrained(default, Interval(1, None, integer=True), nullable=nullable)
 
 
-def non_negative(default: Any) -> Any:
-    return constrained(default, Interval(0, None))
+def non_negative(default: Any, *, nullable: bool = False) -> Any:
+    return constrained(default, Interval(0, None), nullable=nullable)
 
 
 def check_dataclass(obj: Any, prefix: str = "") -> None:

@@ -102,11 +102,21 @@ class MlflowWriter:
         self.client.log_text(run_id, text, path)
 
     def figure(self, run_id: str, draw: str, args: tuple, path: str) -> None:
-        """Draw with ``module:function(*args)`` where MLflow runs, then log the figure."""
+        """Draw with ``module:function(*args)`` where MLflow runs, then log the result: a
+        Figure for a .png path, otherwise any object with ``save(local_path)`` (an animation)."""
         import importlib
+        import tempfile
 
         module, name = draw.split(":")
-        self.client.log_figure(run_id, getattr(importlib.import_module(module), name)(*args), path)
+        drawn = getattr(importlib.import_module(module), name)(*args)
+        if path.endswith(".png"):
+            self.client.log_figure(run_id, drawn, path)
+            return
+        folder, _, filename = path.rpartition("/")
+        with tempfile.TemporaryDirectory() as tmp:
+            local = f"{tmp}/{filename}"
+            drawn.save(local)
+            self.client.log_artifact(run_id, local, artifact_path=folder or None)
 
     def drain(self) -> None:
         """Return once every earlier write is done (they already are, in this process)."""

@@ -48,22 +48,24 @@ def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
     from threadpoolctl import threadpool_limits
 
     from optbench.data import load_dataset
-    from optbench.data.splits import scale
+    from optbench.data.splits import Splits, scale
 
     settings = plan.settings
     seed_everything(settings.seed)
     with threadpool_limits(limits=settings.hardware.threads):
         start = time.perf_counter()
-        splits = scale(load_dataset(settings.dataset, settings.seed), settings.model.input_scaling)
+        data = load_dataset(settings.dataset, settings.seed)
+        if isinstance(data, Splits):
+            data = scale(data, settings.model.input_scaling)
         data_load_time = time.perf_counter() - start
         run.set_tags(
             {
-                "optbench.data_source": splits.info["source"],
+                "optbench.data_source": data.info["source"],
                 **{
                     f"optbench.data_sha256.{k}": v
-                    for k, v in splits.info.get("checksums", {}).items()
+                    for k, v in data.info.get("checksums", {}).items()
                 },
-                **{f"optbench.n_{k}": v for k, v in splits.sizes().items()},
+                **{f"optbench.n_{k}": v for k, v in data.sizes().items()},
             }
         )
         callbacks = [DivergenceGuard(), run.metrics_logger(settings.tracking.log_every)]
@@ -72,7 +74,7 @@ def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
             callbacks.append(EarlyStopping(stop.monitor, stop.tol, stop.patience))
         if settings.trainer.progress:
             callbacks.append(RichProgress(f"{settings.model.name}/{settings.optimizer.name}"))
-        result = plan.trainer.fit(splits, CallbackList(callbacks))
+        result = plan.trainer.fit(data, CallbackList(callbacks))
     result.final["data_load_time_s"] = data_load_time
     plateau = settings.trainer.plateau
     result.final.update(convergence_metrics(result.history, plateau.tol, plateau.window))
@@ -89,6 +91,11 @@ def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
         run.log_figure(
             "optbench.report.plots:loss_curve", (result.history, title), "loss_curve.png"
         )
+        for artifact in result.artifacts:
+            if artifact.text is not None:
+                run.log_text(artifact.text, artifact.path)
+            else:
+                run.log_figure(artifact.draw, artifact.args, artifact.path)
     return result
 
 

@@ -78,6 +78,24 @@ class MnistConfig(DatasetConfig):
     download: bool = True  # fetch Keras's mnist.npz (sha256-checked) when no local copy exists
 
 
+@dataclass
+class FunctionConfig:
+    """A 2-D test function as the loss surface (model=landscape). Its YAML also sets the step
+    budget (trainer.max_iter) and turns early stopping off, so whole trajectories are kept."""
+
+    name: str = MISSING
+    start: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    start_noise: float = non_negative(0.0)  # std of a Gaussian jitter of the start, by seed
+    tolerance: float = positive(1e-2)  # distance to the nearest minimum that counts as reached
+    lr: dict[str, float] = field(default_factory=dict)  # recommended lr per optimizer name
+
+    def check(self) -> None:
+        if len(self.start) != 2:
+            raise OptbenchError(
+                f"dataset.start={self.start} is not allowed: must be a point [x, y]."
+            )
+
+
 # ---------------------------------------------------------------- model
 @dataclass
 class ModelConfig:
@@ -100,6 +118,13 @@ class MlpSklearnConfig(ModelConfig):
     alpha: float = non_negative(1e-4)  # L2 penalty
 
 
+@dataclass
+class LandscapeConfig(ModelConfig):
+    """Two coordinates on a 2-D test function, moved by a reference (NumPy) or Keras optimizer."""
+
+    implementation: str = constrained("numpy", OneOf(("numpy", "keras")))
+
+
 # ---------------------------------------------------------------- optimizer
 @dataclass
 class OptimizerConfig:
@@ -111,29 +136,129 @@ class SolverConfig(OptimizerConfig):
     """scikit-learn's own solvers (saga, sag, lbfgs): they choose their step size themselves."""
 
 
+BETA = Interval(0, 1, "left")
+CLIPS = ("clipnorm", "clipvalue", "global_clipnorm")
+
+
 @dataclass
-class SgdConfig(OptimizerConfig):
+class GradientConfig(OptimizerConfig):
+    """What every gradient optimizer shares (Keras's names). ``lr`` in the YAML files defaults
+    to the dataset's recommended rate for that optimizer when it declares one."""
+
     lr: float = positive(0.01)
-    momentum: float = constrained(0.0, Interval(0, 1, "left"))
+    weight_decay: float | None = non_negative(None, nullable=True)  # decoupled, Keras-style
+    clipnorm: float | None = positive(None, nullable=True)  # per variable
+    clipvalue: float | None = positive(None, nullable=True)  # per element
+    global_clipnorm: float | None = positive(None, nullable=True)  # over all variables
+    use_ema: bool = False  # evaluate with an exponential moving average of the weights
+    ema_momentum: float = constrained(0.99, BETA)
+
+    def check(self) -> None:
+        clips = [k for k in CLIPS if getattr(self, k) is not None]
+        if len(clips) > 1:
+            raise OptbenchError(
+                f"optimizer.{clips[0]} and optimizer.{clips[1]} are both set; Keras accepts "
+                f"only one of {', '.join(CLIPS)}."
+            )
+
+
+@dataclass
+class SgdConfig(GradientConfig):
+    momentum: float = constrained(0.0, BETA)
     nesterov: bool = False
 
     def check(self) -> None:
+        super().check()
         if self.nesterov and self.momentum == 0:
             raise OptbenchError("optimizer.nesterov=true needs optimizer.momentum > 0 (got 0.0).")
 
 
 @dataclass
-class AdamConfig(OptimizerConfig):
-    lr: float = positive(0.001)
-    beta_1: float = constrained(0.9, Interval(0, 1, "left"))
-    beta_2: float = constrained(0.999, Interval(0, 1, "left"))
-    epsilon: float = positive(1e-8)
+class AdagradConfig(GradientConfig):
+    initial_accumulator_value: float = non_negative(0.1)
+    epsilon: float = positive(1e-7)
+
+
+@dataclass
+class RmspropConfig(GradientConfig):
+    rho: float = constrained(0.9, BETA)
+    momentum: float = constrained(0.0, BETA)
+    epsilon: float = positive(1e-7)
+    centered: bool = False
+
+
+@dataclass
+class MomentsConfig(GradientConfig):
+    """Adam's family (nadam, adamax, lamb, schedule_free_adamw)."""
+
+    beta_1: float = constrained(0.9, BETA)
+    beta_2: float = constrained(0.999, BETA)
+    epsilon: float = positive(1e-7)
+
+
+@dataclass
+class AdamConfig(MomentsConfig):
+    amsgrad: bool = False
+
+
+@dataclass
+class ScheduleFreeConfig(MomentsConfig):
+    warmup_steps: int = non_negative(0)
+
+
+@dataclass
+class LionConfig(GradientConfig):
+    beta_1: float = constrained(0.9, BETA)
+    beta_2: float = constrained(0.99, BETA)
+
+
+@dataclass
+class AdafactorConfig(GradientConfig):
+    beta_2_decay: float = -0.8
+    epsilon_1: float = positive(1e-30)
+    epsilon_2: float = positive(1e-3)
+    clip_threshold: float = positive(1.0)
+    relative_step: bool = True
+
+
+@dataclass
+class MuonConfig(GradientConfig):
+    """Muon: orthogonalised momentum for 2-D weights, AdamW for the rest (Keras's Muon)."""
+
+    momentum: float = constrained(0.95, BETA)
+    nesterov: bool = True
+    ns_steps: int = positive_int(5)  # Newton-Schulz iterations
+    adam_beta_1: float = constrained(0.9, BETA)
+    adam_beta_2: float = constrained(0.999, BETA)
+    adam_weight_decay: float = non_negative(0.004)
+    adam_lr_ratio: float = positive(1.0)
+    epsilon: float = positive(1e-7)
+
+
+SAM_BASES = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop")
+
+
+@dataclass
+class SamConfig(GradientConfig):
+    """Sharpness-Aware Minimization around a base optimizer (two gradients per step)."""
+
+    base: str = constrained("sgd", OneOf(SAM_BASES))
+    rho: float = positive(0.05)  # radius of the ascent step
+    adaptive: bool = False  # ASAM: scale the ascent by |w|
 
 
 # ---------------------------------------------------------------- schedule
 @dataclass
 class ScheduleConfig:
     name: str = MISSING
+
+
+@dataclass
+class CosineConfig(ScheduleConfig):
+    """lr_t = lr (alpha + (1 - alpha)(1 + cos(pi min(t, T) / T)) / 2), as Keras's CosineDecay."""
+
+    alpha: float = constrained(0.0, Interval(0, 1))  # final lr as a fraction of the initial
+    decay_steps: int | None = positive_int(None, nullable=True)  # T; null: the whole run
 
 
 @dataclass
@@ -173,6 +298,7 @@ class TrainerConfig:
     early_stop: EarlyStopConfig = field(default_factory=EarlyStopConfig)
     plateau: PlateauConfig = field(default_factory=PlateauConfig)
     oneshot_baseline: bool = True  # also fit once continuously (logreg) for oneshot_train_loss
+    animate: bool = False  # model=landscape: also log the trajectory as an animated GIF
     progress: bool = True
 
 
@@ -200,10 +326,35 @@ class Config:
 
 
 SCHEMAS: dict[str, dict[str, type]] = {
-    "dataset": {"digits": DigitsConfig, "synthetic": SyntheticConfig, "mnist": MnistConfig},
-    "model": {"logreg": LogRegConfig, "mlp_sklearn": MlpSklearnConfig},
-    "optimizer": {"solver": SolverConfig, "sgd": SgdConfig, "adam": AdamConfig},
-    "schedule": {"constant": ScheduleConfig, "invscaling": InvScalingConfig},
+    "dataset": {
+        "digits": DigitsConfig,
+        "synthetic": SyntheticConfig,
+        "mnist": MnistConfig,
+        "function": FunctionConfig,
+    },
+    "model": {
+        "logreg": LogRegConfig,
+        "mlp_sklearn": MlpSklearnConfig,
+        "landscape": LandscapeConfig,
+    },
+    "optimizer": {
+        "solver": SolverConfig,
+        "sgd": SgdConfig,
+        "adagrad": AdagradConfig,
+        "rmsprop": RmspropConfig,
+        "moments": MomentsConfig,
+        "adam": AdamConfig,
+        "schedule_free": ScheduleFreeConfig,
+        "lion": LionConfig,
+        "adafactor": AdafactorConfig,
+        "muon": MuonConfig,
+        "sam": SamConfig,
+    },
+    "schedule": {
+        "constant": ScheduleConfig,
+        "cosine": CosineConfig,
+        "invscaling": InvScalingConfig,
+    },
     "hardware": {"cpu": HardwareConfig},
 }
 

@@ -248,5 +248,11 @@ def close_sweep(status: str) -> dict[str, Any] | None:
         status = "FAILED"
     counts = {"n_jobs": len(children), "n_failed": len(failed)}
     writer.metrics(sweep["run_id"], metric_records(counts, 0))
-    writer.finish(sweep["run_id"], status)
-    return {"parent": sweep["run_id"], "children": children, "failed": failed, "status": status}
+    summary = {"parent": sweep["run_id"], "children": children, "failed": failed}
+    try:
+        from optbench.report.landscapes import log_sweep_landscapes
+
+        summary["landscapes"] = log_sweep_landscapes(writer, sweep["run_id"], children)
+    finally:
+        writer.finish(sweep["run_id"], status)
+    return {**summary, "status": status}

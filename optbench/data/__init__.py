@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from optbench.data.splits import Splits
 from optbench.errors import OptbenchError
+
+# the 2-D test functions of optbench.optim.functions (model=landscape), listed here so that
+# looking up a dataset never imports more than its own loader
+FUNCTION_NAMES = (
+    "rosenbrock",
+    "beale",
+    "himmelblau",
+    "rastrigin",
+    "saddle",
+    "ill_conditioned_quadratic",
+    "six_hump_camel",
+)
 
 DATASETS: dict[str, str] = {
     "digits": "optbench.data.digits",
     "synthetic": "optbench.data.synthetic",
     "mnist": "optbench.data.mnist",
+    **dict.fromkeys(FUNCTION_NAMES, "optbench.data.surfaces"),
 }
 
 
-def load_dataset(cfg, seed: int) -> Splits:
-    """Load, split and describe the dataset named by ``cfg.name``."""
+def load_dataset(cfg, seed: int) -> Any:
+    """Load and describe the dataset named by ``cfg.name``: ``Splits``, or a ``Surface``."""
     try:
         module = DATASETS[cfg.name]
     except KeyError:
@@ -25,4 +39,4 @@ def load_dataset(cfg, seed: int) -> Splits:
     return importlib.import_module(module).load(cfg, seed)
 
 
-__all__ = ["DATASETS", "Splits", "load_dataset"]
+__all__ = ["DATASETS", "FUNCTION_NAMES", "Splits", "load_dataset"]

@@ -70,13 +70,13 @@ def _himmelblau_grad(x, y):
 
 
 def _rastrigin(x, y):
-    return 20 + x**2 - 10 * math.cos(2 * math.pi * x) + y**2 - 10 * math.cos(2 * math.pi * y)
+    return 20 + x**2 - 10 * np.cos(2 * math.pi * x) + y**2 - 10 * np.cos(2 * math.pi * y)
 
 
 def _rastrigin_grad(x, y):
     return (
-        2 * x + 20 * math.pi * math.sin(2 * math.pi * x),
-        2 * y + 20 * math.pi * math.sin(2 * math.pi * y),
+        2 * x + 20 * math.pi * np.sin(2 * math.pi * x),
+        2 * y + 20 * math.pi * np.sin(2 * math.pi * y),
     )
 
 

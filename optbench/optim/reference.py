@@ -11,6 +11,7 @@ the same ``lr_t``. Where Keras's form differs from the textbook one, the docstri
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -237,3 +238,56 @@ class ReferenceOptimizer:
         ]
         self.iterations += 1
         return new
+
+
+# optimizer config name -> rule class; the rule's fields are read from the config
+RULE_CLASSES: dict[str, type] = {
+    "sgd": SGD,
+    "momentum": SGD,
+    "nesterov": SGD,
+    "adagrad": Adagrad,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+    "adamw": Adam,
+    "nadam": Nadam,
+    "lion": Lion,
+    "lamb": Lamb,
+}
+# config switches the reference rules do not implement, with the value that means "off"
+NOT_IMPLEMENTED = {"centered": False, "amsgrad": False, "use_ema": False}
+
+
+def from_config(opt: Any, schedule: Any, total_steps: int) -> ReferenceOptimizer:
+    """The reference optimizer for an optimizer/schedule config, or a clear error."""
+    from optbench.errors import OptbenchError
+
+    if opt.name not in RULE_CLASSES:
+        raise OptbenchError(
+            f"optimizer={opt.name} has no NumPy reference implementation (those are: "
+            f"{', '.join(RULE_CLASSES)}); use model.implementation=keras to run Keras's."
+        )
+    for key, off in NOT_IMPLEMENTED.items():
+        if getattr(opt, key, off) != off:
+            raise OptbenchError(
+                f"optimizer.{key}={getattr(opt, key)} is not in the NumPy reference "
+                f"optimizers; use model.implementation=keras."
+            )
+    rule_cls = RULE_CLASSES[opt.name]
+    rule = rule_cls(**{f.name: getattr(opt, f.name) for f in dataclasses.fields(rule_cls)})
+    if schedule.name == "constant":
+        learning_rate: float | Schedule = opt.lr
+    elif schedule.name == "cosine":
+        learning_rate = cosine_decay(opt.lr, schedule.decay_steps or total_steps, schedule.alpha)
+    else:
+        raise OptbenchError(
+            f"schedule={schedule.name} is not in the NumPy reference optimizers (constant, "
+            "cosine); use model.implementation=keras."
+        )
+    return ReferenceOptimizer(
+        rule,
+        learning_rate,
+        weight_decay=opt.weight_decay,
+        clipnorm=opt.clipnorm,
+        global_clipnorm=opt.global_clipnorm,
+        clipvalue=opt.clipvalue,
+    )

@@ -34,8 +34,10 @@ def _adam(opt: Any) -> dict[str, Any]:
 # model name -> optimizer name -> estimator kwargs
 OPTIMIZERS: dict[str, dict[str, Any]] = {
     "logreg": {"saga": _solver, "sag": _solver, "lbfgs": _solver},
-    "mlp_sklearn": {"adam": _adam, "sgd": _sgd},
+    "mlp_sklearn": {"adam": _adam, "sgd": _sgd, "momentum": _sgd, "nesterov": _sgd},
 }
+# Keras-style extras scikit-learn has no equivalent for (its MLP regularises with model.alpha)
+UNSUPPORTED = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema", "amsgrad")
 # schedules scikit-learn's MLP implements itself; they apply to its 'sgd' solver only
 MLP_SCHEDULES = ("constant", "invscaling", "adaptive")
 
@@ -49,6 +51,12 @@ def optimizer_kwargs(model: Any, opt: Any, schedule: Any) -> dict[str, Any]:
         raise OptbenchError(
             f"model={model.name} cannot be trained with optimizer={opt.name}; it accepts: "
             f"{', '.join(table)}."
+        )
+    extras = [k for k in UNSUPPORTED if getattr(opt, k, None) not in (None, False)]
+    if extras:
+        raise OptbenchError(
+            f"optimizer.{extras[0]}={getattr(opt, extras[0])} is not available in scikit-learn "
+            f"(model={model.name}); use a Keras model (e.g. model=mlp) or model.alpha for L2."
         )
     kwargs = table[opt.name](opt)
     if schedule.name != "constant":

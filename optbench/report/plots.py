@@ -28,3 +28,89 @@ def loss_curve(history: list[dict[str, float]], title: str) -> Any:
     ax.set_title(title)
     fig.subplots_adjust(left=0.1, right=0.88, bottom=0.13, top=0.9)  # tight_layout costs 0.3 s
     return fig
+
+
+def _surface_axes(function_name: str, paths: dict[str, list], title: str) -> tuple[Any, Any]:
+    """A figure with the function's log-scaled contours, its minima (stars) and the start."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from optbench.optim.functions import FUNCTIONS
+
+    f = FUNCTIONS[function_name]
+    (x0, x1), (y0, y1) = f.bounds
+    xs, ys = np.meshgrid(np.linspace(x0, x1, 300), np.linspace(y0, y1, 300))
+    z = np.asarray(f.value(xs, ys), dtype=float)
+    fig = Figure(figsize=(6.4, 5.2), dpi=100)
+    ax = fig.add_subplot()
+    shifted = np.log10(z - z.min() + 1e-2)  # contours evenly spaced in log(f - min)
+    ax.contourf(xs, ys, shifted, levels=30, cmap="Greys", alpha=0.35)
+    ax.contour(xs, ys, shifted, levels=30, colors="0.4", linewidths=0.4)
+    for mx, my in f.minima:
+        ax.plot(mx, my, "*", color="gold", markersize=14, markeredgecolor="k", zorder=5)
+    starts = {tuple(np.round(p[0], 6)) for p in paths.values() if p}
+    for sx, sy in starts:
+        ax.plot(sx, sy, "o", color="k", markersize=6, zorder=5)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(title, fontsize=10)
+    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.1, top=0.93)
+    return fig, ax
+
+
+def _finite(path: list) -> Any:
+    import numpy as np
+
+    points = np.asarray(path, dtype=float).reshape(-1, 2)
+    keep = np.all(np.isfinite(points), axis=1) & np.all(np.abs(points) < 1e6, axis=1)
+    return points[: int(np.argmin(keep)) if not keep.all() else len(points)]
+
+
+def landscape(function_name: str, paths: dict[str, list], title: str) -> Any:
+    """Contour plot of a 2-D test function with one trajectory per label."""
+    fig, ax = _surface_axes(function_name, paths, title)
+    for label, path in paths.items():
+        points = _finite(path)
+        ax.plot(points[:, 0], points[:, 1], "-", lw=1.4, label=f"{label} ({len(path) - 1} steps)")
+        ax.plot(points[-1, 0], points[-1, 1], "x", color=ax.lines[-1].get_color(), ms=8)
+    ax.legend(loc="best", fontsize=8, framealpha=0.85)
+    return fig
+
+
+class _Animation:
+    def __init__(self, animation: Any, fps: int):
+        self.animation, self.fps = animation, fps
+
+    def save(self, path: str) -> None:
+        from matplotlib.animation import PillowWriter
+
+        self.animation.save(path, writer=PillowWriter(fps=self.fps))
+
+
+def landscape_animation(
+    function_name: str, paths: dict[str, list], title: str, frames: int = 80, fps: int = 15
+) -> Any:
+    """The trajectories of ``landscape`` drawn step by step (``save(path)`` writes a GIF)."""
+    import numpy as np
+    from matplotlib.animation import FuncAnimation
+
+    fig, ax = _surface_axes(function_name, paths, title)
+    points = {label: _finite(path) for label, path in paths.items()}
+    lines = {label: ax.plot([], [], "-", lw=1.4, label=label)[0] for label in points}
+    heads = {
+        label: ax.plot([], [], "o", color=lines[label].get_color(), ms=6)[0] for label in points
+    }
+    ax.legend(loc="best", fontsize=8, framealpha=0.85)
+    longest = max(len(p) for p in points.values())
+    cuts = np.unique(np.geomspace(1, longest, frames).astype(int))  # fast start, long tail
+
+    def draw(cut: int) -> list:
+        for label, p in points.items():
+            shown = p[: min(cut, len(p))]
+            lines[label].set_data(shown[:, 0], shown[:, 1])
+            heads[label].set_data(shown[-1:, 0], shown[-1:, 1])
+        return [*lines.values(), *heads.values()]
+
+    return _Animation(FuncAnimation(fig, draw, frames=list(cuts), blit=False), fps)

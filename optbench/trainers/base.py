@@ -17,20 +17,37 @@ from optbench.data import Splits
 
 
 @dataclass
+class Artifact:
+    """A file for the run: ``text`` as is, or the figure ``draw`` ('module:function') makes
+    from ``args`` (drawn where MLflow runs; a .png is a Figure, anything else is saved by the
+    object's ``save(path)``)."""
+
+    path: str
+    text: str | None = None
+    draw: str | None = None
+    args: tuple = ()
+
+
+@dataclass
 class RunResult:
     history: list[dict[str, float]]  # one dict per step, each with "step"
     final: dict[str, float]
     diverged: bool = False
     stop_reason: str = ""
     notes: list[str] = field(default_factory=list)  # summary warnings for the console
+    artifacts: list[Artifact] = field(default_factory=list)  # trainer-specific files
 
     @property
     def objective(self) -> float:
-        """What sweepers minimise: the last validation loss (inf when diverged)."""
+        """What sweepers minimise: the last validation loss, or the last training loss where
+        there is no validation set (inf when diverged)."""
         if self.diverged:
             return math.inf
-        val = [h["val_loss"] for h in self.history if "val_loss" in h]
-        return float(val[-1]) if val else math.inf
+        for key in ("val_loss", "train_loss"):
+            values = [h[key] for h in self.history if key in h]
+            if values:
+                return float(values[-1])
+        return math.inf
 
 
 class InterruptGuard:
@@ -64,18 +81,34 @@ class Trainer(Protocol):
     def fit(self, splits: Splits, callbacks: CallbackList) -> RunResult: ...
 
 
+TRAINERS = {
+    "sklearn": "optbench.trainers.sklearn:SklearnTrainer",
+    "numpy": "optbench.trainers.landscape:LandscapeTrainer",
+}
+
+
 def make_trainer(cfg: Any) -> Trainer:
     """Pick the trainer for ``cfg.model.framework`` (imports only that framework)."""
     import importlib
 
+    from optbench.data import FUNCTION_NAMES
     from optbench.errors import OptbenchError
 
-    trainers = {"sklearn": "optbench.trainers.sklearn:SklearnTrainer"}
     framework = cfg.model.framework
-    if framework not in trainers:
+    if framework not in TRAINERS:
         raise OptbenchError(
             f"model.framework={framework!r} has no trainer yet; available: "
-            f"{', '.join(sorted(trainers))}."
+            f"{', '.join(sorted(TRAINERS))}."
         )
-    module, name = trainers[framework].split(":")
+    is_function = cfg.dataset.name in FUNCTION_NAMES
+    if is_function != (cfg.model.name == "landscape"):
+        raise OptbenchError(
+            f"dataset={cfg.dataset.name} is a 2-D test function: train it with model=landscape."
+            if is_function
+            else f"model=landscape needs a 2-D test function as dataset, one of: "
+            f"{', '.join(FUNCTION_NAMES)}."
+        )
+    if cfg.trainer.animate and not is_function:
+        raise OptbenchError("trainer.animate=true applies to model=landscape runs only.")
+    module, name = TRAINERS[framework].split(":")
     return getattr(importlib.import_module(module), name)(cfg)

@@ -1,0 +1,113 @@
+"""Sweep-level views of landscape runs: all trajectories on one contour plot per function, and
+the steps-to-tolerance table (functions x optimizers), read back from the MLflow store."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+
+def landscape_children(children: list[Any]) -> list[Any]:
+    return [
+        c
+        for c in children
+        if c.data.tags.get("optbench.model") == "landscape" and c.info.status == "FINISHED"
+    ]
+
+
+def _label(run: Any, varying: set[str]) -> str:
+    params = run.data.params
+    parts = [run.data.tags["optbench.optimizer"], f"lr={params.get('optimizer.lr')}"]
+    parts += [f"{key}={params.get(key)}" for key in sorted(varying - {"optimizer.lr"})]
+    return " ".join(parts)
+
+
+def _varying(group: list[Any]) -> set[str]:
+    """Settings that differ between runs of the same optimizer (seeds, schedules, ...)."""
+    by_optimizer: dict[str, list[Any]] = defaultdict(list)
+    for run in group:
+        by_optimizer[run.data.tags["optbench.optimizer"]].append(run)
+    varying: set[str] = set()
+    for runs in by_optimizer.values():
+        for key in set().union(*(r.data.params for r in runs)):
+            if len({r.data.params.get(key) for r in runs}) > 1:
+                varying.add(key)
+    return {k for k in varying if k.split(".")[0] in ("optimizer", "schedule", "model", "seed")}
+
+
+def trajectories(client: Any, runs: list[Any]) -> dict[str, dict[str, list]]:
+    """function name -> {label: [[x, y], ...]} for the given landscape runs. Labels are the
+    optimizer and its lr, plus whatever else differs between runs of that optimizer."""
+    by_function: dict[str, list[Any]] = defaultdict(list)
+    for run in runs:
+        by_function[run.data.tags["optbench.dataset"]].append(run)
+    out: dict[str, dict[str, list]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for function, group in sorted(by_function.items()):
+            varying = _varying(group)
+            paths: dict[str, list] = {}
+            for run in sorted(group, key=lambda r: r.info.start_time):
+                local = client.download_artifacts(run.info.run_id, "trajectory.csv", tmp)
+                rows = list(csv.DictReader(Path(local).read_text().splitlines()))
+                paths[_label(run, varying)] = [[float(r["x"]), float(r["y"])] for r in rows]
+            out[function] = paths
+    return out
+
+
+def tolerance_table(runs: list[Any]) -> tuple[list[str], list[list[str]]]:
+    """(header, rows): steps to tolerance per function (rows) and optimizer (columns);
+    'diverged' or 'not reached' where it did not get there, several seeds as min-max."""
+    cells: dict[tuple[str, str], list[str]] = defaultdict(list)
+    optimizers: list[str] = []
+    for run in sorted(runs, key=lambda r: r.info.start_time):
+        tags, metrics = run.data.tags, run.data.metrics
+        optimizer = tags["optbench.optimizer"]
+        if optimizer not in optimizers:
+            optimizers.append(optimizer)
+        if tags.get("optbench.diverged") == "true":
+            value = "diverged"
+        elif "steps_to_tolerance" in metrics:
+            value = str(int(metrics["steps_to_tolerance"]))
+        else:
+            value = "not reached"
+        cells[(tags["optbench.dataset"], optimizer)].append(value)
+    header = ["function", *optimizers]
+    rows = []
+    for function in sorted({f for f, _ in cells}):
+        row = [function]
+        for optimizer in optimizers:
+            values = cells.get((function, optimizer), [])
+            numbers = sorted(int(v) for v in values if v.isdigit())
+            if len(values) > 1 and numbers:
+                row.append(f"{numbers[0]}-{numbers[-1]} ({len(numbers)}/{len(values)})")
+            else:
+                row.append(values[0] if values else "-")
+        rows.append(row)
+    return header, rows
+
+
+def table_csv(header: list[str], rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([header, *rows])
+    return buffer.getvalue()
+
+
+def log_sweep_landscapes(writer: Any, parent_id: str, children: list[Any]) -> dict[str, Any]:
+    """Log the overlay figures and the steps-to-tolerance table on the sweep's parent run."""
+    runs = landscape_children(children)
+    if not runs:
+        return {}
+    for function, paths in trajectories(writer.client, runs).items():
+        writer.figure(
+            parent_id,
+            "optbench.report.plots:landscape",
+            (function, paths, f"{function} · {len(paths)} runs"),
+            f"landscapes/{function}.png",
+        )
+    header, rows = tolerance_table(runs)
+    writer.text(parent_id, table_csv(header, rows), "steps_to_tolerance.csv")
+    return {"header": header, "rows": rows}

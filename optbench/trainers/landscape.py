@@ -1,0 +1,175 @@
+"""The numpy-framework trainer: an optimizer walks a 2-D test function from a start point.
+
+The same loop drives the NumPy reference optimizer or the Keras one (on a float64
+``keras.Variable``), so their trajectories can be laid over each other. Per step it logs
+``train_loss`` (f at the new point), ``distance_to_min``, ``grad_norm`` and ``lr``; at the end
+``distance_to_min``, ``steps_to_tolerance`` (first step within ``dataset.tolerance`` of a
+known minimum; absent if never), and the trajectory as a CSV, a contour plot and, with
+``trainer.animate=true``, a GIF."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from optbench.callbacks import CallbackList, LoopState
+from optbench.data.surfaces import Surface
+from optbench.trainers.base import Artifact, InterruptGuard, RunResult
+
+ESCAPE = 1e8  # |x| or |y| beyond this counts as diverged, before floats overflow
+
+
+class NumpyStepper:
+    """optbench.optim.reference's optimizer (the algorithm written out)."""
+
+    def __init__(self, cfg: Any):
+        from optbench.optim.reference import from_config
+
+        self.optimizer = from_config(cfg.optimizer, cfg.schedule, cfg.trainer.max_iter)
+
+    def start(self, w: np.ndarray) -> None:
+        pass
+
+    def step(self, g: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
+        lr = self.optimizer.lr()
+        return self.optimizer.apply([g], [w])[0], lr
+
+
+class KerasStepper:
+    """keras.optimizers' optimizer applied to a float64 variable holding (x, y)."""
+
+    def __init__(self, cfg: Any):
+        from optbench.optim.keras import build_optimizer, build_schedule
+
+        opt = cfg.optimizer
+        if opt.name == "sam":
+            from optbench.errors import OptbenchError
+
+            raise OptbenchError(
+                "optimizer=sam needs a model's train_step (two gradients of a loss on data); "
+                "it is not available for model=landscape."
+            )
+        import keras
+
+        previous = keras.config.floatx()
+        keras.config.set_floatx("float64")  # the optimizer's lr and state in float64, as ours
+        try:
+            schedule = build_schedule(cfg.schedule, opt.lr, cfg.trainer.max_iter)
+            self.optimizer = build_optimizer(opt, schedule)
+        finally:
+            keras.config.set_floatx(previous)
+
+    def start(self, w: np.ndarray) -> None:
+        import keras
+
+        previous = keras.config.floatx()
+        keras.config.set_floatx("float64")
+        try:
+            self.variable = keras.Variable(w, dtype="float64", name="xy")
+            self.optimizer.build([self.variable])
+        finally:
+            keras.config.set_floatx(previous)
+
+    def step(self, g: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
+        from keras import ops
+
+        lr = float(ops.convert_to_numpy(self.optimizer.learning_rate))
+        self.optimizer.apply([ops.convert_to_tensor(g, dtype="float64")], [self.variable])
+        return np.array(self.variable.numpy(), dtype=np.float64), lr
+
+
+class LandscapeTrainer:
+    def __init__(self, cfg: Any):
+        self.cfg = cfg
+        stepper = KerasStepper if cfg.model.implementation == "keras" else NumpyStepper
+        self.stepper = stepper(cfg)
+
+    def fit(self, surface: Surface, callbacks: CallbackList) -> RunResult:
+        f, w = surface.function, surface.start.copy()
+        self.stepper.start(w)
+        state = LoopState(max_steps=self.cfg.trainer.max_iter)
+        path, history = [w.copy()], []
+        reached: int | None = None
+        fit_time = 0.0
+        callbacks.on_train_begin(state)
+        with np.errstate(all="ignore"), InterruptGuard() as guard:
+            for step in range(1, state.max_steps + 1):
+                start = time.perf_counter()
+                g = f.grad(w)
+                w, lr = self.stepper.step(g, w)
+                fit_time += time.perf_counter() - start
+                guard.check()
+                escaped = not np.all(np.abs(w) < ESCAPE)  # also catches NaN
+                loss = math.inf if escaped else float(f(w))
+                distance = f.distance_to_min(w)
+                logs = {"train_loss": loss, "grad_norm": float(np.linalg.norm(g)), "lr": lr}
+                if math.isfinite(distance):
+                    logs["distance_to_min"] = distance
+                logs["elapsed_s"] = fit_time
+                if reached is None and distance < surface.tolerance:
+                    reached = step
+                history.append({"step": step, **logs})
+                path.append(w.copy())
+                callbacks.on_epoch_end(step, logs)
+                if state.stop_training:
+                    break
+        steps = len(history)
+        final: dict[str, float] = {
+            "final_loss": history[-1]["train_loss"],
+            "x_final": float(w[0]),
+            "y_final": float(w[1]),
+            "fit_time_s": fit_time,
+            "time_per_iter_s": fit_time / steps,
+            "n_iter": steps,
+            "params_total": 2,
+            "params_trainable": 2,
+        }
+        distance = f.distance_to_min(w)
+        if math.isfinite(distance):
+            final["distance_to_min"] = distance
+        if reached is not None:
+            final["steps_to_tolerance"] = reached
+        callbacks.on_train_end(final)
+        notes = []
+        if reached is None and f.minima and not state.diverged:
+            notes.append(
+                f"did not come within dataset.tolerance={surface.tolerance:g} of a minimum in "
+                f"{steps} steps (distance {distance:.3g}); try another optimizer.lr or more "
+                "trainer.max_iter."
+            )
+        return RunResult(
+            history=history,
+            final=final,
+            diverged=state.diverged,
+            stop_reason=state.stop_reason,
+            notes=notes,
+            artifacts=self._artifacts(surface, np.array(path)),
+        )
+
+    def _artifacts(self, surface: Surface, path: np.ndarray) -> list[Artifact]:
+        cfg = self.cfg
+        label = cfg.optimizer.name
+        title = f"{surface.function.name} · {label} (lr={cfg.optimizer.lr:g}) · {cfg.model.implementation}"
+        csv = "step,x,y\n" + "".join(
+            f"{i},{float(x)!r},{float(y)!r}\n" for i, (x, y) in enumerate(path)
+        )
+        artifacts = [
+            Artifact("trajectory.csv", text=csv),
+            Artifact(
+                "landscape.png",
+                draw="optbench.report.plots:landscape",
+                args=(surface.function.name, {label: path.tolist()}, title),
+            ),
+        ]
+        if cfg.trainer.animate:
+            artifacts.append(
+                Artifact(
+                    "landscape.gif",
+                    draw="optbench.report.plots:landscape_animation",
+                    args=(surface.function.name, {label: path.tolist()}, title),
+                )
+            )
+        return artifacts
