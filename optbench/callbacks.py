@@ -86,6 +86,30 @@ class EarlyStopping(Callback):
             )
 
 
+class TargetTracker(Callback):
+    """Notes when ``metric`` first reaches ``value`` (>= for accuracies, <= for losses):
+    steps_to_target (optimizer steps), epochs_to_target, time_to_target_s (training time,
+    evaluation excluded); stops there if ``stop``."""
+
+    def __init__(self, metric: str, value: float, stop: bool):
+        self.metric, self.value, self.stop = metric, value, stop
+        self.lower_is_better = metric.endswith("loss")
+        self.reached: dict[str, float] = {}
+
+    def on_epoch_end(self, step: int, logs: dict[str, float]) -> None:
+        current = logs.get(self.metric)
+        if self.reached or current is None or not math.isfinite(current):
+            return
+        if (current <= self.value) if self.lower_is_better else (current >= self.value):
+            self.reached = {
+                "steps_to_target": logs.get("optimizer_steps", step),
+                "epochs_to_target": step,
+                "time_to_target_s": logs.get("elapsed_s", math.nan),
+            }
+            if self.stop:
+                self.state.request_stop(f"target: {self.metric} reached {self.value:g}")
+
+
 class RichProgress(Callback):
     """A rich progress bar with the live losses."""
 

@@ -118,6 +118,12 @@ class MlflowWriter:
             drawn.save(local)
             self.client.log_artifact(run_id, local, artifact_path=folder or None)
 
+    def file(self, run_id: str, local: str, path: str) -> None:
+        folder = path.rpartition("/")[0]
+        if Path(local).name != Path(path).name:
+            raise ValueError(f"artifact {path} must keep the file name of {local}")
+        self.client.log_artifact(run_id, local, artifact_path=folder or None)
+
     def drain(self) -> None:
         """Return once every earlier write is done (they already are, in this process)."""
 
@@ -254,6 +260,9 @@ class RemoteWriter:
 
     def figure(self, *args: Any) -> None:
         self._call("figure", *args)
+
+    def file(self, *args: Any) -> None:
+        self._call("file", *args)
 
     def drain(self) -> None:
         """Wait until every queued write is done."""

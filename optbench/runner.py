@@ -19,7 +19,13 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from optbench import console
-from optbench.callbacks import CallbackList, DivergenceGuard, EarlyStopping, RichProgress
+from optbench.callbacks import (
+    CallbackList,
+    DivergenceGuard,
+    EarlyStopping,
+    RichProgress,
+    TargetTracker,
+)
 from optbench.convergence import convergence_metrics
 from optbench.errors import USER_ERROR_EXIT, OptbenchError
 from optbench.schema import Config, validate
@@ -68,14 +74,22 @@ def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
                 **{f"optbench.n_{k}": v for k, v in data.sizes().items()},
             }
         )
-        callbacks = [DivergenceGuard(), run.metrics_logger(settings.tracking.log_every)]
+        log_every = getattr(plan.trainer, "log_every", None) or settings.tracking.log_every
+        callbacks = [DivergenceGuard(), run.metrics_logger(log_every)]
         stop = settings.trainer.early_stop
         if stop.enabled:
             callbacks.append(EarlyStopping(stop.monitor, stop.tol, stop.patience))
+        target = getattr(settings.dataset, "target", None)
+        tracker = None
+        if target is not None:
+            tracker = TargetTracker(target.metric, target.value, settings.trainer.stop_at_target)
+            callbacks.append(tracker)
         if settings.trainer.progress:
             callbacks.append(RichProgress(f"{settings.model.name}/{settings.optimizer.name}"))
         result = plan.trainer.fit(data, CallbackList(callbacks))
     result.final["data_load_time_s"] = data_load_time
+    if tracker is not None:
+        result.final.update(tracker.reached)
     plateau = settings.trainer.plateau
     result.final.update(convergence_metrics(result.history, plateau.tol, plateau.window))
     run.log_metrics(result.final, step=len(result.history))
@@ -83,6 +97,7 @@ def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
         {
             "optbench.diverged": str(result.diverged).lower(),
             "optbench.stop_reason": result.stop_reason,
+            **result.tags,
         }
     )
     if settings.tracking.artifacts:
@@ -94,6 +109,8 @@ def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
         for artifact in result.artifacts:
             if artifact.text is not None:
                 run.log_text(artifact.text, artifact.path)
+            elif artifact.file is not None:
+                run.log_file(artifact.file, artifact.path)
             else:
                 run.log_figure(artifact.draw, artifact.args, artifact.path)
     return result

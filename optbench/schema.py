@@ -29,8 +29,19 @@ FRACTION = Interval(0, 1, "neither")
 
 # ---------------------------------------------------------------- dataset
 @dataclass
+class TargetConfig:
+    """A result to reach: logs steps_to_target, epochs_to_target, time_to_target_s."""
+
+    metric: str = constrained(
+        "val_accuracy", OneOf(("val_accuracy", "val_loss", "train_accuracy", "train_loss"))
+    )
+    value: float = MISSING
+
+
+@dataclass
 class DatasetConfig:
     name: str = MISSING
+    target: TargetConfig | None = None
     data_dir: str | None = None  # None: $OPTBENCH_DATA_DIR, else the Keras cache ~/.keras/datasets
     val_fraction: float = constrained(0.2, FRACTION)
     # Training samples to keep: a count (> 1) or a fraction (<= 1); null keeps all.
@@ -100,7 +111,8 @@ class FunctionConfig:
 @dataclass
 class ModelConfig:
     name: str = MISSING
-    framework: str = constrained("sklearn", OneOf(("sklearn", "keras", "numpy")))
+    # auto (logreg): sklearn for saga/sag/lbfgs, keras for gradient optimizers
+    framework: str = constrained("sklearn", OneOf(("sklearn", "keras", "numpy", "auto")))
     input_scaling: str = constrained("standard", OneOf(("standard", "unit", "none")))
 
 
@@ -116,6 +128,30 @@ class MlpSklearnConfig(ModelConfig):
     hidden_sizes: list[int] = constrained([100], EachOf(Interval(1, None, integer=True)))
     activation: str = constrained("relu", OneOf(("relu", "tanh", "logistic", "identity")))
     alpha: float = non_negative(1e-4)  # L2 penalty
+
+
+@dataclass
+class MlpConfig(ModelConfig):
+    """Keras MLP: Flatten -> Dense(h, activation) for h in hidden -> Dropout -> Dense(softmax)."""
+
+    hidden: list[int] = constrained([128], EachOf(Interval(1, None, integer=True)))
+    activation: str = constrained(
+        "relu", OneOf(("relu", "tanh", "sigmoid", "gelu", "elu", "selu", "swish", "linear"))
+    )
+    dropout: float = constrained(0.2, Interval(0, 1, "left"))
+    init: str = constrained(
+        "glorot_uniform",
+        OneOf(
+            (
+                "glorot_uniform",
+                "glorot_normal",
+                "he_normal",
+                "he_uniform",
+                "lecun_normal",
+                "lecun_uniform",
+            )
+        ),
+    )
 
 
 @dataclass
@@ -262,6 +298,71 @@ class CosineConfig(ScheduleConfig):
 
 
 @dataclass
+class WarmupCosineConfig(ScheduleConfig):
+    """Linear warm-up from warmup_start * lr to lr over warmup_epochs, then cosine to alpha * lr."""
+
+    warmup_epochs: float = non_negative(1.0)
+    warmup_start: float = constrained(0.0, Interval(0, 1, "right"))
+    alpha: float = constrained(0.0, Interval(0, 1))
+
+
+@dataclass
+class StepConfig(ScheduleConfig):
+    """Piecewise constant: lr * factor**i after the i-th boundary (in epochs)."""
+
+    boundaries: list[int] = constrained([10, 20], EachOf(Interval(1, None, integer=True)))
+    factor: float = constrained(0.1, Interval(0, 1, "neither"))
+
+    def check(self) -> None:
+        if list(self.boundaries) != sorted(set(self.boundaries)):
+            raise OptbenchError(
+                f"schedule.boundaries={list(self.boundaries)} is not allowed: must be "
+                "strictly increasing epochs."
+            )
+
+
+@dataclass
+class ExponentialConfig(ScheduleConfig):
+    """lr * decay_rate ** (epoch / decay_epochs), per step (or per decay_epochs if staircase)."""
+
+    decay_rate: float = constrained(0.9, Interval(0, 1, "right"))
+    decay_epochs: float = positive(1.0)
+    staircase: bool = False
+
+
+@dataclass
+class CosineRestartsConfig(ScheduleConfig):
+    """SGDR: cosine cycles, the first first_decay_epochs long, each t_mul times longer and
+    starting m_mul times lower."""
+
+    first_decay_epochs: float = positive(2.0)
+    t_mul: float = positive(2.0)
+    m_mul: float = constrained(1.0, Interval(0, 1, "right"))
+    alpha: float = constrained(0.0, Interval(0, 1))
+
+
+@dataclass
+class OneCycleConfig(ScheduleConfig):
+    """One cycle (Smith): from lr / div_factor up to lr over pct_start of the run, then cosine
+    down to lr / (div_factor * final_div_factor)."""
+
+    pct_start: float = constrained(0.3, FRACTION)
+    div_factor: float = constrained(25.0, Interval(1, None))
+    final_div_factor: float = constrained(1e4, Interval(1, None))
+
+
+@dataclass
+class ReduceOnPlateauConfig(ScheduleConfig):
+    """Keras's ReduceLROnPlateau: lr *= factor when monitor stalls for patience epochs."""
+
+    monitor: str = constrained("val_loss", OneOf(("val_loss", "train_loss")))
+    factor: float = constrained(0.5, Interval(0, 1, "neither"))
+    patience: int = positive_int(2)
+    min_delta: float = non_negative(1e-4)
+    min_lr: float = non_negative(1e-6)
+
+
+@dataclass
 class InvScalingConfig(ScheduleConfig):
     power_t: float = positive(0.5)  # lr_t = lr / t**power_t
 
@@ -271,6 +372,12 @@ class InvScalingConfig(ScheduleConfig):
 class HardwareConfig:
     name: str = MISSING
     threads: int | None = positive_int(None, nullable=True)  # null: all cores
+    device: str = constrained("cpu", OneOf(("cpu", "gpu")))
+    gpus: str = constrained("first", OneOf(("first", "all")))  # all: MirroredStrategy
+    precision: str = constrained("float32", OneOf(("float32", "mixed_float16", "mixed_bfloat16")))
+    xla: bool = False  # compile the train step with XLA (jit_compile)
+    deterministic: bool = False  # TensorFlow op determinism (slower, bit-reproducible)
+    fallback: str = constrained("error", OneOf(("error", "cpu")))  # when no GPU is visible
 
 
 # ---------------------------------------------------------------- top level
@@ -298,6 +405,10 @@ class TrainerConfig:
     early_stop: EarlyStopConfig = field(default_factory=EarlyStopConfig)
     plateau: PlateauConfig = field(default_factory=PlateauConfig)
     oneshot_baseline: bool = True  # also fit once continuously (logreg) for oneshot_train_loss
+    stop_at_target: bool = False  # stop when dataset.target is reached
+    full_train_loss: bool = False  # Keras: train_loss re-evaluated on all training data each
+    #                                epoch (as scikit-learn's) instead of the running mean
+    save_model: bool = False  # Keras: log the trained model as model.keras
     animate: bool = False  # model=landscape: also log the trajectory as an animated GIF
     progress: bool = True
 
@@ -335,6 +446,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
     "model": {
         "logreg": LogRegConfig,
         "mlp_sklearn": MlpSklearnConfig,
+        "mlp": MlpConfig,
         "landscape": LandscapeConfig,
     },
     "optimizer": {
@@ -353,6 +465,12 @@ SCHEMAS: dict[str, dict[str, type]] = {
     "schedule": {
         "constant": ScheduleConfig,
         "cosine": CosineConfig,
+        "warmup_cosine": WarmupCosineConfig,
+        "step": StepConfig,
+        "exponential": ExponentialConfig,
+        "cosine_restarts": CosineRestartsConfig,
+        "one_cycle": OneCycleConfig,
+        "reduce_on_plateau": ReduceOnPlateauConfig,
         "invscaling": InvScalingConfig,
     },
     "hardware": {"cpu": HardwareConfig},

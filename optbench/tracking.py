@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from optbench.callbacks import Callback
 from optbench.mlflow_writer import MlflowWriter
+from optbench.trainers.base import framework_of
 
 DEFAULT_STORE = Path("runs") / "mlflow.db"
 ENV_URI = "OPTBENCH_TRACKING_URI"  # set by the sweep callback for its jobs
@@ -74,7 +75,7 @@ def _versions() -> dict[str, str]:
 
 def run_tags(cfg: DictConfig) -> dict[str, str]:
     tags = {
-        "optbench.framework": str(cfg.model.framework),
+        "optbench.framework": framework_of(cfg),
         "optbench.model": str(cfg.model.name),
         "optbench.optimizer": str(cfg.optimizer.name),
         "optbench.schedule": str(cfg.schedule.name),
@@ -191,6 +192,10 @@ class TrackedRun:
 
     def log_text(self, text: str, path: str) -> None:
         self.writer.text(self.run_id, text, path)
+
+    def log_file(self, local: str, path: str) -> None:
+        """Upload the local file ``local`` as artifact ``path``."""
+        self.writer.file(self.run_id, local, path)
 
     def log_figure(self, draw: str, args: tuple, path: str) -> None:
         """Log the figure that ``draw`` ('module:function') makes from ``args``."""

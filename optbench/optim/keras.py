@@ -69,17 +69,71 @@ def build_optimizer(opt: Any, learning_rate: Any) -> Any:
     return cls(learning_rate=learning_rate, **optimizer_kwargs(opt))
 
 
-def build_schedule(schedule: Any, lr: float, total_steps: int) -> Any:
-    """A float (constant) or a keras.optimizers.schedules object, stepped once per update."""
-    import keras
+def build_schedule(schedule: Any, lr: float, total_steps: int, steps_per_epoch: int = 1) -> Any:
+    """A float or a keras.optimizers.schedules object, stepped once per optimizer update.
+    Schedule settings in epochs become steps with ``steps_per_epoch``. reduce_on_plateau
+    returns the constant lr: its Keras callback changes it (see ``plateau_callback``)."""
+    from keras.optimizers import schedules
 
-    if schedule.name == "constant":
+    def steps(epochs: float) -> int:
+        return max(1, round(epochs * steps_per_epoch))
+
+    name = schedule.name
+    if name in ("constant", "reduce_on_plateau"):
         return lr
-    if schedule.name == "cosine":
-        return keras.optimizers.schedules.CosineDecay(
-            lr, decay_steps=schedule.decay_steps or total_steps, alpha=schedule.alpha
+    if name == "cosine":
+        return schedules.CosineDecay(lr, schedule.decay_steps or total_steps, schedule.alpha)
+    if name == "warmup_cosine":
+        warmup = min(steps(schedule.warmup_epochs), total_steps - 1)
+        return schedules.CosineDecay(
+            lr * schedule.warmup_start,
+            decay_steps=max(1, total_steps - warmup),
+            alpha=schedule.alpha,
+            warmup_target=lr,
+            warmup_steps=warmup,
+        )
+    if name == "one_cycle":
+        warmup = min(max(1, round(schedule.pct_start * total_steps)), total_steps - 1)
+        return schedules.CosineDecay(
+            lr / schedule.div_factor,
+            decay_steps=max(1, total_steps - warmup),
+            alpha=1 / (schedule.div_factor * schedule.final_div_factor),  # of the peak lr
+            warmup_target=lr,
+            warmup_steps=warmup,
+        )
+    if name == "step":
+        boundaries = [steps(b) for b in schedule.boundaries]
+        values = [lr * schedule.factor**i for i in range(len(boundaries) + 1)]
+        return schedules.PiecewiseConstantDecay(boundaries, values)
+    if name == "exponential":
+        return schedules.ExponentialDecay(
+            lr, steps(schedule.decay_epochs), schedule.decay_rate, staircase=schedule.staircase
+        )
+    if name == "cosine_restarts":
+        return schedules.CosineDecayRestarts(
+            lr,
+            steps(schedule.first_decay_epochs),
+            t_mul=schedule.t_mul,
+            m_mul=schedule.m_mul,
+            alpha=schedule.alpha,
         )
     raise OptbenchError(
-        f"schedule={schedule.name} is not available for Keras optimizers; use one of: "
-        "constant, cosine."
+        f"schedule={name} is not available for Keras optimizers; use one of: constant, cosine, "
+        "warmup_cosine, step, exponential, cosine_restarts, one_cycle, reduce_on_plateau."
+    )
+
+
+def plateau_callback(schedule: Any) -> Any:
+    """keras.callbacks.ReduceLROnPlateau for schedule=reduce_on_plateau, else None."""
+    if schedule.name != "reduce_on_plateau":
+        return None
+    import keras
+
+    return keras.callbacks.ReduceLROnPlateau(
+        monitor="val_loss" if schedule.monitor == "val_loss" else "loss",
+        factor=schedule.factor,
+        patience=schedule.patience,
+        min_delta=schedule.min_delta,
+        min_lr=schedule.min_lr,
+        verbose=0,
     )

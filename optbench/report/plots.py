@@ -18,11 +18,16 @@ def loss_curve(history: list[dict[str, float]], title: str) -> Any:
     ax.set_xlabel("step (iteration / epoch)")
     ax.set_ylabel("log-loss")
     ax.set_yscale("log")
-    acc = [(h["step"], h["val_accuracy"]) for h in history if "val_accuracy" in h]
-    if acc:
+    curves = [
+        (key, color, [(h["step"], h[key]) for h in history if key in h])
+        for key, color in (("train_accuracy", "tab:olive"), ("val_accuracy", "tab:green"))
+    ]
+    if any(points for _, _, points in curves):
         ax2 = ax.twinx()
-        ax2.plot(*zip(*acc, strict=True), ":", color="tab:green", label="val_accuracy")
-        ax2.set_ylabel("val accuracy")
+        for key, color, points in curves:
+            if points:
+                ax2.plot(*zip(*points, strict=True), ":", color=color, label=key)
+        ax2.set_ylabel("accuracy")
         ax2.legend(loc="center right")
     ax.legend(loc="upper right")
     ax.set_title(title)
@@ -114,3 +119,45 @@ def landscape_animation(
         return [*lines.values(), *heads.values()]
 
     return _Animation(FuncAnimation(fig, draw, frames=list(cuts), blit=False), fps)
+
+
+def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int, title: str) -> Any:
+    """Counts of (true, predicted) test labels, with the per-class recall on the diagonal."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    counts = np.zeros((n_classes, n_classes), dtype=int)
+    np.add.at(counts, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    fig = Figure(figsize=(6, 5.4), dpi=100)
+    ax = fig.add_subplot()
+    image = ax.imshow(counts, cmap="Blues")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    peak = counts.max() or 1
+    for i in range(n_classes):
+        for j in range(n_classes):
+            if counts[i, j]:
+                color = "white" if counts[i, j] > peak / 2 else "black"
+                ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=7, color=color)
+    ax.set_xticks(range(n_classes))
+    ax.set_yticks(range(n_classes))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    accuracy = np.trace(counts) / max(counts.sum(), 1)
+    ax.set_title(f"{title} · test accuracy {accuracy:.4f}", fontsize=10)
+    return fig
+
+
+def misclassified(images: Any, y_true: Any, y_pred: Any, title: str) -> Any:
+    """Up to 25 misclassified test images, each titled 'true -> predicted'."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 7.4), dpi=100)
+    fig.suptitle(f"{title} · misclassified (true -> predicted)", fontsize=10)
+    for k in range(25):
+        ax = fig.add_subplot(5, 5, k + 1)
+        ax.axis("off")
+        if k < len(images):
+            ax.imshow(images[k], cmap="gray_r")
+            ax.set_title(f"{y_true[k]} -> {y_pred[k]}", fontsize=9, color="tab:red")
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.9, hspace=0.35)
+    return fig

@@ -26,6 +26,7 @@ class Artifact:
     text: str | None = None
     draw: str | None = None
     args: tuple = ()
+    file: str | None = None  # a local file to upload as is (kept until the upload is done)
 
 
 @dataclass
@@ -36,6 +37,7 @@ class RunResult:
     stop_reason: str = ""
     notes: list[str] = field(default_factory=list)  # summary warnings for the console
     artifacts: list[Artifact] = field(default_factory=list)  # trainer-specific files
+    tags: dict[str, str] = field(default_factory=dict)  # e.g. the devices a Keras run used
 
     @property
     def objective(self) -> float:
@@ -83,8 +85,19 @@ class Trainer(Protocol):
 
 TRAINERS = {
     "sklearn": "optbench.trainers.sklearn:SklearnTrainer",
+    "keras": "optbench.trainers.keras_trainer:KerasTrainer",
     "numpy": "optbench.trainers.landscape:LandscapeTrainer",
 }
+SKLEARN_SOLVERS = ("saga", "sag", "lbfgs")
+
+
+def framework_of(cfg: Any) -> str:
+    """model.framework, with 'auto' (logreg) resolved by the optimizer: scikit-learn's own
+    solvers train it in scikit-learn, gradient optimizers in Keras (same objective)."""
+    framework = cfg.model.framework
+    if framework == "auto":
+        return "sklearn" if cfg.optimizer.name in SKLEARN_SOLVERS else "keras"
+    return framework
 
 
 def make_trainer(cfg: Any) -> Trainer:
@@ -94,7 +107,7 @@ def make_trainer(cfg: Any) -> Trainer:
     from optbench.data import FUNCTION_NAMES
     from optbench.errors import OptbenchError
 
-    framework = cfg.model.framework
+    framework = framework_of(cfg)
     if framework not in TRAINERS:
         raise OptbenchError(
             f"model.framework={framework!r} has no trainer yet; available: "

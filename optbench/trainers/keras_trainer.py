@@ -1,0 +1,244 @@
+"""The Keras trainer (TensorFlow backend): model.fit over a tf.data pipeline, one MLflow
+log_batch per epoch through the shared callbacks, same metric names as scikit-learn's.
+
+Per epoch: train_loss (Keras's running mean over the epoch, or with trainer.full_train_loss a
+pass over all training data), train_accuracy, val_loss, val_accuracy (plain log-loss and
+accuracy, computed as scikit-learn's are, without the regularisation term), lr (read back from
+the optimizer), epoch_time_s and elapsed_s (training only, evaluation excluded),
+samples_per_s, grad_norm (mean global gradient norm over the epoch's batches), optimizer_steps."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import keras  # this module is imported only for Keras runs
+import numpy as np
+
+from optbench.callbacks import CallbackList, LoopState
+from optbench.data import Splits
+from optbench.errors import OptbenchError
+from optbench.trainers.base import Artifact, RunResult
+
+KERAS_MODELS = ("logreg", "mlp")
+EVAL_BATCH = 4096
+
+
+def log_loss_and_accuracy(proba: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Mean log-loss and accuracy, as scikit-learn computes them (NaN loss if diverged)."""
+    p_true = proba[np.arange(len(y)), y]
+    with np.errstate(all="ignore"):
+        loss = float(-np.mean(np.log(np.clip(p_true, 1e-15, 1.0))))
+    if not np.all(np.isfinite(proba)):
+        loss = math.nan
+    return loss, float(np.mean(np.argmax(proba, axis=1) == y))
+
+
+def batch_size(value: Any, n_train: int) -> int:
+    if value == "full":
+        return n_train
+    return 32 if value == "auto" else int(value)
+
+
+class KerasTrainer:
+    log_every = 1  # one MLflow log_batch per epoch
+
+    def __init__(self, cfg: Any):
+        from optbench.optim.keras import KERAS_CLASSES
+
+        self.cfg = cfg
+        opt = cfg.optimizer
+        if cfg.model.name not in KERAS_MODELS:
+            raise OptbenchError(
+                f"model={cfg.model.name} is not a Keras model; those are: {', '.join(KERAS_MODELS)}."
+            )
+        if opt.name not in KERAS_CLASSES and opt.name != "sam":
+            raise OptbenchError(
+                f"optimizer={opt.name} is a scikit-learn solver; model={cfg.model.name} with "
+                f"Keras takes: {', '.join(KERAS_CLASSES)}, sam."
+            )
+        from optbench.hardware import configure
+
+        self.hardware = configure(cfg.hardware, cfg.seed)
+
+    def _datasets(self, splits: Splits, bs: int) -> Any:
+        import tensorflow as tf
+
+        n = len(splits.y_train)
+        train = tf.data.Dataset.from_tensor_slices((splits.x_train, splits.y_train))
+        train = train.shuffle(n, seed=self.cfg.seed, reshuffle_each_iteration=True)
+        return train.batch(bs).prefetch(tf.data.AUTOTUNE)
+
+    def fit(self, splits: Splits, callbacks: CallbackList) -> RunResult:
+        from optbench.hardware import reset
+        from optbench.models.keras import build_model
+        from optbench.optim.keras import build_optimizer, build_schedule, plateau_callback
+
+        cfg, hw = self.cfg, self.hardware
+        keras.backend.clear_session()  # joblib workers run several jobs in one process
+        keras.utils.set_random_seed(cfg.seed)
+        n_train = len(splits.y_train)
+        bs = batch_size(cfg.trainer.batch_size, n_train)
+        steps_per_epoch = math.ceil(n_train / bs)
+        total_steps = steps_per_epoch * cfg.trainer.max_iter
+        opt = cfg.optimizer
+        sam = {"sam_rho": opt.rho, "sam_adaptive": opt.adaptive} if opt.name == "sam" else {}
+        try:
+            with hw.strategy.scope():
+                model = build_model(
+                    cfg.model, splits.x_train.shape[1], splits.n_classes, n_train, **sam
+                )
+                schedule = build_schedule(cfg.schedule, opt.lr, total_steps, steps_per_epoch)
+                model.compile(
+                    optimizer=build_optimizer(opt, schedule),
+                    loss="sparse_categorical_crossentropy",
+                    metrics=["accuracy"],
+                    jit_compile=hw.jit_compile,
+                )
+            state = LoopState(max_steps=cfg.trainer.max_iter)
+            bridge = EpochBridge(self, splits, callbacks, state, n_train)
+            extra = [c for c in (plateau_callback(cfg.schedule),) if c is not None]
+            callbacks.on_train_begin(state)
+            model.fit(
+                self._datasets(splits, bs),
+                epochs=cfg.trainer.max_iter,
+                callbacks=[bridge, keras.callbacks.TerminateOnNaN(), *extra],
+                shuffle=False,  # the tf.data pipeline shuffles, with the run's seed
+                verbose=0,
+            )
+            final = self._final(model, splits, bridge, state, sam)
+            callbacks.on_train_end(final)
+        finally:
+            reset()
+        return RunResult(
+            history=bridge.history,
+            final=final,
+            diverged=state.diverged,
+            stop_reason=state.stop_reason,
+            notes=list(hw.notes),
+            artifacts=self._artifacts(model, splits, bridge.test_proba),
+            tags={**hw.tags, "optbench.batch_size": str(bs)},
+        )
+
+    def _final(
+        self, model: Any, splits: Splits, bridge: EpochBridge, state: LoopState, sam: dict
+    ) -> dict:
+        epochs = len(bridge.history)
+        steps = int(model.optimizer.iterations.numpy())
+        proba = predict(model, splits.x_test)
+        bridge.test_proba = proba
+        final: dict[str, float] = {}
+        if state.diverged:
+            final.update(test_loss=math.nan, test_accuracy=math.nan)
+        else:
+            final["test_loss"], final["test_accuracy"] = log_loss_and_accuracy(proba, splits.y_test)
+        trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+        final.update(
+            params_total=int(model.count_params()),
+            params_trainable=trainable,
+            fit_time_s=bridge.train_time,
+            time_per_iter_s=bridge.train_time / max(epochs, 1),
+            n_iter=epochs,
+            optimizer_steps=steps,
+            gradient_evaluations=steps * (2 if sam else 1),
+        )
+        return final
+
+    def _artifacts(self, model: Any, splits: Splits, proba: np.ndarray) -> list[Artifact]:
+        cfg = self.cfg
+        title = f"{cfg.model.name} · {cfg.optimizer.name} · {cfg.dataset.name}"
+        predicted = np.argmax(proba, axis=1)
+        artifacts = [
+            Artifact(
+                "confusion_matrix.png",
+                draw="optbench.report.plots:confusion_matrix",
+                args=(splits.y_test, predicted, splits.n_classes, title),
+            )
+        ]
+        shape = splits.info.get("input_shape")
+        if shape is not None and len(shape) == 2:
+            wrong = np.flatnonzero(predicted != splits.y_test)[:25]
+            artifacts.append(
+                Artifact(
+                    "misclassified.png",
+                    draw="optbench.report.plots:misclassified",
+                    args=(
+                        splits.x_test[wrong].reshape(len(wrong), *shape),
+                        splits.y_test[wrong],
+                        predicted[wrong],
+                        title,
+                    ),
+                )
+            )
+        if cfg.trainer.save_model:
+            import tempfile
+
+            path = f"{tempfile.mkdtemp(prefix='optbench-model-')}/model.keras"
+            model.save(path)
+            artifacts.append(Artifact("model.keras", file=path))
+        return artifacts
+
+
+def predict(model: Any, x: np.ndarray) -> np.ndarray:
+    """Class probabilities, batch by batch without fit/predict's per-call set-up."""
+    out = [
+        np.asarray(model.predict_on_batch(x[i : i + EVAL_BATCH]), dtype=np.float64)
+        for i in range(0, len(x), EVAL_BATCH)
+    ]
+    return np.concatenate(out) if out else np.zeros((0, model.output_shape[-1]))
+
+
+class EpochBridge(keras.callbacks.Callback):
+    """Keras callback -> optbench callbacks, once per epoch; evaluation time is excluded from
+    the training clock."""
+
+    def __init__(
+        self,
+        trainer: KerasTrainer,
+        splits: Splits,
+        callbacks: CallbackList,
+        state: LoopState,
+        n_train: int,
+    ):
+        super().__init__()
+        self.trainer, self.splits, self.ours, self.state = trainer, splits, callbacks, state
+        self.n_train = n_train
+        self.history: list[dict[str, float]] = []
+        self.train_time = 0.0
+        self.test_proba: np.ndarray = np.zeros((0, 0))
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        epoch_time = time.perf_counter() - self.start
+        self.train_time += epoch_time
+        logs = logs if logs is not None else {}
+        splits, cfg = self.splits, self.trainer.cfg
+        ours: dict[str, float] = {}
+        if cfg.trainer.full_train_loss:
+            ours["train_loss"], ours["train_accuracy"] = log_loss_and_accuracy(
+                predict(self.model, splits.x_train), splits.y_train
+            )
+        else:
+            ours["train_loss"] = float(logs.get("loss", math.nan))
+            ours["train_accuracy"] = float(logs.get("accuracy", math.nan))
+        step = epoch + 1
+        if step % cfg.trainer.eval_every == 0 or step == cfg.trainer.max_iter:
+            ours["val_loss"], ours["val_accuracy"] = log_loss_and_accuracy(
+                predict(self.model, splits.x_val), splits.y_val
+            )
+            logs["val_loss"] = ours["val_loss"]  # what ReduceLROnPlateau watches
+        ours.update(
+            lr=float(np.asarray(self.model.optimizer.learning_rate)),
+            epoch_time_s=epoch_time,
+            samples_per_s=self.n_train / epoch_time,
+            grad_norm=float(logs.get("grad_norm", math.nan)),
+            optimizer_steps=float(self.model.optimizer.iterations.numpy()),
+            elapsed_s=self.train_time,
+        )
+        self.history.append({"step": step, **ours})
+        self.ours.on_epoch_end(step, ours)
+        if self.state.stop_training:
+            self.model.stop_training = True
