@@ -161,3 +161,27 @@ def misclassified(images: Any, y_true: Any, y_pred: Any, title: str) -> Any:
             ax.set_title(f"{y_true[k]} -> {y_pred[k]}", fontsize=9, color="tab:red")
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.9, hspace=0.35)
     return fig
+
+
+def sweep_curves(curves: dict[str, dict], key: str) -> Any:
+    """``key`` per step (left) and per second of training (right), one line per run."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(12, 4.6), dpi=100)
+    by_step, by_time = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    for name, curve in curves.items():
+        line = by_step.plot(curve["step"], curve[key], "-", lw=1.3, label=name)[0]
+        timed = [
+            (t, v) for t, v in zip(curve["elapsed_s"], curve[key], strict=True) if t is not None
+        ]
+        if timed:
+            by_time.plot(*zip(*timed, strict=True), "-", lw=1.3, color=line.get_color())
+    for ax, label in ((by_step, "step (iteration / epoch)"), (by_time, "training time (s)")):
+        ax.set_xlabel(label)
+        ax.set_ylabel(key)
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+    by_step.legend(fontsize=7, loc="upper right")
+    fig.suptitle(f"{key} per step and per second of training")
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=0.9, wspace=0.2)
+    return fig

@@ -1,5 +1,5 @@
-"""The Keras train step (TensorFlow backend): one gradient, its global norm as a metric, and
-Sharpness-Aware Minimization's two-pass step when ``sam_rho`` > 0.
+"""The Keras train step (TensorFlow backend): Keras's own, or Sharpness-Aware Minimization's
+two-pass step when ``sam_rho`` > 0; and the gradient norm probe logged once per epoch.
 
 SAM (Foret et al., 2021): with g = grad L(w), move to w + e, e = rho g / ||g||
 (ASAM, ``adaptive``: e = rho |w|^2 g / || |w| g ||), take g' = grad L(w + e), restore w, and
@@ -19,7 +19,6 @@ class TrainStepModel(keras.Model):
     def __init__(self, *args: Any, sam_rho: float = 0.0, sam_adaptive: bool = False, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.sam_rho, self.sam_adaptive = sam_rho, sam_adaptive
-        self.grad_norm_tracker = keras.metrics.Mean(name="grad_norm")
 
     def _gradients(self, x: Any, y: Any) -> tuple[Any, Any, list]:
         with tf.GradientTape() as tape:
@@ -27,12 +26,6 @@ class TrainStepModel(keras.Model):
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
             scaled = self.optimizer.scale_loss(loss)  # loss scaling under mixed_float16
         return loss, y_pred, tape.gradient(scaled, self.trainable_variables)
-
-    def _unscaled_norm(self, grads: list) -> Any:
-        norm = tf.linalg.global_norm(grads)
-        if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
-            norm = norm / tf.cast(self.optimizer.dynamic_scale, norm.dtype)
-        return norm
 
     def sam_perturbation(self, grads: list) -> list:
         """The ascent step e for each trainable variable."""
@@ -48,21 +41,30 @@ class TrainStepModel(keras.Model):
         return [self.sam_rho * g / (norm + SAM_EPS) for g in grads]
 
     def train_step(self, data: Any) -> dict[str, Any]:
+        if self.sam_rho <= 0:
+            return super().train_step(data)  # exactly Keras's step: no overhead
         x, y = data
         loss, y_pred, grads = self._gradients(x, y)
-        if self.sam_rho > 0:
-            perturbation = self.sam_perturbation(grads)
-            for v, e in zip(self.trainable_variables, perturbation, strict=True):
-                v.assign_add(tf.cast(e, v.dtype))
-            _, _, grads = self._gradients(x, y)  # the sharpness-aware gradient
-            for v, e in zip(self.trainable_variables, perturbation, strict=True):
-                v.assign_sub(tf.cast(e, v.dtype))
+        perturbation = self.sam_perturbation(grads)
+        for v, e in zip(self.trainable_variables, perturbation, strict=True):
+            v.assign_add(tf.cast(e, v.dtype))
+        _, _, grads = self._gradients(x, y)  # the sharpness-aware gradient
+        for v, e in zip(self.trainable_variables, perturbation, strict=True):
+            v.assign_sub(tf.cast(e, v.dtype))
         self.optimizer.apply(grads, self.trainable_variables)
         for metric in self.metrics:
             if metric.name == "loss":
                 metric.update_state(loss)
-            elif metric.name == "grad_norm":
-                metric.update_state(self._unscaled_norm(grads))
             else:
                 metric.update_state(y, y_pred)
         return self.get_metrics_result()
+
+    @tf.function
+    def gradient_norm(self, x: Any, y: Any) -> Any:
+        """Global norm of the gradient of the training loss at the current weights on (x, y),
+        in inference mode (no dropout), so epochs are compared on the same sample."""
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=False)
+            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
+        grads = tape.gradient(loss, self.trainable_variables)
+        return tf.linalg.global_norm([tf.cast(g, tf.float32) for g in grads])
