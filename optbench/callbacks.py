@@ -52,16 +52,27 @@ class CallbackList(Callback):
 
 
 class DivergenceGuard(Callback):
-    """Stops at the first NaN/inf loss and marks the run diverged (a result, not a crash)."""
+    """Stops at the first NaN/inf loss, or a val_loss above ``val_loss_limit``, and marks the
+    run diverged (a result, not a crash)."""
 
-    def __init__(self, keys: tuple[str, ...] = ("train_loss", "val_loss")):
-        self.keys = keys
+    def __init__(
+        self,
+        keys: tuple[str, ...] = ("train_loss", "val_loss"),
+        val_loss_limit: float | None = None,
+    ):
+        self.keys, self.val_loss_limit = keys, val_loss_limit
 
     def on_epoch_end(self, step: int, logs: dict[str, float]) -> None:
         bad = [k for k in self.keys if k in logs and not math.isfinite(logs[k])]
         if bad:
             self.state.diverged = True
             self.state.request_stop(f"diverged: {bad[0]}={logs[bad[0]]} at step {step}")
+        elif self.val_loss_limit is not None and logs.get("val_loss", 0.0) > self.val_loss_limit:
+            self.state.diverged = True
+            self.state.request_stop(
+                f"diverged: val_loss={logs['val_loss']:.4g} > {self.val_loss_limit:.4g} "
+                f"(trainer.diverge_above x chance level) at step {step}"
+            )
 
 
 class EarlyStopping(Callback):

@@ -57,6 +57,8 @@ def configure(hw: Any, seed: int) -> Setup:
     import keras
     import tensorflow as tf
 
+    keras.backend.clear_session()  # joblib workers run several jobs in one process; this
+    # also resets the dtype policy, so it comes before set_global_policy below
     notes: list[str] = []
     tags: dict[str, str] = {}
     _set_threads(tf, hw.threads, notes)

@@ -75,7 +75,12 @@ def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
             }
         )
         log_every = getattr(plan.trainer, "log_every", None) or settings.tracking.log_every
-        callbacks = [DivergenceGuard(), run.metrics_logger(log_every)]
+        limit = settings.trainer.diverge_above
+        if limit is not None and isinstance(data, Splits):
+            limit *= math.log(data.n_classes)  # x the log-loss of a uniform guess
+        else:
+            limit = None
+        callbacks = [DivergenceGuard(val_loss_limit=limit), run.metrics_logger(log_every)]
         stop = settings.trainer.early_stop
         if stop.enabled:
             callbacks.append(EarlyStopping(stop.monitor, stop.tol, stop.patience))

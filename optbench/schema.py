@@ -302,7 +302,7 @@ class WarmupCosineConfig(ScheduleConfig):
     """Linear warm-up from warmup_start * lr to lr over warmup_epochs, then cosine to alpha * lr."""
 
     warmup_epochs: float = non_negative(1.0)
-    warmup_start: float = constrained(0.0, Interval(0, 1, "right"))
+    warmup_start: float = constrained(0.0, Interval(0, 1))
     alpha: float = constrained(0.0, Interval(0, 1))
 
 
@@ -406,6 +406,8 @@ class TrainerConfig:
     plateau: PlateauConfig = field(default_factory=PlateauConfig)
     oneshot_baseline: bool = True  # also fit once continuously (logreg) for oneshot_train_loss
     stop_at_target: bool = False  # stop when dataset.target is reached
+    # diverged: a NaN/inf loss, or val_loss above this many times chance level (ln n_classes)
+    diverge_above: float | None = positive(5.0, nullable=True)
     full_train_loss: bool = False  # Keras: train_loss re-evaluated on all training data each
     #                                epoch (as scikit-learn's) instead of the running mean
     save_model: bool = False  # Keras: log the trained model as model.keras

@@ -102,7 +102,9 @@ def build_schedule(schedule: Any, lr: float, total_steps: int, steps_per_epoch: 
             warmup_steps=warmup,
         )
     if name == "step":
-        boundaries = [steps(b) for b in schedule.boundaries]
+        # PiecewiseConstantDecay keeps value i while step <= boundary i; the step after
+        # epoch b (iterations = b * steps_per_epoch) must already use the lower rate
+        boundaries = [steps(b) - 1 for b in schedule.boundaries]
         values = [lr * schedule.factor**i for i in range(len(boundaries) + 1)]
         return schedules.PiecewiseConstantDecay(boundaries, values)
     if name == "exponential":

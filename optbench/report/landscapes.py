@@ -72,6 +72,8 @@ def tolerance_table(runs: list[Any]) -> tuple[list[str], list[list[str]]]:
             value = "diverged"
         elif "steps_to_tolerance" in metrics:
             value = str(int(metrics["steps_to_tolerance"]))
+        elif "distance_to_min" not in metrics:
+            value = "no minimum"  # e.g. the saddle, unbounded below
         else:
             value = "not reached"
         cells[(tags["optbench.dataset"], optimizer)].append(value)

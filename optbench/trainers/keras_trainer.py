@@ -78,7 +78,6 @@ class KerasTrainer:
         from optbench.optim.keras import build_optimizer, build_schedule, plateau_callback
 
         cfg, hw = self.cfg, self.hardware
-        keras.backend.clear_session()  # joblib workers run several jobs in one process
         keras.utils.set_random_seed(cfg.seed)
         n_train = len(splits.y_train)
         bs = batch_size(cfg.trainer.batch_size, n_train)
@@ -177,7 +176,8 @@ class KerasTrainer:
             import tempfile
 
             path = f"{tempfile.mkdtemp(prefix='optbench-model-')}/model.keras"
-            model.save(path)
+            # a plain functional model over the same layers: loads with keras alone
+            keras.Model(model.inputs, model.outputs, name=model.name).save(path)
             artifacts.append(Artifact("model.keras", file=path))
         return artifacts
 

@@ -1,0 +1,365 @@
+"""The Keras trainer on real data: every optimizer and schedule trains, the logged lr follows
+the schedule, SAM's step and clipping checked by hand, init statistics, MLflow records."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from optbench.callbacks import CallbackList, DivergenceGuard, TargetTracker
+from optbench.data import load_dataset
+from optbench.data.splits import scale
+from optbench.errors import OptbenchError
+from optbench.runner import prepare
+from optbench.schema import validate
+from tests.conftest import client, compose_cfg, train
+
+keras = pytest.importorskip("keras")
+
+OPTIMIZERS = (
+    "sgd momentum nesterov adagrad rmsprop adam adamw nadam adamax lamb lion adafactor muon "
+    "schedule_free_adamw sam"
+).split()
+SCHEDULES = (
+    "constant cosine warmup_cosine step exponential cosine_restarts one_cycle reduce_on_plateau"
+).split()
+
+
+def fit(*overrides: str, callbacks=()):
+    """Train in-process without MLflow: (result, settings, splits)."""
+    cfg = compose_cfg("trainer.progress=false", *overrides)
+    plan = prepare(cfg)
+    settings = plan.settings
+    splits = scale(load_dataset(settings.dataset, settings.seed), settings.model.input_scaling)
+    result = plan.trainer.fit(splits, CallbackList([DivergenceGuard(), *callbacks]))
+    return result, settings, splits
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_every_optimizer_trains_an_epoch_on_real_digits(optimizer):
+    result, _, _ = fit("model=mlp", f"optimizer={optimizer}", "trainer.max_iter=2")
+    first, last = result.history[0], result.history[-1]
+    assert not result.diverged
+    assert last["val_loss"] < math.log(10), last  # better than chance (10 classes)
+    assert last["train_loss"] < first["train_loss"], (first, last)
+    expected_evals = 2 if optimizer == "sam" else 1
+    assert result.final["gradient_evaluations"] == expected_evals * result.final["optimizer_steps"]
+    for key in ("lr", "epoch_time_s", "samples_per_s", "grad_norm", "elapsed_s", "train_accuracy"):
+        assert math.isfinite(last[key]) and last[key] >= 0, key
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES)
+def test_every_schedule_trains(schedule):
+    result, _, _ = fit("model=mlp", "optimizer=sgd", f"schedule={schedule}", "trainer.max_iter=2")
+    assert not result.diverged and result.history[-1]["val_loss"] < math.log(10)
+
+
+def _lrs(schedule: str, *extra: str, epochs: int = 4):
+    result, settings, splits = fit(
+        "model=logreg",
+        "optimizer=sgd",
+        "optimizer.lr=0.1",
+        f"schedule={schedule}",
+        "trainer.batch_size=100",
+        f"trainer.max_iter={epochs}",
+        "trainer.early_stop.enabled=false",
+        *extra,
+    )
+    spe = math.ceil(len(splits.y_train) / 100)
+    return [h["lr"] for h in result.history], spe
+
+
+def test_logged_lr_follows_the_schedule_formulas():
+    """lr is read back from the optimizer after each epoch (t = epoch * steps_per_epoch)."""
+    lrs, spe = _lrs("cosine")
+    total = 4 * spe
+    for epoch, lr in enumerate(lrs, start=1):
+        t = min(epoch * spe, total)
+        assert lr == pytest.approx(0.1 * 0.5 * (1 + math.cos(math.pi * t / total)), abs=1e-7)
+    assert lrs[-1] == pytest.approx(0.0, abs=1e-7)  # annealed to alpha * lr, never negative
+
+    lrs, spe = _lrs("step", "schedule.boundaries=[1,3]", "schedule.factor=0.5")
+    assert lrs == pytest.approx([0.05, 0.05, 0.025, 0.025])  # epochs after boundary b: lower
+
+    lrs, spe = _lrs("exponential", "schedule.decay_rate=0.5", "schedule.decay_epochs=2")
+    assert lrs == pytest.approx([0.1 * 0.5 ** (e / 2) for e in range(1, 5)], rel=1e-5)
+
+    lrs, spe = _lrs("warmup_cosine", "schedule.warmup_epochs=2", epochs=6)
+    assert lrs[0] == pytest.approx(0.05, rel=1e-5)  # half-way through the linear warm-up
+    assert lrs[1] == pytest.approx(0.1, rel=1e-5)  # warm-up done
+    assert lrs[3] == pytest.approx(0.05, rel=1e-4)  # half-way down the cosine
+    assert lrs[5] == pytest.approx(0.0, abs=1e-7)
+
+    lrs, _ = _lrs("constant")
+    assert lrs == pytest.approx([0.1] * 4)
+
+
+def test_reduce_on_plateau_lowers_the_lr():
+    lrs, _ = _lrs(
+        "reduce_on_plateau",
+        "schedule.patience=1",
+        "schedule.min_delta=10",  # no epoch counts as an improvement
+        "schedule.factor=0.5",
+        epochs=3,
+    )
+    assert lrs[0] == pytest.approx(0.1) and lrs[-1] < lrs[0]
+
+
+def _softmax_regression_grad(w, b, x, y):
+    z = x @ w + b
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(len(y)), y] -= 1.0
+    return x.T @ p / len(y), p.mean(axis=0)
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_sam_step_matches_the_hand_computed_update(adaptive):
+    """One SAM step on softmax regression: ascend to w + rho g/||g||, take the gradient there,
+    restore w, let SGD apply it. Checked against the gradient written out in NumPy."""
+    from optbench.models.keras import build_model
+    from optbench.optim.keras import build_optimizer
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 5)).astype("float32")
+    y = rng.integers(0, 3, size=16)
+    settings = validate(
+        compose_cfg(
+            "model=logreg",
+            "optimizer=sam",
+            "model.C=1e12",
+            "optimizer.lr=0.5",
+            "optimizer.rho=0.3",
+            f"optimizer.adaptive={str(adaptive).lower()}",
+        )
+    )
+    model = build_model(settings.model, 5, 3, 16, sam_rho=0.3, sam_adaptive=adaptive)
+    w0 = rng.normal(size=(5, 3)).astype("float32")
+    b0 = rng.normal(size=3).astype("float32")
+    model.get_layer("softmax").set_weights([w0, b0])
+    model.compile(
+        optimizer=build_optimizer(settings.optimizer, 0.5), loss="sparse_categorical_crossentropy"
+    )
+    model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+
+    w, b = w0.astype(float), b0.astype(float)
+    gw, gb = _softmax_regression_grad(w, b, x.astype(float), y)
+    if adaptive:
+        norm = math.sqrt(np.sum((np.abs(w) * gw) ** 2) + np.sum((np.abs(b) * gb) ** 2))
+        ew, eb = 0.3 * w**2 * gw / norm, 0.3 * b**2 * gb / norm
+    else:
+        norm = math.sqrt(np.sum(gw**2) + np.sum(gb**2))
+        ew, eb = 0.3 * gw / norm, 0.3 * gb / norm
+    gw2, gb2 = _softmax_regression_grad(w + ew, b + eb, x.astype(float), y)
+    expected_w, expected_b = w - 0.5 * gw2, b - 0.5 * gb2
+    got_w, got_b = model.get_layer("softmax").get_weights()
+    np.testing.assert_allclose(got_w, expected_w, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got_b, expected_b, rtol=1e-4, atol=1e-5)
+    plain = w - 0.5 * gw  # and it is not plain SGD
+    assert np.abs(got_w - plain).max() > 1e-3
+
+
+@pytest.mark.parametrize(
+    ("clip", "check"),
+    [
+        ("clipnorm", lambda d, c: np.linalg.norm(d[0]) <= c * (1 + 1e-6)),
+        (
+            "global_clipnorm",
+            lambda d, c: math.hypot(*(np.linalg.norm(x) for x in d)) <= c * (1 + 1e-6),
+        ),
+        ("clipvalue", lambda d, c: max(np.abs(x).max() for x in d) <= c * (1 + 1e-6)),
+    ],
+)
+def test_gradient_clipping_bounds_the_applied_gradient(clip, check):
+    """SGD with lr 1: the weight change is the (clipped) gradient itself."""
+    from optbench.optim.keras import build_optimizer
+
+    settings = validate(compose_cfg("model=mlp", "optimizer=sgd", f"optimizer.{clip}=0.5"))
+    optimizer = build_optimizer(settings.optimizer, 1.0)
+    variables = [
+        keras.Variable(np.zeros((4, 3)), dtype="float32"),
+        keras.Variable(np.zeros(3), dtype="float32"),
+    ]
+    grads = [np.full((4, 3), 10.0, "float32"), np.full(3, -7.0, "float32")]
+    optimizer.apply(grads, variables)
+    deltas = [-np.asarray(v.numpy()) for v in variables]
+    assert check(deltas, 0.5)
+    assert np.linalg.norm(deltas[0]) > 0.1  # clipped, not zeroed
+
+
+@pytest.mark.parametrize(
+    ("init", "std"),
+    [
+        ("he_normal", math.sqrt(2 / 784)),
+        ("he_uniform", math.sqrt(2 / 784)),
+        ("lecun_normal", math.sqrt(1 / 784)),
+        ("glorot_uniform", math.sqrt(2 / (784 + 512))),
+    ],
+)
+def test_init_statistics(init, std):
+    from optbench.models.keras import build_model
+
+    keras.utils.set_random_seed(0)
+    settings = validate(
+        compose_cfg("model=mlp", "optimizer=adam", f"model.init={init}", "model.hidden=[512]")
+    )
+    model = build_model(settings.model, 784, 10, 1000)
+    kernel = model.get_layer("hidden_0").get_weights()[0]
+    assert kernel.shape == (784, 512)
+    assert kernel.std() == pytest.approx(std, rel=0.03)
+    assert abs(kernel.mean()) < 0.05 * std
+
+
+def test_keras_logreg_minimises_the_same_objective_as_scikit_learn():
+    """Adam on the Keras softmax layer ends near lbfgs's optimum of the same penalised loss."""
+    sk, _, _ = fit("model=logreg", "optimizer=lbfgs", "trainer.max_iter=200")
+    ks, settings, splits = fit(
+        "model=logreg",
+        "optimizer=adam",
+        "optimizer.lr=0.05",
+        "trainer.max_iter=300",
+        "trainer.batch_size=full",
+        "trainer.full_train_loss=true",
+        "trainer.early_stop.enabled=false",
+    )
+    assert settings.model.framework == "auto"
+    assert ks.final["params_total"] == sk.final["params_total"] == 64 * 10 + 10
+    assert ks.final["optimizer_steps"] == 300  # full batch: one step per epoch
+    assert ks.history[-1]["train_loss"] == pytest.approx(sk.history[-1]["train_loss"], abs=0.002)
+    assert ks.final["test_accuracy"] == pytest.approx(sk.final["test_accuracy"], abs=0.02)
+
+
+def test_divergence_stops_training_and_is_reported(store):
+    result, run = train(
+        store, "model=mlp", "optimizer=sgd", "optimizer.lr=50", "trainer.max_iter=5"
+    )
+    assert result.diverged and "diverged" in result.stop_reason
+    record = client(store).get_run(run.run_id)
+    assert record.info.status == "FINISHED"
+    assert record.data.tags["optbench.diverged"] == "true"
+    assert len(result.history) < 5
+
+
+def test_target_and_stop_at_target():
+    tracker = TargetTracker("val_accuracy", 0.9, stop=True)
+    result, _, _ = fit("model=mlp", "optimizer=adam", "trainer.max_iter=30", callbacks=[tracker])
+    epochs = tracker.reached["epochs_to_target"]
+    assert len(result.history) == epochs < 30
+    assert result.history[epochs - 1]["val_accuracy"] >= 0.9
+    assert all(h["val_accuracy"] < 0.9 for h in result.history[: epochs - 1])
+    assert tracker.reached["steps_to_target"] == result.history[epochs - 1]["optimizer_steps"]
+    assert tracker.reached["time_to_target_s"] == pytest.approx(
+        result.history[epochs - 1]["elapsed_s"]
+    )
+
+
+def test_run_records_metrics_artifacts_devices_and_the_model(store, tmp_path):
+    result, run = train(
+        store,
+        "model=mlp",
+        "optimizer=adam",
+        "trainer.max_iter=3",
+        "trainer.save_model=true",
+        "dataset.target.value=0.8",
+        "hardware.precision=mixed_bfloat16",
+    )
+    mlflow = client(store)
+    record = mlflow.get_run(run.run_id)
+    tags, metrics = record.data.tags, record.data.metrics
+    assert tags["optbench.framework"] == "keras" and tags["optbench.devices"] == "/CPU:0"
+    assert tags["optbench.precision"] == "mixed_bfloat16"
+    for key in (
+        "train_loss",
+        "train_accuracy",
+        "val_loss",
+        "val_accuracy",
+        "lr",
+        "epoch_time_s",
+        "samples_per_s",
+        "grad_norm",
+        "test_loss",
+        "test_accuracy",
+        "params_total",
+        "epochs_to_target",
+        "time_to_target_s",
+        "steps_to_target",
+    ):
+        assert key in metrics, key
+    assert [m.step for m in mlflow.get_metric_history(run.run_id, "val_loss")] == [1, 2, 3]
+    assert metrics["test_accuracy"] > 0.85
+    files = {a.path for a in mlflow.list_artifacts(run.run_id)}
+    assert {
+        "loss_curve.png",
+        "confusion_matrix.png",
+        "misclassified.png",
+        "model.keras",
+        "config.yaml",
+    } <= files
+    local = mlflow.download_artifacts(run.run_id, "model.keras", str(tmp_path))
+    reloaded = keras.saving.load_model(local, compile=False)
+    assert reloaded.count_params() == metrics["params_total"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["model=mlp", "optimizer=saga"], "optimizer=saga is a scikit-learn solver"),
+        (
+            ["model=mlp", "optimizer=adam", "optimizer.clipnorm=1", "optimizer.global_clipnorm=1"],
+            "only one of",
+        ),
+        (["model=mlp", "optimizer=adam", "hardware=gpu"], "needs a GPU, but TensorFlow sees none"),
+        (
+            ["model=mlp", "optimizer=adam", "schedule=invscaling"],
+            "schedule=invscaling is not available",
+        ),
+        (["model=mlp", "optimizer=adam", "model.dropout=1.0"], "model.dropout=1.0 is not allowed"),
+        (
+            ["model=mlp", "optimizer=adam", "model.init=xavier"],
+            "model.init='xavier' is not allowed",
+        ),
+        (
+            ["model=mlp", "optimizer=adam", "schedule=step", "schedule.boundaries=[5,2]"],
+            "strictly increasing",
+        ),
+    ],
+)
+def test_bad_keras_configs_are_refused(overrides, message):
+    with pytest.raises(OptbenchError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        cfg = compose_cfg(*overrides)
+        plan = prepare(cfg)
+        if cfg.schedule.name != "constant":  # schedules are built with the step count, in fit
+            fit(*overrides, "trainer.max_iter=1")
+        del plan
+
+
+def test_gpu_fallback_runs_on_the_cpu_with_a_tag(store):
+    result, run = train(
+        store,
+        "model=mlp",
+        "optimizer=adam",
+        "hardware=gpu",
+        "hardware.fallback=cpu",
+        "trainer.max_iter=1",
+    )
+    tags = client(store).get_run(run.run_id).data.tags
+    assert tags["optbench.hardware_fallback"] == "cpu" and tags["optbench.devices"] == "/CPU:0"
+    assert any("no GPU visible" in note for note in result.notes)
+
+
+def test_batch_size_full_and_one():
+    full, _, splits = fit(
+        "model=logreg", "optimizer=sgd", "trainer.batch_size=full", "trainer.max_iter=2"
+    )
+    assert full.final["optimizer_steps"] == 2
+    one, _, _ = fit(
+        "model=logreg",
+        "optimizer=sgd",
+        "trainer.batch_size=1",
+        "trainer.max_iter=1",
+        "dataset.subset=200",
+    )
+    assert one.final["optimizer_steps"] == 200 - 40  # 20% of the subset is validation
