@@ -32,6 +32,7 @@ ui: install
 
 bench: install
 	$(BIN)/python bench/bench_sklearn_loop.py
+	$(BIN)/python bench/bench_keras_fit.py  # needs MNIST (OPTBENCH_DATA_DIR or the Keras cache)
 
 clean:
 	rm -rf runs/* build dist *.egg-info

@@ -27,6 +27,16 @@ KERAS_CLASSES: dict[str, str] = {
     "muon": "Muon",
     "schedule_free_adamw": "ScheduleFreeAdamW",
 }
+KERAS_SCHEDULES = (
+    "constant",
+    "cosine",
+    "warmup_cosine",
+    "step",
+    "exponential",
+    "cosine_restarts",
+    "one_cycle",
+    "reduce_on_plateau",
+)
 SAM_FIELDS = ("base", "rho", "adaptive")  # SAM's own; the rest configure its base optimizer
 SHARED_FIELDS = (
     "weight_decay",
@@ -120,8 +130,8 @@ def build_schedule(schedule: Any, lr: float, total_steps: int, steps_per_epoch: 
             alpha=schedule.alpha,
         )
     raise OptbenchError(
-        f"schedule={name} is not available for Keras optimizers; use one of: constant, cosine, "
-        "warmup_cosine, step, exponential, cosine_restarts, one_cycle, reduce_on_plateau."
+        f"schedule={name} is not available for Keras optimizers; use one of: "
+        f"{', '.join(KERAS_SCHEDULES)}."
     )
 
 

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from optbench.callbacks import CallbackList
+from optbench.callbacks import CallbackList, LoopState
 from optbench.data import Splits
 
 
@@ -38,6 +38,11 @@ class RunResult:
     notes: list[str] = field(default_factory=list)  # summary warnings for the console
     artifacts: list[Artifact] = field(default_factory=list)  # trainer-specific files
     tags: dict[str, str] = field(default_factory=dict)  # e.g. the devices a Keras run used
+
+    @classmethod
+    def of_loop(cls, state: LoopState, history: list, final: dict, **extra: Any) -> RunResult:
+        """The result of a loop that ``state`` followed (diverged, stop reason)."""
+        return cls(history, final, state.diverged, state.stop_reason, **extra)
 
     @property
     def objective(self) -> float:

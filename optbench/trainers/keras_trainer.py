@@ -47,7 +47,7 @@ class KerasTrainer:
     log_every = 1  # one MLflow log_batch per epoch
 
     def __init__(self, cfg: Any):
-        from optbench.optim.keras import KERAS_CLASSES
+        from optbench.optim.keras import KERAS_CLASSES, KERAS_SCHEDULES
 
         self.cfg = cfg
         opt = cfg.optimizer
@@ -59,6 +59,11 @@ class KerasTrainer:
             raise OptbenchError(
                 f"optimizer={opt.name} is a scikit-learn solver; model={cfg.model.name} with "
                 f"Keras takes: {', '.join(KERAS_CLASSES)}, sam."
+            )
+        if cfg.schedule.name not in KERAS_SCHEDULES:
+            raise OptbenchError(
+                f"schedule={cfg.schedule.name} is not available for Keras optimizers; use one "
+                f"of: {', '.join(KERAS_SCHEDULES)}."
             )
         from optbench.hardware import configure
 
@@ -112,11 +117,10 @@ class KerasTrainer:
             callbacks.on_train_end(final)
         finally:
             reset()
-        return RunResult(
-            history=bridge.history,
-            final=final,
-            diverged=state.diverged,
-            stop_reason=state.stop_reason,
+        return RunResult.of_loop(
+            state,
+            bridge.history,
+            final,
             notes=list(hw.notes),
             artifacts=self._artifacts(model, splits, bridge.test_proba),
             tags={**hw.tags, "optbench.batch_size": str(bs)},

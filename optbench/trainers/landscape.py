@@ -140,13 +140,8 @@ class LandscapeTrainer:
                 f"{steps} steps (distance {distance:.3g}); try another optimizer.lr or more "
                 "trainer.max_iter."
             )
-        return RunResult(
-            history=history,
-            final=final,
-            diverged=state.diverged,
-            stop_reason=state.stop_reason,
-            notes=notes,
-            artifacts=self._artifacts(surface, np.array(path)),
+        return RunResult.of_loop(
+            state, history, final, notes=notes, artifacts=self._artifacts(surface, np.array(path))
         )
 
     def _artifacts(self, surface: Surface, path: np.ndarray) -> list[Artifact]:

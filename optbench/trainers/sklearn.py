@@ -99,13 +99,7 @@ class SklearnTrainer:
         if state.stop_reason == "max_iter" and cfg.trainer.early_stop.enabled:
             notes.append(f"stopped at trainer.max_iter={steps} before the loss converged.")
         callbacks.on_train_end(final)
-        return RunResult(
-            history=history,
-            final=final,
-            diverged=state.diverged,
-            stop_reason=state.stop_reason,
-            notes=notes,
-        )
+        return RunResult.of_loop(state, history, final, notes=notes)
 
     def _one_iteration(
         self, estimator: Any, splits: Splits, classes: np.ndarray, is_mlp: bool
