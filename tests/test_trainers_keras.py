@@ -341,6 +341,24 @@ def test_gpu_fallback_runs_on_the_cpu_with_a_tag(store):
     assert any("no GPU visible" in note for note in result.notes)
 
 
+def test_mixed_float16_uses_loss_scaling(store):
+    """hardware=mixed on a machine without a GPU, allowed to fall back: float16 compute with
+    Keras's dynamic loss scaling, and the run still learns."""
+    result, run = train(
+        store,
+        "model=mlp",
+        "optimizer=adam",
+        "hardware=mixed",
+        "hardware.fallback=cpu",
+        "trainer.max_iter=2",
+    )
+    tags = client(store).get_run(run.run_id).data.tags
+    assert tags["optbench.precision"] == "mixed_float16"
+    assert tags["optbench.loss_scaling"] == "true"
+    assert result.history[-1]["val_loss"] < math.log(10)
+    assert keras.mixed_precision.global_policy().name == "float32"  # reset for the next job
+
+
 def test_batch_size_full_and_one():
     full, _, _splits = fit(
         "model=logreg", "optimizer=sgd", "trainer.batch_size=full", "trainer.max_iter=2"
@@ -388,3 +406,16 @@ def test_mnist_optimizers_experiment_matches_the_reference(tmp_path):
         assert run.data.params["trainer.max_iter"] == "5"
         assert run.data.params["trainer.batch_size"] == "32"
         assert run.data.tags["optbench.n_train"] == "48000"
+
+
+def test_synthetic_features_train_the_mlp_without_an_image_grid():
+    result, _, _ = fit(
+        "model=mlp",
+        "optimizer=adam",
+        "dataset=synthetic",
+        "dataset.n_samples=1000",
+        "trainer.max_iter=3",
+    )
+    assert result.history[-1]["val_accuracy"] > 0.5  # 3 classes
+    paths = {a.path for a in result.artifacts}
+    assert paths == {"confusion_matrix.png"}  # no 2-D images to show

@@ -123,7 +123,13 @@ class KerasTrainer:
             final,
             notes=list(hw.notes),
             artifacts=self._artifacts(model, splits, bridge.test_proba),
-            tags={**hw.tags, "optbench.batch_size": str(bs)},
+            tags={
+                **hw.tags,
+                "optbench.batch_size": str(bs),
+                "optbench.loss_scaling": str(
+                    isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+                ).lower(),
+            },
         )
 
     def _final(
