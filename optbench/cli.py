@@ -53,6 +53,10 @@ def main() -> None:
 
 def _fast_exit(code: int) -> None:
     """Everything is written and closed: skip tearing down the scientific stack (~0.3 s)."""
+    if "joblib" in sys.modules:  # the joblib launcher's worker pool: stop it cleanly first
+        from joblib.externals.loky import get_reusable_executor
+
+        get_reusable_executor().shutdown(wait=True)
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -36,10 +38,42 @@ def _artifact_location(uri: str) -> str | None:
     return None
 
 
+LOCK_RETRY_S = 120.0  # how long a write waits for a busy SQLite store before failing
+
+
+class RetryingClient:
+    """MlflowClient whose calls wait and retry while a SQLite store is locked by another
+    process (parallel sweep jobs share one file); SQLAlchemy rolls a failed write back, so
+    a retry never writes twice."""
+
+    def __init__(self, client: Any):
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            delay, waited = 0.02, 0.0
+            while True:
+                try:
+                    return attr(*args, **kwargs)
+                except Exception as exc:
+                    if "database is locked" not in str(exc) or waited >= LOCK_RETRY_S:
+                        raise
+                time.sleep(delay * (0.5 + random.random()))
+                waited += delay
+                delay = min(delay * 2, 1.0)
+
+        return call
+
+
 def client_for(uri: str) -> Any:
     from mlflow import MlflowClient
 
-    return MlflowClient(tracking_uri=uri)
+    client = MlflowClient(tracking_uri=uri)
+    return RetryingClient(client) if uri.startswith("sqlite:") else client
 
 
 def experiment_id(client: Any, name: str, uri: str) -> str:

@@ -7,6 +7,7 @@ so the other jobs go on; the sweep's end reports the failures and exits non-zero
 from __future__ import annotations
 
 import math
+import os
 import random
 import sys
 import time
@@ -42,7 +43,22 @@ class Plan:
 def prepare(cfg: DictConfig) -> Plan:
     """Every check that can fail on the config alone, before any work starts."""
     settings = validate(cfg)
+    settings.hardware.threads = settings.hardware.threads or _threads_per_worker()
     return Plan(settings, make_trainer(settings))
+
+
+def _threads_per_worker() -> int | None:
+    """Under a parallel launcher (joblib), each job gets its share of the cores so that the
+    workers' BLAS/TensorFlow pools do not oversubscribe the CPU; None: all cores."""
+    if not _in_sweep():
+        return None
+    launcher = HydraConfig.get().launcher
+    n_jobs = launcher.get("n_jobs") if "joblib" in str(launcher.get("_target_", "")) else None
+    if not n_jobs:
+        return None
+    cores = os.cpu_count() or 1
+    workers = cores if n_jobs < 0 else min(n_jobs, cores)
+    return max(1, cores // workers)
 
 
 def seed_everything(seed: int) -> None:
@@ -67,6 +83,7 @@ def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
         run.set_tags(
             {
                 "optbench.data_source": data.info["source"],
+                "optbench.threads": settings.hardware.threads or "all",
                 **{
                     f"optbench.data_sha256.{k}": v
                     for k, v in data.info.get("checksums", {}).items()

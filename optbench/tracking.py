@@ -118,6 +118,16 @@ def metric_records(values: dict[str, float], step: int) -> list[tuple[str, float
     return [(k, float(v), now, step) for k, v in values.items()]
 
 
+def _pool_worker() -> bool:
+    """Inside a joblib launcher's worker: the process runs job after job, so importing MLflow
+    once here beats warming up a helper process per job."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return False
+    return "joblib" in str(HydraConfig.get().launcher.get("_target_", ""))
+
+
 class TrackedRun:
     """One MLflow run as a context manager: FINISHED on success, KILLED on Ctrl-C, FAILED on
     any other exception (with the error as a tag); whatever was logged stays.
@@ -131,7 +141,7 @@ class TrackedRun:
         self.loggers: list[MetricsLogger] = []
         # The helper hides MLflow's import; where MLflow is loaded already (a sequential
         # sweep's main process), writing from here is cheaper than warming up a helper.
-        if cfg.tracking.helper_process and "mlflow" not in sys.modules:
+        if cfg.tracking.helper_process and "mlflow" not in sys.modules and not _pool_worker():
             from optbench.mlflow_writer import RemoteWriter
 
             self.writer: Any = RemoteWriter(self.uri)

@@ -6,6 +6,7 @@ from omegaconf.errors import ConfigAttributeError, ValidationError
 
 from optbench.errors import OptbenchError
 from optbench.runner import prepare
+from optbench.trainers.base import framework_of
 from tests.conftest import compose_cfg
 
 
@@ -16,7 +17,8 @@ def test_default_config_is_the_offline_saga_run():
         "logreg",
         "saga",
     )
-    assert settings.model.framework == "sklearn"
+    assert settings.model.framework == "auto"
+    assert framework_of(settings) == "sklearn"  # saga: scikit-learn; sgd/adam/...: Keras
 
 
 @pytest.mark.parametrize(
@@ -67,8 +69,13 @@ def test_out_of_range_values_name_key_value_and_allowed(overrides, expected):
     ("overrides", "expected"),
     [
         (
-            ["optimizer=adam"],
-            "model=logreg cannot be trained with optimizer=adam; it accepts: saga, sag, lbfgs",
+            ["model=mlp_sklearn", "optimizer=adagrad"],
+            "model=mlp_sklearn cannot be trained with optimizer=adagrad; it accepts: adam, sgd, "
+            "momentum, nesterov",
+        ),
+        (
+            ["model=mlp_sklearn", "optimizer=adam", "optimizer.clipnorm=1"],
+            "not available in scikit-learn",
         ),
         (
             ["model=mlp_sklearn"],
