@@ -15,6 +15,13 @@ def print_error(message: str, context: str = "") -> None:
     errors.print(f"[bold red]error{context}:[/] {message}", highlight=False, soft_wrap=True)
 
 
+def print_skipped(name: str, run_id: str) -> None:
+    console.print(
+        f"[yellow]skipped[/yellow] {name}: an identical run already FINISHED (run {run_id}); "
+        "trainer.skip_existing=true"
+    )
+
+
 def print_run_summary(result: Any, run: Any) -> None:
     table = Table(title=f"optbench · run {run.run_id[:8]}", show_header=True)
     table.add_column("metric")

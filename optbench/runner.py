@@ -144,6 +144,10 @@ def _in_sweep() -> bool:
 
 def run_job(cfg: DictConfig) -> float:
     """Hydra's task function; returns the objective (final validation loss) for sweepers."""
+    if cfg.trainer.skip_existing:
+        done = _finished_before(cfg)
+        if done is not None:
+            return done
     if _in_sweep():
         return _run_sweep_job(cfg)
     run = TrackedRun(cfg)  # starts MLflow's helper now, to overlap with what follows
@@ -160,6 +164,20 @@ def run_job(cfg: DictConfig) -> float:
         sys.exit(USER_ERROR_EXIT)
     console.print_run_summary(result, run)
     return result.objective
+
+
+def _finished_before(cfg: DictConfig) -> float | None:
+    """With trainer.skip_existing: the objective of an identical FINISHED run, if any."""
+    from optbench.tracking import find_finished
+
+    previous = find_finished(cfg)
+    if previous is None:
+        return None
+    metrics = previous.data.metrics
+    console.print_skipped(previous.info.run_name, previous.info.run_id)
+    if previous.data.tags.get("optbench.diverged") == "true":
+        return math.inf
+    return float(metrics.get("val_loss", metrics.get("train_loss", math.inf)))
 
 
 def _run_sweep_job(cfg: DictConfig) -> float:

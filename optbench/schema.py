@@ -411,6 +411,7 @@ class TrainerConfig:
     full_train_loss: bool = False  # Keras: train_loss re-evaluated on all training data each
     #                                epoch (as scikit-learn's) instead of the running mean
     save_model: bool = False  # Keras: log the trained model as model.keras
+    skip_existing: bool = False  # skip a job whose resolved config already has a FINISHED run
     animate: bool = False  # model=landscape: also log the trajectory as an animated GIF
     progress: bool = True
 

@@ -73,8 +73,51 @@ def _versions() -> dict[str, str]:
     return tags
 
 
+# settings that change how a run is watched or stored, not what it computes
+NOT_HASHED = (
+    "experiment_name",
+    "run_name",
+    "tracking",
+    "trainer.progress",
+    "trainer.skip_existing",
+)
+
+
+def config_hash(cfg: DictConfig) -> str:
+    """sha256 (16 hex) of the resolved config minus NOT_HASHED: equal hashes, same run."""
+    import hashlib
+    import json
+
+    tree = OmegaConf.to_container(cfg, resolve=True)
+    for key in NOT_HASHED:
+        parent, _, leaf = key.rpartition(".")
+        node = tree.get(parent, {}) if parent else tree
+        node.pop(leaf, None)
+    text = json.dumps(tree, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def find_finished(cfg: DictConfig) -> Any:
+    """A FINISHED run of this experiment with the same config hash, or None."""
+    from optbench.mlflow_writer import client_for
+
+    client = client_for(resolve_uri(cfg.tracking.uri))
+    experiment = client.get_experiment_by_name(cfg.experiment_name)
+    if experiment is None:
+        return None
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.`optbench.config_hash` = '{config_hash(cfg)}' "
+        "and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return runs[0] if runs else None
+
+
 def run_tags(cfg: DictConfig) -> dict[str, str]:
     tags = {
+        "optbench.config_hash": config_hash(cfg),
         "optbench.framework": framework_of(cfg),
         "optbench.model": str(cfg.model.name),
         "optbench.optimizer": str(cfg.optimizer.name),

@@ -146,3 +146,20 @@ def test_joblib_launcher_runs_parallel_jobs_into_one_store(tmp_path):
         assert child.data.tags["optbench.threads"] == str(max(1, cores // min(2, cores)))
         steps = [m.step for m in mlflow.get_metric_history(child.info.run_id, "train_loss")]
         assert steps == list(range(1, 16))
+
+
+def test_skip_existing_runs_only_the_missing_jobs(tmp_path):
+    """A 'interrupted' sweep (only saga ran) re-launched with skip_existing: only lbfgs runs."""
+    common = ["trainer.max_iter=5", "trainer.progress=false", "trainer.skip_existing=true"]
+    first = run_cli("optimizer=saga", *common, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    again = run_cli("-m", "optimizer=saga,lbfgs", *common, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "skipped" in again.stdout and "identical run already FINISHED" in again.stdout
+    runs = client(store_of(tmp_path)).search_runs(["1"])
+    optimizers = sorted(
+        r.data.tags["optbench.optimizer"] for r in runs if "optbench.optimizer" in r.data.tags
+    )
+    assert optimizers == ["lbfgs", "saga"]  # saga was not run a second time
+    (parent,) = [r for r in runs if r.data.tags.get("optbench.role") == "sweep"]
+    assert parent.data.metrics["n_jobs"] == 1

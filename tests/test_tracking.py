@@ -10,7 +10,7 @@ import yaml
 from optbench.callbacks import DivergenceGuard
 from optbench.errors import OptbenchError
 from optbench.tracking import resolve_uri
-from tests.conftest import client, train
+from tests.conftest import client, compose_cfg, train
 
 
 def test_a_run_records_everything_the_report_needs(store, tmp_path):
@@ -109,3 +109,13 @@ def test_tracking_uri_resolution(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
     assert resolve_uri(None) == "http://127.0.0.1:9"
     assert resolve_uri("sqlite:////abs/y.db") == "sqlite:////abs/y.db"
+
+
+def test_config_hash_ignores_how_a_run_is_watched_but_not_what_it_computes():
+    from optbench.tracking import config_hash
+
+    base = config_hash(compose_cfg())
+    assert config_hash(compose_cfg("trainer.progress=false", "tracking.log_every=7")) == base
+    assert config_hash(compose_cfg("run_name=x", "experiment_name=y")) == base
+    assert config_hash(compose_cfg("seed=1")) != base
+    assert config_hash(compose_cfg("trainer.max_iter=7")) != base
