@@ -11,6 +11,15 @@ console = Console()
 errors = Console(stderr=True)
 
 
+def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    table = Table(title=title)
+    for column in header:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
 def print_error(message: str, context: str = "") -> None:
     errors.print(f"[bold red]error{context}:[/] {message}", highlight=False, soft_wrap=True)
 
@@ -78,12 +87,11 @@ def print_sweep_summary(summary: dict[str, Any]) -> None:
     console.print(table)
     landscapes = summary.get("landscapes")
     if landscapes:
-        steps = Table(title="steps to tolerance (distance to the nearest minimum)")
-        for column in landscapes["header"]:
-            steps.add_column(column)
-        for row in landscapes["rows"]:
-            steps.add_row(*row)
-        console.print(steps)
+        print_table(
+            "steps to tolerance (distance to the nearest minimum)",
+            landscapes["header"],
+            landscapes["rows"],
+        )
         console.print(
             "overlay figures: artifacts landscapes/<function>.png of the sweep's parent run"
         )

@@ -146,11 +146,10 @@ class MlflowWriter:
         if path.endswith(".png"):
             self.client.log_figure(run_id, drawn, path)
             return
-        folder, _, filename = path.rpartition("/")
         with tempfile.TemporaryDirectory() as tmp:
-            local = f"{tmp}/{filename}"
+            local = f"{tmp}/{Path(path).name}"
             drawn.save(local)
-            self.client.log_artifact(run_id, local, artifact_path=folder or None)
+            self.file(run_id, local, path)
 
     def file(self, run_id: str, local: str, path: str) -> None:
         folder = path.rpartition("/")[0]

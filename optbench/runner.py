@@ -30,7 +30,7 @@ from optbench.callbacks import (
 from optbench.convergence import convergence_metrics
 from optbench.errors import USER_ERROR_EXIT, OptbenchError
 from optbench.schema import Config, validate
-from optbench.tracking import TrackedRun
+from optbench.tracking import TrackedRun, joblib_workers
 from optbench.trainers.base import RunResult, Trainer, make_trainer
 
 
@@ -50,10 +50,7 @@ def prepare(cfg: DictConfig) -> Plan:
 def _threads_per_worker() -> int | None:
     """Under a parallel launcher (joblib), each job gets its share of the cores so that the
     workers' BLAS/TensorFlow pools do not oversubscribe the CPU; None: all cores."""
-    if not _in_sweep():
-        return None
-    launcher = HydraConfig.get().launcher
-    n_jobs = launcher.get("n_jobs") if "joblib" in str(launcher.get("_target_", "")) else None
+    n_jobs = joblib_workers()
     if not n_jobs:
         return None
     cores = os.cpu_count() or 1

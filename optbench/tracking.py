@@ -161,14 +161,16 @@ def metric_records(values: dict[str, float], step: int) -> list[tuple[str, float
     return [(k, float(v), now, step) for k, v in values.items()]
 
 
-def _pool_worker() -> bool:
-    """Inside a joblib launcher's worker: the process runs job after job, so importing MLflow
-    once here beats warming up a helper process per job."""
+def joblib_workers() -> int | None:
+    """The joblib launcher's n_jobs when this job runs in one of its workers, else None."""
     from hydra.core.hydra_config import HydraConfig
 
     if not HydraConfig.initialized():
-        return False
-    return "joblib" in str(HydraConfig.get().launcher.get("_target_", ""))
+        return None
+    launcher = HydraConfig.get().launcher
+    if "joblib" not in str(launcher.get("_target_", "")):
+        return None
+    return launcher.get("n_jobs")
 
 
 class TrackedRun:
@@ -184,7 +186,10 @@ class TrackedRun:
         self.loggers: list[MetricsLogger] = []
         # The helper hides MLflow's import; where MLflow is loaded already (a sequential
         # sweep's main process), writing from here is cheaper than warming up a helper.
-        if cfg.tracking.helper_process and "mlflow" not in sys.modules and not _pool_worker():
+        # A joblib worker runs job after job: importing MLflow there once beats warming up a
+        # helper per job.
+        pool_worker = joblib_workers() is not None
+        if cfg.tracking.helper_process and "mlflow" not in sys.modules and not pool_worker:
             from optbench.mlflow_writer import RemoteWriter
 
             self.writer: Any = RemoteWriter(self.uri)

@@ -79,11 +79,22 @@ def build_optimizer(opt: Any, learning_rate: Any) -> Any:
     return cls(learning_rate=learning_rate, **optimizer_kwargs(opt))
 
 
+def require_keras_schedule(schedule: Any) -> None:
+    """A clear error for a schedule Keras optimizers cannot follow (scikit-learn's own)."""
+    if schedule.name not in KERAS_SCHEDULES:
+        raise OptbenchError(
+            f"schedule={schedule.name} is not available for Keras optimizers; use one of: "
+            f"{', '.join(KERAS_SCHEDULES)}."
+        )
+
+
 def build_schedule(schedule: Any, lr: float, total_steps: int, steps_per_epoch: int = 1) -> Any:
     """A float or a keras.optimizers.schedules object, stepped once per optimizer update.
     Schedule settings in epochs become steps with ``steps_per_epoch``. reduce_on_plateau
     returns the constant lr: its Keras callback changes it (see ``plateau_callback``)."""
     from keras.optimizers import schedules
+
+    require_keras_schedule(schedule)
 
     def steps(epochs: float) -> int:
         return max(1, round(epochs * steps_per_epoch))
@@ -129,10 +140,7 @@ def build_schedule(schedule: Any, lr: float, total_steps: int, steps_per_epoch: 
             m_mul=schedule.m_mul,
             alpha=schedule.alpha,
         )
-    raise OptbenchError(
-        f"schedule={name} is not available for Keras optimizers; use one of: "
-        f"{', '.join(KERAS_SCHEDULES)}."
-    )
+    raise AssertionError(f"KERAS_SCHEDULES lists {name}, but nothing builds it")
 
 
 def plateau_callback(schedule: Any) -> Any:

@@ -35,8 +35,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     from rich.console import Console
-    from rich.table import Table
 
+    from optbench.console import print_table
     from optbench.mlflow_writer import client_for
     from optbench.report.landscapes import (
         landscape_children,
@@ -68,12 +68,7 @@ def main(argv: list[str]) -> int:
             console.print(f"  {path}")
         header, rows = tolerance_table(runs)
         (out / "steps_to_tolerance.csv").write_text(table_csv(header, rows))
-        table = Table(title="steps to tolerance")
-        for column in header:
-            table.add_column(column)
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
+        print_table("steps to tolerance", header, rows)
     return 0
 
 

@@ -12,8 +12,21 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+
 from optbench.callbacks import CallbackList, LoopState
 from optbench.data import Splits
+
+
+def log_loss_and_accuracy(proba: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Mean log-loss (probabilities clipped at 1e-15) and accuracy, from class probabilities
+    and the label's column in them; NaN loss when any probability is not finite (diverged)."""
+    p_true = proba[np.arange(len(labels)), labels]
+    with np.errstate(all="ignore"):
+        loss = float(-np.mean(np.log(np.clip(p_true, 1e-15, 1.0))))
+    if not np.all(np.isfinite(proba)):
+        loss = math.nan
+    return loss, float(np.mean(np.argmax(proba, axis=1) == labels))
 
 
 @dataclass
@@ -93,15 +106,16 @@ TRAINERS = {
     "keras": "optbench.trainers.keras_trainer:KerasTrainer",
     "numpy": "optbench.trainers.landscape:LandscapeTrainer",
 }
-SKLEARN_SOLVERS = ("saga", "sag", "lbfgs")
 
 
 def framework_of(cfg: Any) -> str:
     """model.framework, with 'auto' (logreg) resolved by the optimizer: scikit-learn's own
     solvers train it in scikit-learn, gradient optimizers in Keras (same objective)."""
+    from optbench.optim.sklearn import OPTIMIZERS
+
     framework = cfg.model.framework
     if framework == "auto":
-        return "sklearn" if cfg.optimizer.name in SKLEARN_SOLVERS else "keras"
+        return "sklearn" if cfg.optimizer.name in OPTIMIZERS["logreg"] else "keras"
     return framework
 
 

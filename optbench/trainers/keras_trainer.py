@@ -20,21 +20,11 @@ import numpy as np
 from optbench.callbacks import CallbackList, LoopState
 from optbench.data import Splits
 from optbench.errors import OptbenchError
-from optbench.trainers.base import Artifact, RunResult
+from optbench.trainers.base import Artifact, RunResult, log_loss_and_accuracy
 
 KERAS_MODELS = ("logreg", "mlp")
 EVAL_BATCH = 4096
 GRAD_SAMPLE = 2048  # training examples the per-epoch gradient norm is measured on
-
-
-def log_loss_and_accuracy(proba: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Mean log-loss and accuracy, as scikit-learn computes them (NaN loss if diverged)."""
-    p_true = proba[np.arange(len(y)), y]
-    with np.errstate(all="ignore"):
-        loss = float(-np.mean(np.log(np.clip(p_true, 1e-15, 1.0))))
-    if not np.all(np.isfinite(proba)):
-        loss = math.nan
-    return loss, float(np.mean(np.argmax(proba, axis=1) == y))
 
 
 def batch_size(value: Any, n_train: int) -> int:
@@ -47,7 +37,7 @@ class KerasTrainer:
     log_every = 1  # one MLflow log_batch per epoch
 
     def __init__(self, cfg: Any):
-        from optbench.optim.keras import KERAS_CLASSES, KERAS_SCHEDULES
+        from optbench.optim.keras import KERAS_CLASSES, require_keras_schedule
 
         self.cfg = cfg
         opt = cfg.optimizer
@@ -60,11 +50,7 @@ class KerasTrainer:
                 f"optimizer={opt.name} is a scikit-learn solver; model={cfg.model.name} with "
                 f"Keras takes: {', '.join(KERAS_CLASSES)}, sam."
             )
-        if cfg.schedule.name not in KERAS_SCHEDULES:
-            raise OptbenchError(
-                f"schedule={cfg.schedule.name} is not available for Keras optimizers; use one "
-                f"of: {', '.join(KERAS_SCHEDULES)}."
-            )
+        require_keras_schedule(cfg.schedule)
         from optbench.hardware import configure
 
         self.hardware = configure(cfg.hardware, cfg.seed)
@@ -113,7 +99,8 @@ class KerasTrainer:
                 shuffle=False,  # the tf.data pipeline shuffles, with the run's seed
                 verbose=0,
             )
-            final = self._final(model, splits, bridge, state, sam)
+            test_proba = predict(model, splits.x_test)
+            final = self._final(model, splits, test_proba, bridge, state, sam)
             callbacks.on_train_end(final)
         finally:
             reset()
@@ -122,7 +109,7 @@ class KerasTrainer:
             bridge.history,
             final,
             notes=list(hw.notes),
-            artifacts=self._artifacts(model, splits, bridge.test_proba),
+            artifacts=self._artifacts(model, splits, test_proba),
             tags={
                 **hw.tags,
                 "optbench.batch_size": str(bs),
@@ -133,12 +120,16 @@ class KerasTrainer:
         )
 
     def _final(
-        self, model: Any, splits: Splits, bridge: EpochBridge, state: LoopState, sam: dict
+        self,
+        model: Any,
+        splits: Splits,
+        proba: np.ndarray,
+        bridge: EpochBridge,
+        state: LoopState,
+        sam: dict,
     ) -> dict:
         epochs = len(bridge.history)
         steps = int(model.optimizer.iterations.numpy())
-        proba = predict(model, splits.x_test)
-        bridge.test_proba = proba
         final: dict[str, float] = {}
         if state.diverged:
             final.update(test_loss=math.nan, test_accuracy=math.nan)
@@ -218,7 +209,6 @@ class EpochBridge(keras.callbacks.Callback):
         self.n_train = n_train
         self.history: list[dict[str, float]] = []
         self.train_time = 0.0
-        self.test_proba: np.ndarray = np.zeros((0, 0))
         self.grad_sample = (splits.x_train[:GRAD_SAMPLE], splits.y_train[:GRAD_SAMPLE])
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:

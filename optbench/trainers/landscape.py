@@ -9,8 +9,10 @@ known minimum; absent if never), and the trajectory as a CSV, a contour plot and
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -38,6 +40,19 @@ class NumpyStepper:
         return self.optimizer.apply([g], [w])[0], lr
 
 
+@contextlib.contextmanager
+def _float64_keras() -> Iterator[None]:
+    """Keras's default float type set to float64 for the duration."""
+    import keras
+
+    previous = keras.config.floatx()
+    keras.config.set_floatx("float64")
+    try:
+        yield
+    finally:
+        keras.config.set_floatx(previous)
+
+
 class KerasStepper:
     """keras.optimizers' optimizer applied to a float64 variable holding (x, y)."""
 
@@ -52,26 +67,16 @@ class KerasStepper:
                 "optimizer=sam needs a model's train_step (two gradients of a loss on data); "
                 "it is not available for model=landscape."
             )
-        import keras
-
-        previous = keras.config.floatx()
-        keras.config.set_floatx("float64")  # the optimizer's lr and state in float64, as ours
-        try:
+        with _float64_keras():  # the optimizer's lr and state in float64, as ours
             schedule = build_schedule(cfg.schedule, opt.lr, cfg.trainer.max_iter)
             self.optimizer = build_optimizer(opt, schedule)
-        finally:
-            keras.config.set_floatx(previous)
 
     def start(self, w: np.ndarray) -> None:
         import keras
 
-        previous = keras.config.floatx()
-        keras.config.set_floatx("float64")
-        try:
+        with _float64_keras():
             self.variable = keras.Variable(w, dtype="float64", name="xy")
             self.optimizer.build([self.variable])
-        finally:
-            keras.config.set_floatx(previous)
 
     def step(self, g: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
         from keras import ops

@@ -20,18 +20,14 @@ from optbench.data import Splits
 from optbench.errors import OptbenchError
 from optbench.models.sklearn import BUILDERS, count_params
 from optbench.optim.sklearn import optimizer_kwargs
-from optbench.trainers.base import InterruptGuard, RunResult
+from optbench.trainers.base import InterruptGuard, RunResult, log_loss_and_accuracy
 
 
 def cross_entropy(estimator: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """(mean log-loss, accuracy); NaN loss when the model has diverged."""
     with np.errstate(all="ignore"):
         proba = estimator.predict_proba(x)
-    cols = np.searchsorted(estimator.classes_, y)
-    p_true = proba[np.arange(len(y)), cols]
-    loss = float(-np.mean(np.log(np.clip(p_true, 1e-15, 1.0))))
-    accuracy = float(np.mean(estimator.classes_[np.argmax(proba, axis=1)] == y))
-    return loss, accuracy
+    return log_loss_and_accuracy(proba, np.searchsorted(estimator.classes_, y))
 
 
 def _batch_size(value: Any, n_train: int) -> Any:
