@@ -33,6 +33,7 @@ ui: install
 bench: install
 	$(BIN)/python bench/bench_sklearn_loop.py
 	$(BIN)/python bench/bench_keras_fit.py  # needs MNIST (OPTBENCH_DATA_DIR or the Keras cache)
+	$(BIN)/python bench/bench_feature_cache.py  # needs cifar10/ (OPTBENCH_DATA_DIR)
 
 clean:
 	rm -rf runs/* build dist *.egg-info

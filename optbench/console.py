@@ -95,3 +95,6 @@ def print_sweep_summary(summary: dict[str, Any]) -> None:
         console.print(
             "overlay figures: artifacts landscapes/<function>.png of the sweep's parent run"
         )
+    architectures = summary.get("architectures")
+    if architectures:
+        print_table("architectures", architectures["header"], architectures["rows"])

@@ -72,19 +72,21 @@ class AnyOf:
 
 @dataclass(frozen=True)
 class EachOf:
-    """Every element of a list satisfies the inner constraint; the list is not empty."""
+    """Every element of a list satisfies the inner constraint; the list is not empty unless
+    ``allow_empty``."""
 
     inner: Any
+    allow_empty: bool = False
 
     def accepts(self, value: Any) -> bool:
         return (
             isinstance(value, list | tuple)
-            and len(value) > 0
+            and (len(value) > 0 or self.allow_empty)
             and all(self.inner.accepts(v) for v in value)
         )
 
     def __str__(self) -> str:
-        return f"a non-empty list, each {self.inner}"
+        return f"a {'' if self.allow_empty else 'non-empty '}list, each {self.inner}"
 
 
 def constrained(default: Any, constraint: Any, *, nullable: bool = False) -> Any:

@@ -90,6 +90,28 @@ class MnistConfig(DatasetConfig):
 
 
 @dataclass
+class Cifar10Config(DatasetConfig):
+    download: bool = True  # fetch the official tarball (sha256-checked) when no local copy exists
+    train_npz: str | None = None  # .npz with x (N,32,32,3 uint8) and y, instead of the batches
+    test_npz: str | None = None  # its test set; null with train_npz: hold out test_fraction
+    test_fraction: float = constrained(0.2, FRACTION)
+    test_subset: float | None = positive(None, nullable=True)  # a count (> 1) or fraction
+    classes: list[Any] | None = None  # class names or ids to keep (relabelled 0..k-1)
+
+    def check(self) -> None:
+        super().check()
+        from optbench.data.cifar10 import class_ids
+
+        if self.classes is not None:
+            ids = class_ids(self.classes)
+            if len(set(ids)) != len(ids) or len(ids) < 2 or not all(0 <= i < 10 for i in ids):
+                raise OptbenchError(
+                    f"dataset.classes={list(self.classes)} is not allowed: must name at least "
+                    "two different classes (ids 0-9 or names)."
+                )
+
+
+@dataclass
 class FunctionConfig:
     """A 2-D test function as the loss surface (model=landscape). Its YAML also sets the step
     budget (trainer.max_iter) and turns early stopping off, so whole trajectories are kept."""
@@ -113,7 +135,15 @@ class ModelConfig:
     name: str = MISSING
     # auto (logreg): sklearn for saga/sag/lbfgs, keras for gradient optimizers
     framework: str = constrained("sklearn", OneOf(("sklearn", "keras", "numpy", "auto")))
-    input_scaling: str = constrained("standard", OneOf(("standard", "unit", "none")))
+    # standard | unit ([0, 1]) | none: flattened to vectors; raw: images as loaded (backbones)
+    input_scaling: str = constrained("standard", OneOf(("standard", "unit", "none", "raw")))
+
+    def check(self) -> None:
+        if self.input_scaling == "raw":
+            raise OptbenchError(
+                f"model.input_scaling=raw is for image backbones; model={self.name} takes "
+                "standard, unit or none."
+            )
 
 
 @dataclass
@@ -159,6 +189,69 @@ class LandscapeConfig(ModelConfig):
     """Two coordinates on a 2-D test function, moved by a reference (NumPy) or Keras optimizer."""
 
     implementation: str = constrained("numpy", OneOf(("numpy", "keras")))
+
+
+@dataclass
+class HeadConfig:
+    """The classifier on the pooled backbone features: dropout -> [Dense(h, relu)] -> softmax."""
+
+    hidden: list[int] = constrained([], EachOf(Interval(1, None, integer=True), allow_empty=True))
+    dropout: float = constrained(0.2, Interval(0, 1, "left"))
+    activation: str = constrained("relu", OneOf(("relu", "gelu", "swish", "tanh")))
+
+
+MOBILENET_IMAGENET_SIZES = (96, 128, 160, 192, 224)
+
+
+@dataclass
+class TransferConfig(ModelConfig):
+    """A keras.applications backbone (include_top=False) with a new head, for image datasets."""
+
+    framework: str = constrained("keras", OneOf(("keras",)))
+    input_scaling: str = constrained("raw", OneOf(("raw",)))
+    weights: str | None = "imagenet"  # imagenet | null (random init) | path to .h5/.weights.h5
+    download_weights: bool = True  # imagenet: fetch into Keras's cache when missing
+    input_size: int = constrained(96, Interval(32, None, integer=True))  # images resized to this
+    head: HeadConfig = field(default_factory=HeadConfig)
+    freeze: bool = True  # backbone frozen and called with training=False (BatchNorm stays put)
+    fine_tune_layers: int = non_negative(0)  # top layers unfrozen for trainer.fine_tune_epochs
+    fine_tune_lr_factor: float = positive(0.1)  # fine-tuning lr = optimizer.lr x this
+    augment: bool = False  # random horizontal flip and translation (disables the feature cache)
+    cache_features: bool | None = None  # null: on when frozen and not augmenting
+
+    def check(self) -> None:
+        from pathlib import Path
+
+        if self.weights not in (None, "imagenet"):
+            path = Path(self.weights).expanduser()
+            if not path.name.endswith(".h5"):
+                raise OptbenchError(
+                    f"model.weights={self.weights!r} is not allowed: must be imagenet, null, or "
+                    "a path to a .h5 / .weights.h5 file."
+                )
+            if not path.is_file():
+                raise OptbenchError(f"model.weights: no file at {path}.")
+        if (
+            self.name == "mobilenet_v2"
+            and self.weights == "imagenet"
+            and self.input_size not in MOBILENET_IMAGENET_SIZES
+        ):
+            raise OptbenchError(
+                f"model.input_size={self.input_size} is not allowed with model.weights=imagenet: "
+                f"MobileNetV2's ImageNet weights exist for "
+                f"{', '.join(map(str, MOBILENET_IMAGENET_SIZES))} only (or use model.weights=null)."
+            )
+        if self.cache_features and (not self.freeze or self.augment):
+            raise OptbenchError(
+                "model.cache_features=true needs a frozen backbone (model.freeze=true) and no "
+                "augmentation (model.augment=false): otherwise the features change every epoch."
+            )
+
+    @property
+    def use_cache(self) -> bool:
+        if self.cache_features is None:
+            return self.freeze and not self.augment
+        return self.cache_features
 
 
 # ---------------------------------------------------------------- optimizer
@@ -411,6 +504,8 @@ class TrainerConfig:
     full_train_loss: bool = False  # Keras: train_loss re-evaluated on all training data each
     #                                epoch (as scikit-learn's) instead of the running mean
     save_model: bool = False  # Keras: log the trained model as model.keras
+    fine_tune_epochs: int = non_negative(0)  # transfer models: epochs with the top
+    #                                         model.fine_tune_layers unfrozen, after max_iter
     skip_existing: bool = False  # skip a job whose resolved config already has a FINISHED run
     animate: bool = False  # model=landscape: also log the trajectory as an animated GIF
     progress: bool = True
@@ -444,6 +539,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "digits": DigitsConfig,
         "synthetic": SyntheticConfig,
         "mnist": MnistConfig,
+        "cifar10": Cifar10Config,
         "function": FunctionConfig,
     },
     "model": {
@@ -451,6 +547,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "mlp_sklearn": MlpSklearnConfig,
         "mlp": MlpConfig,
         "landscape": LandscapeConfig,
+        "transfer": TransferConfig,
     },
     "optimizer": {
         "solver": SolverConfig,

@@ -313,11 +313,13 @@ def close_sweep(status: str) -> dict[str, Any] | None:
     writer.metrics(sweep["run_id"], metric_records(counts, 0))
     summary = {"parent": sweep["run_id"], "children": children, "failed": failed}
     try:
+        from optbench.report.architectures import log_sweep_architectures
         from optbench.report.curves import log_sweep_curves
         from optbench.report.landscapes import log_sweep_landscapes
 
         summary["curves"] = log_sweep_curves(writer, sweep["run_id"], children)
         summary["landscapes"] = log_sweep_landscapes(writer, sweep["run_id"], children)
+        summary["architectures"] = log_sweep_architectures(writer, sweep["run_id"], children)
     finally:
         writer.finish(sweep["run_id"], status)
     return {**summary, "status": status}

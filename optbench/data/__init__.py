@@ -24,6 +24,7 @@ DATASETS: dict[str, str] = {
     "digits": "optbench.data.digits",
     "synthetic": "optbench.data.synthetic",
     "mnist": "optbench.data.mnist",
+    "cifar10": "optbench.data.cifar10",
     **dict.fromkeys(FUNCTION_NAMES, "optbench.data.surfaces"),
 }
 

@@ -26,7 +26,7 @@ class Splits:
         return {"train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test)}
 
 
-def _stratified_take(y: np.ndarray, size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def stratified_take(y: np.ndarray, size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices (taken, rest) with ``size`` a fraction or a count, stratified by label."""
     from sklearn.model_selection import train_test_split
 
@@ -49,9 +49,9 @@ def split_pool(
 ) -> Splits:
     """Subsample the training pool (optional), then carve out a stratified validation split."""
     if subset is not None and not (subset == 1 or subset >= len(y)):
-        keep, _ = _stratified_take(y, subset, seed)
+        keep, _ = stratified_take(y, subset, seed)
         x, y = x[keep], y[keep]
-    val_idx, train_idx = _stratified_take(y, val_fraction, seed)
+    val_idx, train_idx = stratified_take(y, val_fraction, seed)
     info = {**info, "n_classes": int(max(y.max(), y_test.max()) + 1)}
     return Splits(x[train_idx], y[train_idx], x[val_idx], y[val_idx], x_test, y_test, info)
 
@@ -59,7 +59,7 @@ def split_pool(
 def split_with_holdout(x: np.ndarray, y: np.ndarray, cfg: Any, seed: int, info: dict) -> Splits:
     """For datasets without an official test split: hold out ``cfg.test_fraction`` (stratified,
     seeded), then split the rest into train and validation as ``split_pool`` does."""
-    test_idx, pool_idx = _stratified_take(y, cfg.test_fraction, seed)
+    test_idx, pool_idx = stratified_take(y, cfg.test_fraction, seed)
     return split_pool(
         x[pool_idx],
         y[pool_idx],
@@ -73,7 +73,10 @@ def split_with_holdout(x: np.ndarray, y: np.ndarray, cfg: Any, seed: int, info: 
 
 
 def scale(splits: Splits, how: str) -> Splits:
-    """Flatten to 2-D and scale: 'standard' (fit on train only), 'unit' ([0, 1]), or 'none'."""
+    """Flatten to 2-D and scale: 'standard' (fit on train only), 'unit' ([0, 1]), or 'none';
+    'raw' keeps the arrays as loaded (images for convolutional backbones)."""
+    if how == "raw":
+        return splits
     xs = [
         a.reshape(len(a), -1).astype(np.float32)
         for a in (splits.x_train, splits.x_val, splits.x_test)

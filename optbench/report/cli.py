@@ -38,6 +38,7 @@ def main(argv: list[str]) -> int:
 
     from optbench.console import print_table
     from optbench.mlflow_writer import client_for
+    from optbench.report.architectures import architecture_table, markdown, transfer_children
     from optbench.report.landscapes import (
         landscape_children,
         table_csv,
@@ -60,6 +61,11 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     children = sweep_children(client, experiment_ids, sweep.info.run_id)
     console.print(f"sweep {sweep_id}: {len(children)} runs -> {out}")
+    transfer = transfer_children(children)
+    if transfer:
+        header, rows = architecture_table(transfer)
+        (out / "architectures.md").write_text(markdown(header, rows))
+        print_table("architectures", header, rows)
     runs = landscape_children(children)
     if runs:
         for function, paths in trajectories(client, runs).items():

@@ -148,8 +148,15 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int, title: str) -> An
 
 
 def misclassified(images: Any, y_true: Any, y_pred: Any, title: str) -> Any:
-    """Up to 25 misclassified test images, each titled 'true -> predicted'."""
+    """Up to 25 misclassified test images (grey, or RGB as (N, H, W, 3)), each titled
+    'true -> predicted'."""
+    import numpy as np
     from matplotlib.figure import Figure
+
+    images = np.asarray(images)
+    if images.ndim == 4 and images.dtype != np.uint8:  # scaled RGB: stretch each to [0, 1]
+        low = images.min(axis=(1, 2, 3), keepdims=True)
+        images = (images - low) / np.maximum(images.max(axis=(1, 2, 3), keepdims=True) - low, 1e-12)
 
     fig = Figure(figsize=(7, 7.4), dpi=100)
     fig.suptitle(f"{title} · misclassified (true -> predicted)", fontsize=10)

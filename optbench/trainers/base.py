@@ -106,6 +106,10 @@ TRAINERS = {
     "keras": "optbench.trainers.keras_trainer:KerasTrainer",
     "numpy": "optbench.trainers.landscape:LandscapeTrainer",
 }
+# models with a trainer of their own within their framework
+MODEL_TRAINERS = dict.fromkeys(
+    ("mobilenet_v2", "resnet50"), "optbench.trainers.transfer:TransferTrainer"
+)
 
 
 def framework_of(cfg: Any) -> str:
@@ -142,5 +146,5 @@ def make_trainer(cfg: Any) -> Trainer:
         )
     if cfg.trainer.animate and not is_function:
         raise OptbenchError("trainer.animate=true applies to model=landscape runs only.")
-    module, name = TRAINERS[framework].split(":")
+    module, name = MODEL_TRAINERS.get(cfg.model.name, TRAINERS[framework]).split(":")
     return getattr(importlib.import_module(module), name)(cfg)

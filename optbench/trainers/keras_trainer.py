@@ -36,14 +36,16 @@ def batch_size(value: Any, n_train: int) -> int:
 class KerasTrainer:
     log_every = 1  # one MLflow log_batch per epoch
 
+    models = KERAS_MODELS
+
     def __init__(self, cfg: Any):
         from optbench.optim.keras import KERAS_CLASSES, require_keras_schedule
 
         self.cfg = cfg
         opt = cfg.optimizer
-        if cfg.model.name not in KERAS_MODELS:
+        if cfg.model.name not in self.models:
             raise OptbenchError(
-                f"model={cfg.model.name} is not a Keras model; those are: {', '.join(KERAS_MODELS)}."
+                f"model={cfg.model.name} is not a Keras model; those are: {', '.join(self.models)}."
             )
         if opt.name not in KERAS_CLASSES and opt.name != "sam":
             raise OptbenchError(
@@ -63,9 +65,32 @@ class KerasTrainer:
         train = train.shuffle(n, seed=self.cfg.seed, reshuffle_each_iteration=True)
         return train.batch(bs).prefetch(tf.data.AUTOTUNE)
 
+    # hooks for trainers built on this one (transfer learning)
+    def model_inputs(self, splits: Splits) -> Splits:
+        """What the trained model takes; here the (scaled) data itself."""
+        return splits
+
+    def build(self, inputs: Splits, sam: dict) -> Any:
+        from optbench.models.keras import build_model
+
+        n_train = len(inputs.y_train)
+        return build_model(
+            self.cfg.model, inputs.x_train.shape[1], inputs.n_classes, n_train, **sam
+        )
+
+    def after_fit(self, model: Any, splits: Splits, inputs: Splits, bridge: EpochBridge) -> tuple:
+        """(model, inputs) to evaluate on the test set; here those that were trained."""
+        return model, inputs
+
+    def extra_final(self, model: Any, splits: Splits) -> dict[str, float]:
+        return {}
+
+    def exported(self, model: Any) -> Any:
+        """The model saved as model.keras: one that takes the dataset's inputs."""
+        return model
+
     def fit(self, splits: Splits, callbacks: CallbackList) -> RunResult:
         from optbench.hardware import reset
-        from optbench.models.keras import build_model
         from optbench.optim.keras import build_optimizer, build_schedule, plateau_callback
 
         cfg, hw = self.cfg, self.hardware
@@ -77,10 +102,9 @@ class KerasTrainer:
         opt = cfg.optimizer
         sam = {"sam_rho": opt.rho, "sam_adaptive": opt.adaptive} if opt.name == "sam" else {}
         try:
+            inputs = self.model_inputs(splits)
             with hw.strategy.scope():
-                model = build_model(
-                    cfg.model, splits.x_train.shape[1], splits.n_classes, n_train, **sam
-                )
+                model = self.build(inputs, sam)
                 schedule = build_schedule(cfg.schedule, opt.lr, total_steps, steps_per_epoch)
                 model.compile(
                     optimizer=build_optimizer(opt, schedule),
@@ -89,18 +113,20 @@ class KerasTrainer:
                     jit_compile=hw.jit_compile,
                 )
             state = LoopState(max_steps=cfg.trainer.max_iter)
-            bridge = EpochBridge(self, splits, callbacks, state, n_train)
+            bridge = EpochBridge(self, inputs, callbacks, state, n_train)
             extra = [c for c in (plateau_callback(cfg.schedule),) if c is not None]
             callbacks.on_train_begin(state)
             model.fit(
-                self._datasets(splits, bs),
+                self._datasets(inputs, bs),
                 epochs=cfg.trainer.max_iter,
                 callbacks=[bridge, keras.callbacks.TerminateOnNaN(), *extra],
                 shuffle=False,  # the tf.data pipeline shuffles, with the run's seed
                 verbose=0,
             )
-            test_proba = predict(model, splits.x_test)
+            model, inputs = self.after_fit(model, splits, inputs, bridge)
+            test_proba = predict(model, inputs.x_test)
             final = self._final(model, splits, test_proba, bridge, state, sam)
+            final.update(self.extra_final(model, splits))
             callbacks.on_train_end(final)
         finally:
             reset()
@@ -159,7 +185,7 @@ class KerasTrainer:
             )
         ]
         shape = splits.info.get("input_shape")
-        if shape is not None and len(shape) == 2:
+        if shape is not None and len(shape) in (2, 3):
             wrong = np.flatnonzero(predicted != splits.y_test)[:25]
             artifacts.append(
                 Artifact(
@@ -178,7 +204,8 @@ class KerasTrainer:
 
             path = f"{tempfile.mkdtemp(prefix='optbench-model-')}/model.keras"
             # a plain functional model over the same layers: loads with keras alone
-            keras.Model(model.inputs, model.outputs, name=model.name).save(path)
+            full = self.exported(model)
+            keras.Model(full.inputs, full.outputs, name=full.name).save(path)
             artifacts.append(Artifact("model.keras", file=path))
         return artifacts
 
@@ -209,6 +236,12 @@ class EpochBridge(keras.callbacks.Callback):
         self.n_train = n_train
         self.history: list[dict[str, float]] = []
         self.train_time = 0.0
+        self.last_step = trainer.cfg.trainer.max_iter
+        self.rebind(splits)
+
+    def rebind(self, splits: Splits) -> None:
+        """Evaluate on ``splits`` from now on (a second phase with other model inputs)."""
+        self.splits = splits
         self.grad_sample = (splits.x_train[:GRAD_SAMPLE], splits.y_train[:GRAD_SAMPLE])
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
@@ -228,7 +261,7 @@ class EpochBridge(keras.callbacks.Callback):
             ours["train_loss"] = float(logs.get("loss", math.nan))
             ours["train_accuracy"] = float(logs.get("accuracy", math.nan))
         step = epoch + 1
-        if step % cfg.trainer.eval_every == 0 or step == cfg.trainer.max_iter:
+        if step % cfg.trainer.eval_every == 0 or step == self.last_step:
             ours["val_loss"], ours["val_accuracy"] = log_loss_and_accuracy(
                 predict(self.model, splits.x_val), splits.y_val
             )
