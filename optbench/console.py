@@ -95,6 +95,12 @@ def print_sweep_summary(summary: dict[str, Any]) -> None:
         console.print(
             "overlay figures: artifacts landscapes/<function>.png of the sweep's parent run"
         )
+    if summary.get("report"):
+        console.print(
+            f"report: {summary['report']} (also artifacts report/ of the parent run; "
+            "redraw with `optbench report`)",
+            soft_wrap=True,
+        )
     architectures = summary.get("architectures")
     if architectures:
         print_table("architectures", architectures["header"], architectures["rows"])

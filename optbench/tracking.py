@@ -281,7 +281,7 @@ class SweepTracking(HydraCallback):
             config.experiment_name, f"sweep {sweep_id}", tags, params={}
         )
         os.environ.update({ENV_URI: uri, ENV_PARENT: parent_id, ENV_SWEEP: sweep_id})
-        SweepTracking.active = {"uri": uri, "run_id": parent_id}
+        SweepTracking.active = {"uri": uri, "run_id": parent_id, "sweep_id": sweep_id}
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         SweepTracking.last_summary = close_sweep("FINISHED")
@@ -293,6 +293,27 @@ def sweep_children(client: Any, experiment_ids: Iterable[str], parent_id: str) -
         filter_string=f"tags.mlflow.parentRunId = '{parent_id}'",
         max_results=10000,
     )
+
+
+def log_sweep_report(writer: Any, sweep: dict[str, Any], children: list[Any]) -> str | None:
+    """The comparison report (optbench.report.build) of the sweep, written to
+    runs/reports/<sweep id>/ and logged as artifacts report/ of the parent run. A report
+    that cannot be drawn is a warning: the runs themselves are safe in the store."""
+    from optbench.report.build import ReportOptions, build_report
+
+    finished = [c for c in children if c.info.status == "FINISHED"]
+    if not finished:
+        return None
+    folder = Path("runs") / "reports" / sweep.get("sweep_id", sweep["run_id"])
+    try:
+        build_report(writer.client, finished, folder, ReportOptions(title=f"sweep {folder.name}"))
+        writer.client.log_artifacts(sweep["run_id"], str(folder), "report")
+    except Exception as exc:  # noqa: BLE001 - reported, never fatal to the sweep
+        from optbench.console import print_error
+
+        print_error(f"the sweep report could not be built: {type(exc).__name__}: {exc}")
+        return None
+    return str(folder / "index.html")
 
 
 def close_sweep(status: str) -> dict[str, Any] | None:
@@ -320,6 +341,7 @@ def close_sweep(status: str) -> dict[str, Any] | None:
         summary["curves"] = log_sweep_curves(writer, sweep["run_id"], children)
         summary["landscapes"] = log_sweep_landscapes(writer, sweep["run_id"], children)
         summary["architectures"] = log_sweep_architectures(writer, sweep["run_id"], children)
+        summary["report"] = log_sweep_report(writer, sweep, children)
     finally:
         writer.finish(sweep["run_id"], status)
     return {**summary, "status": status}

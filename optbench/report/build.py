@@ -1,0 +1,260 @@
+"""The comparison report: which optimizer wins, by how much, how reliably and how fast.
+
+From a set of runs (an experiment, a sweep, a filter; any frameworks) it writes under one
+folder: summary.csv/.md (final metric mean ± std over seeds, 95% bootstrap CI, a noise flag
+against the best, time, params, best step), time_to_target.csv/.md, PNG figures (curves with
+seed bands per problem, metric against wall-clock time, lr, the performance profile), and
+index.html showing them together. A *problem* is a (dataset, model) pair; the groups compared
+on it are its (optimizer, schedule) settings; seeds are repetitions."""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optbench.report import figures
+from optbench.report.frame import curves_frame, runs_frame
+from optbench.report.stats import (
+    crossing,
+    derived_target,
+    higher_is_better,
+    performance_profile,
+    seed_summary,
+)
+
+PROBLEM = ["dataset", "model"]
+GROUP = ["dataset", "model", "optimizer", "schedule"]
+METRIC_PREFERENCE = ("val_accuracy", "val_loss", "train_loss")
+CURVE_KEYS = ("train_loss", "val_loss", "val_accuracy", "lr")
+
+
+@dataclass
+class ReportOptions:
+    metric: str | None = None  # None: the first of METRIC_PREFERENCE the runs logged
+    target: float | None = None  # None: each problem's best final value within tolerance
+    tolerance: float = 0.02  # relative, for the derived target
+    title: str = "optbench report"
+
+
+@dataclass
+class Report:
+    folder: Path
+    files: list[Path] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    metric: str = ""
+
+
+def _label(runs: pd.DataFrame) -> pd.Series:
+    """The name of each run's group on its problem: optimizer, plus the schedule where the
+    problem's runs use more than one."""
+    several = runs.groupby(PROBLEM)["schedule"].transform("nunique") > 1
+    return runs["optimizer"].where(~several, runs["optimizer"] + "+" + runs["schedule"])
+
+
+def _slug(*parts: str) -> str:
+    return "_".join("".join(c if c.isalnum() else "-" for c in p) for p in parts)
+
+
+def time_to_target(
+    runs: pd.DataFrame, curves: pd.DataFrame, metric: str, options: ReportOptions
+) -> pd.DataFrame:
+    """Per run: the target of its problem, the first step and the training seconds at which
+    ``metric`` reached it (NaN: never)."""
+    maximize = higher_is_better(metric)
+    rows = []
+    for problem, block in runs.groupby(PROBLEM, sort=False):
+        finals = block[metric].to_numpy(dtype=float)
+        if options.target is not None:
+            target = options.target
+        elif np.isfinite(finals).any():
+            target = derived_target(finals, maximize, options.tolerance)
+        else:
+            continue
+        for _, run in block.iterrows():
+            curve = curves[(curves["run_id"] == run["run_id"]) & (curves["key"] == metric)]
+            curve = curve.sort_values("step")
+            i = crossing(curve["step"].tolist(), curve["value"].tolist(), target, maximize)
+            hit = curve.iloc[i] if i is not None else None
+            rows.append(
+                {
+                    "run_id": run["run_id"],
+                    **dict(zip(PROBLEM, problem, strict=True)),
+                    "label": run["label"],
+                    "seed": run["seed"],
+                    "target": target,
+                    "steps": float(hit["step"]) if hit is not None else math.nan,
+                    "seconds": float(hit["elapsed_s"])
+                    if hit is not None and hit["elapsed_s"] is not None
+                    else math.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _ttt_table(ttt: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for (dataset, model, label), g in ttt.groupby([*PROBLEM, "label"], sort=False):
+        reached = g["steps"].notna()
+        rows.append(
+            {
+                "dataset": dataset,
+                "model": model,
+                "label": label,
+                "target": g["target"].iloc[0],
+                "reached": f"{int(reached.sum())}/{len(g)}",
+                "median_steps": g.loc[reached, "steps"].median(),
+                "median_seconds": g.loc[reached, "seconds"].median(),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _costs(ttt: pd.DataFrame) -> pd.DataFrame:
+    """Problems (dataset, model, seed) x labels: seconds to target (inf: not reached)."""
+    costs = ttt.assign(seconds=ttt["seconds"].fillna(math.inf)).pivot_table(
+        index=[*PROBLEM, "seed"], columns="label", values="seconds", aggfunc="mean"
+    )
+    return costs.fillna(math.inf)
+
+
+def build_report(client: Any, runs: list[Any], out: Path, options: ReportOptions) -> Report:
+    experiments = {e.experiment_id: e.name for e in client.search_experiments()}
+    report = Report(Path(out))
+    report.folder.mkdir(parents=True, exist_ok=True)
+    frame = runs_frame(runs, experiments)
+    finished = frame[frame["status"] == "FINISHED"].copy() if not frame.empty else frame
+    if finished.empty:
+        return report
+    metric = options.metric or next((m for m in METRIC_PREFERENCE if m in finished), "")
+    if metric not in finished:
+        from optbench.errors import OptbenchError
+
+        raise OptbenchError(f"no run logged {metric or 'any of ' + ', '.join(METRIC_PREFERENCE)}.")
+    report.metric = metric
+    finished["label"] = _label(finished)
+    curves = curves_frame(
+        client, finished["run_id"].tolist(), tuple(dict.fromkeys((*CURVE_KEYS, metric)))
+    )
+
+    summary = seed_summary(finished, metric, by=[*PROBLEM, "label"], within=PROBLEM)
+    extras = finished.groupby([*PROBLEM, "label"], sort=False).agg(
+        fit_time_s=("fit_time_s", "mean") if "fit_time_s" in finished else ("seed", "size"),
+        params_total=("params_total", "mean") if "params_total" in finished else ("seed", "size"),
+        experiments=("experiment", lambda s: ",".join(sorted(set(s)))),
+        frameworks=("framework", lambda s: ",".join(sorted(set(s)))),
+    )
+    best_steps = _best_steps(finished, curves, metric)
+    summary = summary.join(extras, on=[*PROBLEM, "label"]).join(
+        best_steps, on=[*PROBLEM, "label"]
+    )
+    summary = summary.rename(columns={"mean": f"{metric}_mean", "std": f"{metric}_std"})
+    report.tables["summary"] = summary
+    ttt = time_to_target(finished, curves, metric, options)
+    report.tables["time_to_target"] = _ttt_table(ttt) if not ttt.empty else pd.DataFrame()
+
+    for name, table in report.tables.items():
+        report.files += _write_table(table, report.folder / name)
+    report.files += _figures(finished, curves, ttt, metric, report.folder)
+    if not ttt.empty:
+        costs = _costs(ttt)
+        report.tables["profile_costs"] = costs
+    report.files.append(_index_html(report, options))
+    return report
+
+
+def _best_steps(runs: pd.DataFrame, curves: pd.DataFrame, metric: str) -> pd.Series:
+    """Mean over a group's runs of the step with the best ``metric``."""
+    part = curves[curves["key"] == metric]
+    if part.empty:
+        return pd.Series(dtype=float, name="best_step")
+    grouped = part.groupby("run_id")["value"]
+    idx = grouped.idxmax() if higher_is_better(metric) else grouped.idxmin()
+    best = part.loc[idx.dropna(), ["run_id", "step"]].set_index("run_id")["step"]
+    runs = runs.assign(best_step=runs["run_id"].map(best))
+    return runs.groupby([*PROBLEM, "label"], sort=False)["best_step"].mean()
+
+
+def _write_table(table: pd.DataFrame, stem: Path) -> list[Path]:
+    csv, md = stem.with_suffix(".csv"), stem.with_suffix(".md")
+    table.to_csv(csv, index=False)
+    md.write_text(markdown(table))
+    return [csv, md]
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return "-"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def markdown(table: pd.DataFrame) -> str:
+    if table.empty:
+        return "(no rows)\n"
+    header = [str(c) for c in table.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in table.itertuples(False)]
+    return "\n".join(lines) + "\n"
+
+
+def _figures(
+    runs: pd.DataFrame, curves: pd.DataFrame, ttt: pd.DataFrame, metric: str, folder: Path
+) -> list[Path]:
+    files = []
+    for (dataset, model), block in runs.groupby(PROBLEM, sort=False):
+        labels = dict(zip(block["run_id"], block["label"], strict=True))
+        logged = set(curves.loc[curves["run_id"].isin(labels), "key"])
+        plots = [(k, "step", "loss" in k) for k in ("train_loss", "val_loss") if k in logged]
+        if metric in logged:
+            plots.append((metric, "elapsed_s", "loss" in metric))
+        if "lr" in logged:
+            plots.append(("lr", "step", True))
+        for key, x, log_y in plots:
+            path = folder / f"{_slug(dataset, model, key, 'vs', x)}.png"
+            title = f"{dataset} · {model} · {key} vs {'time' if x == 'elapsed_s' else 'step'}"
+            figures.grouped_curves(curves, labels, key, x, title, log_y).savefig(path)
+            files.append(path)
+    if not ttt.empty:
+        costs = _costs(ttt)
+        if costs.shape[1] > 1:
+            rho = performance_profile(costs, figures.taus_for(costs))
+            path = folder / "performance_profile.png"
+            title = f"performance profile · time to target on {len(costs)} problems"
+            figures.performance_profile(rho, title).savefig(path)
+            files.append(path)
+    return files
+
+
+def _index_html(report: Report, options: ReportOptions) -> Path:
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(options.title)}</title>",
+        "<style>body{font-family:sans-serif;margin:2em;max-width:1400px}"
+        "table{border-collapse:collapse;font-size:13px;margin:1em 0}"
+        "td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}"
+        "img{max-width:680px;margin:6px;border:1px solid #eee}</style></head><body>",
+        f"<h1>{html.escape(options.title)}</h1>",
+        f"<p>Metric: <b>{html.escape(report.metric)}</b>. Groups compared within each "
+        "(dataset, model); 'within noise': the 95% bootstrap interval of the difference from "
+        "the best group contains 0.</p>",
+    ]
+    for name, caption in (("summary", "Final results over seeds"), ("time_to_target", "Time to target")):
+        table = report.tables.get(name)
+        if table is not None and not table.empty:
+            parts.append(f"<h2>{caption}</h2>")
+            parts.append(table.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-"))
+    images = [f for f in report.files if f.suffix == ".png"]
+    if images:
+        parts.append("<h2>Figures</h2>")
+        parts += [f"<img src='{html.escape(p.name)}' alt='{html.escape(p.stem)}'>" for p in images]
+    parts.append("</body></html>")
+    path = report.folder / "index.html"
+    path.write_text("\n".join(parts))
+    return path

@@ -1,0 +1,114 @@
+"""The numbers behind the report, on plain arrays and DataFrames: seed statistics with
+bootstrap confidence intervals, noise flags, time-to-target, Dolan-Moré performance profiles."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+BOOTSTRAP_SAMPLES = 2000
+MAXIMIZE = ("accuracy",)  # a metric whose name contains one of these is better when higher
+
+
+def higher_is_better(metric: str) -> bool:
+    return any(word in metric for word in MAXIMIZE)
+
+
+def bootstrap_ci(
+    values: Sequence[float], level: float = 0.95, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean (seeded: the same data gives the same CI)."""
+    x = np.asarray(values, dtype=float)
+    if len(x) == 0:
+        return math.nan, math.nan
+    if len(x) == 1:
+        return float(x[0]), float(x[0])
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, len(x), size=(samples, len(x)))].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
+
+
+def difference_ci(
+    a: Sequence[float], b: Sequence[float], level: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
+    """Bootstrap interval of mean(a) - mean(b), resampling each group independently."""
+    xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    rng = np.random.default_rng(seed)
+    da = xa[rng.integers(0, len(xa), size=(BOOTSTRAP_SAMPLES, len(xa)))].mean(axis=1)
+    db = xb[rng.integers(0, len(xb), size=(BOOTSTRAP_SAMPLES, len(xb)))].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    diff = da - db
+    return float(np.percentile(diff, tail)), float(np.percentile(diff, 100 - tail))
+
+
+def seed_summary(runs: pd.DataFrame, metric: str, by: list[str], within: list[str]) -> pd.DataFrame:
+    """One row per group ``by``: n, mean, std, 95% bootstrap CI of ``metric``; ``vs_best``
+    compares each group with the best group of its ``within`` block (e.g. same dataset and
+    model): 'best', 'within noise' (the CI of the difference of means contains 0; also when
+    either side has one seed only) or 'worse'."""
+    rows = []
+    for key, group in runs.dropna(subset=[metric]).groupby(by, sort=False, dropna=False):
+        values = group[metric].to_numpy(dtype=float)
+        low, high = bootstrap_ci(values)
+        rows.append(
+            {
+                **dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
+                "n": len(values),
+                "mean": values.mean(),
+                "std": values.std(ddof=1) if len(values) > 1 else 0.0,
+                "ci_low": low,
+                "ci_high": high,
+                "_values": values,
+            }
+        )
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    best_is_max = higher_is_better(metric)
+    table["vs_best"] = ""
+    for _, block in table.groupby(within, sort=False, dropna=False):
+        best = block["mean"].idxmax() if best_is_max else block["mean"].idxmin()
+        for i in block.index:
+            if i == best:
+                table.loc[i, "vs_best"] = "best"
+                continue
+            a, b = table.loc[i, "_values"], table.loc[best, "_values"]
+            low, high = difference_ci(a, b) if min(len(a), len(b)) > 1 else (-1.0, 1.0)
+            table.loc[i, "vs_best"] = "within noise" if low <= 0 <= high else "worse"
+    return table.drop(columns="_values")
+
+
+def crossing(
+    steps: Sequence[float], values: Sequence[float], target: float, maximize: bool
+) -> int | None:
+    """Index of the first value at or beyond ``target`` (None: never)."""
+    for i, v in enumerate(values):
+        if v is not None and math.isfinite(v) and (v >= target if maximize else v <= target):
+            return i
+    return None
+
+
+def derived_target(finals: Sequence[float], maximize: bool, tolerance: float) -> float:
+    """The best final value relaxed by a relative ``tolerance`` (AlgoPerf-style target when
+    none is given): best * (1 - tol) for a metric to maximise, best * (1 + tol) otherwise."""
+    finite = [v for v in finals if math.isfinite(v)]
+    best = max(finite) if maximize else min(finite)
+    return best - tolerance * abs(best) if maximize else best + tolerance * abs(best)
+
+
+def performance_profile(costs: pd.DataFrame, taus: Sequence[float]) -> pd.DataFrame:
+    """Dolan & Moré (2002). ``costs``: problems (rows) x solvers (columns), inf or NaN where a
+    solver failed. r = cost / best cost on the problem; rho_s(tau) = share of problems with
+    r <= tau. Returns taus (rows) x solvers. A problem that no solver solved counts against all."""
+    c = costs.to_numpy(dtype=float)
+    c = np.where(np.isfinite(c), c, np.inf)
+    best = c.min(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(np.isfinite(best), c / best, np.inf)
+    ratio = np.where(best == 0, np.where(c == 0, 1.0, np.inf), ratio)
+    rho = [(ratio <= tau).mean(axis=0) for tau in taus]
+    return pd.DataFrame(rho, index=pd.Index(list(taus), name="tau"), columns=costs.columns)

@@ -1,0 +1,206 @@
+"""The comparison report: statistics on hand-computable cases, and the whole report on a store
+built by real small runs (a scikit-learn sweep of 2 optimizers x 3 seeds and a Keras run in
+another experiment), down to index.html rendered by headless Chromium."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from optbench.report.build import ReportOptions, time_to_target
+from optbench.report.stats import (
+    bootstrap_ci,
+    crossing,
+    derived_target,
+    performance_profile,
+    seed_summary,
+)
+from tests.conftest import client, run_cli, train
+
+
+def test_performance_profile_by_hand():
+    inf = math.inf
+    costs = pd.DataFrame({"A": [1.0, 4.0, inf], "B": [2.0, 2.0, 3.0]})
+    # ratios to the best per problem: A = 1, 2, inf; B = 2, 1, 1
+    rho = performance_profile(costs, [1.0, 1.5, 2.0, 100.0])
+    assert rho["A"].tolist() == pytest.approx([1 / 3, 1 / 3, 2 / 3, 2 / 3])
+    assert rho["B"].tolist() == pytest.approx([2 / 3, 2 / 3, 1.0, 1.0])
+    unsolved = performance_profile(pd.DataFrame({"A": [inf], "B": [inf]}), [1.0, 10.0])
+    assert unsolved.to_numpy().sum() == 0
+
+
+def test_time_to_target_by_hand():
+    runs = pd.DataFrame(
+        {
+            "run_id": ["a", "b", "c"],
+            "dataset": "d",
+            "model": "m",
+            "label": ["fast", "slow", "never"],
+            "seed": 0,
+            "val_accuracy": [0.95, 0.94, 0.6],
+        }
+    )
+    curves = pd.DataFrame(
+        [
+            ("a", "val_accuracy", 1, 0.80, 0.5),
+            ("a", "val_accuracy", 2, 0.935, 1.0),
+            ("a", "val_accuracy", 3, 0.95, 1.5),
+            ("b", "val_accuracy", 1, 0.50, 2.0),
+            ("b", "val_accuracy", 2, 0.90, 4.0),
+            ("b", "val_accuracy", 3, 0.94, 6.0),
+            ("c", "val_accuracy", 1, 0.60, 1.0),
+        ],
+        columns=["run_id", "key", "step", "value", "elapsed_s"],
+    )
+    # derived target: best final 0.95 relaxed by 2% -> 0.931
+    ttt = time_to_target(runs, curves, "val_accuracy", ReportOptions(tolerance=0.02))
+    assert ttt["target"].iloc[0] == pytest.approx(0.931)
+    assert ttt["steps"].tolist()[:2] == [2, 3] and math.isnan(ttt["steps"].iloc[2])
+    assert ttt["seconds"].tolist()[:2] == [1.0, 6.0]
+    given = time_to_target(runs, curves, "val_accuracy", ReportOptions(target=0.9))
+    assert given["steps"].tolist()[:2] == [2, 2] and given["seconds"].tolist()[:2] == [1.0, 4.0]
+    assert crossing([1, 2, 3], [3.0, 1.0, 0.5], 1.0, maximize=False) == 1
+    assert derived_target([0.2, 0.1, math.nan], maximize=False, tolerance=0.1) == pytest.approx(
+        0.11
+    )
+
+
+def test_bootstrap_ci_and_noise_flags():
+    assert bootstrap_ci([0.5, 0.5, 0.5]) == (0.5, 0.5)
+    values = [0.90, 0.91, 0.92, 0.93, 0.97]
+    low, high = bootstrap_ci(values)
+    assert low < np.mean(values) < high and low >= 0.90 and high <= 0.97
+    assert bootstrap_ci(values) == (low, high)  # seeded
+    runs = pd.DataFrame(
+        {
+            "dataset": "d",
+            "model": "m",
+            "label": ["a"] * 3 + ["b"] * 3 + ["c"] * 3,
+            "val_accuracy": [0.90, 0.91, 0.92, 0.905, 0.915, 0.90, 0.50, 0.51, 0.52],
+        }
+    )
+    table = seed_summary(runs, "val_accuracy", ["dataset", "model", "label"], ["dataset", "model"])
+    flags = dict(zip(table["label"], table["vs_best"], strict=True))
+    assert flags == {"a": "best", "b": "within noise", "c": "worse"}
+    assert table.loc[table["label"] == "c", "mean"].item() == pytest.approx(0.51)
+    assert table.loc[table["label"] == "c", "std"].item() == pytest.approx(0.01)
+    # for a loss, lower is better
+    losses = runs.rename(columns={"val_accuracy": "val_loss"})
+    flags = seed_summary(losses, "val_loss", ["dataset", "model", "label"], ["dataset", "model"])
+    assert flags.set_index("label")["vs_best"]["c"] == "best"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """A real sweep (scikit-learn MLP, adam vs sgd, 3 seeds) in experiment sweep_a, and a Keras
+    logreg run in experiment keras_b."""
+    folder = tmp_path_factory.mktemp("report")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    proc = run_cli(
+        "-m",
+        "model=mlp_sklearn",
+        "optimizer=adam,sgd",
+        "seed=0,1,2",
+        "trainer.max_iter=15",
+        "experiment_name=sweep_a",
+        f"tracking.uri={uri}",
+        cwd=folder,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    train(uri, "model=logreg", "optimizer=adam", "trainer.max_iter=15", "experiment_name=keras_b")
+    return folder, uri, proc.stdout
+
+
+@pytest.mark.slow
+def test_sweep_logs_its_report_on_the_parent_run(store):
+    folder, uri, stdout = store
+    assert "report: runs/reports/" in stdout
+    mlflow = client(uri)
+    (experiment,) = [e for e in mlflow.search_experiments() if e.name == "sweep_a"]
+    (parent,) = mlflow.search_runs(
+        [experiment.experiment_id], filter_string="tags.`optbench.role` = 'sweep'"
+    )
+    files = {a.path for a in mlflow.list_artifacts(parent.info.run_id, "report")}
+    for name in ("index.html", "summary.csv", "time_to_target.csv", "performance_profile.png"):
+        assert f"report/{name}" in files, name
+
+
+@pytest.mark.slow
+def test_report_across_experiments_and_frameworks(store):
+    folder, uri, _ = store
+    out = folder / "cross"
+    proc = run_cli(
+        "report", "--uri", uri, "--experiment", "sweep_a,keras_b", "--out", str(out), cwd=folder
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (
+        "summary · val_accuracy" in proc.stdout
+        and "within noise" in proc.stdout
+        or "worse" in proc.stdout
+    )
+    summary = pd.read_csv(out / "summary.csv")
+    rows = summary.set_index(["model", "label"])
+    assert set(rows.index) == {("mlp_sklearn", "adam"), ("mlp_sklearn", "sgd"), ("logreg", "adam")}
+    assert rows.loc[("logreg", "adam"), "frameworks"] == "keras"
+    assert rows.loc[("mlp_sklearn", "adam"), "frameworks"] == "sklearn"
+    # the numbers are the store's: mean and std over the 3 seeds of the final val_accuracy
+    mlflow = client(uri)
+    (experiment,) = [e for e in mlflow.search_experiments() if e.name == "sweep_a"]
+    finals = [
+        r.data.metrics["val_accuracy"]
+        for r in mlflow.search_runs(
+            [experiment.experiment_id], filter_string="tags.`optbench.optimizer` = 'sgd'"
+        )
+        if "val_accuracy" in r.data.metrics
+    ]
+    assert len(finals) == 3
+    sgd = rows.loc[("mlp_sklearn", "sgd")]
+    assert sgd["n"] == 3
+    assert sgd["val_accuracy_mean"] == pytest.approx(np.mean(finals))
+    assert sgd["val_accuracy_std"] == pytest.approx(np.std(finals, ddof=1))
+    assert sgd["ci_low"] <= sgd["val_accuracy_mean"] <= sgd["ci_high"]
+    assert rows.loc[("mlp_sklearn", "adam"), "vs_best"] == "best"
+    ttt = pd.read_csv(out / "time_to_target.csv")
+    assert set(ttt["label"]) == {"adam", "sgd"}
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert "performance_profile.png" in pngs
+    assert (
+        "digits_logreg_val-loss_vs_step.png" in pngs and "digits_mlp-sklearn_lr_vs_step.png" in pngs
+    )
+    bad = run_cli("report", "--uri", uri, "--experiment", "nope", cwd=folder)
+    assert bad.returncode == 2 and "no experiment nope" in bad.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (shutil.which("chromium") and shutil.which("chromedriver")),
+    reason="Chromium and ChromeDriver are not installed (make browser)",
+)
+def test_index_html_renders_every_image_in_headless_chromium(store):
+    webdriver = pytest.importorskip("selenium.webdriver")
+    folder, uri, _ = store
+    out = folder / "html"
+    proc = run_cli("report", "--uri", uri, "--experiment", "sweep_a", "--out", str(out), cwd=folder)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(flag)
+    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
+    driver = webdriver.Chrome(options=options, service=service)
+    try:
+        driver.get((out / "index.html").as_uri())
+        images = driver.execute_script(
+            "return [...document.images].map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])"
+        )
+        tables = driver.execute_script("return document.querySelectorAll('table').length")
+        text = driver.execute_script("return document.body.innerText")
+    finally:
+        driver.quit()
+    on_disk = {p.name for p in out.glob("*.png")}
+    assert {src for src, _, _ in images} == on_disk and len(on_disk) >= 4
+    assert all(complete and width > 0 for _, complete, width in images), images
+    assert tables == 2 and "Time to target" in text and "within noise" in text or "worse" in text
