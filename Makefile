@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 5000
 STORE  ?= sqlite:///$(CURDIR)/runs/mlflow.db
 
-.PHONY: install run test lint ui bench clean
+.PHONY: install run test lint ui bench browser clean
 
 install: $(STAMP)
 
@@ -34,6 +34,11 @@ bench: install
 	$(BIN)/python bench/bench_sklearn_loop.py
 	$(BIN)/python bench/bench_keras_fit.py  # needs MNIST (OPTBENCH_DATA_DIR or the Keras cache)
 	$(BIN)/python bench/bench_feature_cache.py  # needs cifar10/ (OPTBENCH_DATA_DIR)
+
+# Debian's Chromium + ChromeDriver, for the test that renders the report's index.html headless
+browser:
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 clean:
 	rm -rf runs/* build dist *.egg-info
