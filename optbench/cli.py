@@ -25,11 +25,16 @@ def _hydra_entry(cfg: DictConfig) -> float:
 
 def main() -> None:
     """Run one job or a sweep (-m); close any sweep left open by an error or Ctrl-C.
-    ``optbench report ...`` draws a finished sweep's figures and tables instead."""
+    ``optbench report ...`` builds the comparison report instead, ``optbench reproduce
+    RUN_ID`` re-runs a stored run."""
     if sys.argv[1:2] == ["report"]:
         from optbench.report.cli import main as report
 
         sys.exit(report(sys.argv[2:]))
+    if sys.argv[1:2] == ["reproduce"]:
+        from optbench.reproduce import main as reproduce
+
+        sys.exit(reproduce(sys.argv[2:]))
     try:
         _hydra_entry()
     except KeyboardInterrupt:

@@ -120,7 +120,10 @@ def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
         }
     )
     if settings.tracking.artifacts:
+        from optbench.tracking import environment_freeze
+
         run.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
+        run.log_text(environment_freeze(), "environment/requirements.txt")
         title = f"{settings.model.name} · {settings.optimizer.name} · {settings.dataset.name}"
         run.log_figure(
             "optbench.report.plots:loss_curve", (result.history, title), "loss_curve.png"

@@ -6,6 +6,7 @@ The training loop never sees MLflow: it talks to ``MetricsLogger``, a callback."
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import socket
@@ -130,7 +131,27 @@ def run_tags(cfg: DictConfig) -> dict[str, str]:
     commit = _git_commit()
     if commit:
         tags["mlflow.source.git.commit"] = commit
+    overrides = job_overrides()
+    if overrides is not None:
+        tags["optbench.overrides"] = json.dumps(overrides)
     return tags
+
+
+def job_overrides() -> list[str] | None:
+    """The command-line overrides that composed this job (with a sweep's choices for it)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    return list(HydraConfig.get().overrides.task)
+
+
+def environment_freeze() -> str:
+    """``name==version`` of every installed distribution (pip freeze, without running pip)."""
+    lines = {
+        f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata["Name"]
+    }
+    return "\n".join(sorted(lines, key=str.lower)) + "\n"
 
 
 class MetricsLogger(Callback):
@@ -308,7 +329,7 @@ def log_sweep_report(writer: Any, sweep: dict[str, Any], children: list[Any]) ->
     try:
         build_report(writer.client, finished, folder, ReportOptions(title=f"sweep {folder.name}"))
         writer.client.log_artifacts(sweep["run_id"], str(folder), "report")
-    except Exception as exc:  # noqa: BLE001 - reported, never fatal to the sweep
+    except Exception as exc:
         from optbench.console import print_error
 
         print_error(f"the sweep report could not be built: {type(exc).__name__}: {exc}")

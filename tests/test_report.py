@@ -117,7 +117,7 @@ def store(tmp_path_factory):
 
 @pytest.mark.slow
 def test_sweep_logs_its_report_on_the_parent_run(store):
-    folder, uri, stdout = store
+    _folder, uri, stdout = store
     assert "report: runs/reports/" in stdout
     mlflow = client(uri)
     (experiment,) = [e for e in mlflow.search_experiments() if e.name == "sweep_a"]

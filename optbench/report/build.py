@@ -150,9 +150,7 @@ def build_report(client: Any, runs: list[Any], out: Path, options: ReportOptions
         frameworks=("framework", lambda s: ",".join(sorted(set(s)))),
     )
     best_steps = _best_steps(finished, curves, metric)
-    summary = summary.join(extras, on=[*PROBLEM, "label"]).join(
-        best_steps, on=[*PROBLEM, "label"]
-    )
+    summary = summary.join(extras, on=[*PROBLEM, "label"]).join(best_steps, on=[*PROBLEM, "label"])
     summary = summary.rename(columns={"mean": f"{metric}_mean", "std": f"{metric}_std"})
     report.tables["summary"] = summary
     ttt = time_to_target(finished, curves, metric, options)
@@ -245,7 +243,10 @@ def _index_html(report: Report, options: ReportOptions) -> Path:
         "(dataset, model); 'within noise': the 95% bootstrap interval of the difference from "
         "the best group contains 0.</p>",
     ]
-    for name, caption in (("summary", "Final results over seeds"), ("time_to_target", "Time to target")):
+    for name, caption in (
+        ("summary", "Final results over seeds"),
+        ("time_to_target", "Time to target"),
+    ):
         table = report.tables.get(name)
         if table is not None and not table.empty:
             parts.append(f"<h2>{caption}</h2>")

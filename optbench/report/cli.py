@@ -40,7 +40,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--sweep", default=None, help="sweep id, parent run id or 'latest'")
     parser.add_argument("--experiment", default=None, help="experiment name(s), comma-separated")
     parser.add_argument("--filter", default=None, help="an MLflow search filter string")
-    parser.add_argument("--metric", default=None, help="default: val_accuracy, val_loss, train_loss")
+    parser.add_argument(
+        "--metric", default=None, help="default: val_accuracy, val_loss, train_loss"
+    )
     parser.add_argument("--target", type=float, default=None, help="time-to-target threshold")
     parser.add_argument("--tolerance", type=float, default=0.02, help="relative, derived target")
     parser.add_argument("--uri", default=None, help="tracking URI (default: as optbench runs)")
@@ -126,9 +128,12 @@ def compact_summary(table: Any, metric: str) -> Any:
     """The terminal's view of summary.csv: mean ± std and the CI in one column each."""
     out = table[["dataset", "model", "label", "n"]].copy()
     out[f"{metric} mean ± std"] = [
-        f"{m:.4g} ± {s:.2g}" for m, s in zip(table[f"{metric}_mean"], table[f"{metric}_std"], strict=True)
+        f"{m:.4g} ± {s:.2g}"
+        for m, s in zip(table[f"{metric}_mean"], table[f"{metric}_std"], strict=True)
     ]
-    out["95% CI"] = [f"[{lo:.4g}, {hi:.4g}]" for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)]
+    out["95% CI"] = [
+        f"[{lo:.4g}, {hi:.4g}]" for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
+    ]
     out["vs best"] = table["vs_best"]
     for column in ("fit_time_s", "best_step"):
         if column in table:

@@ -28,7 +28,9 @@ def grouped_curves(
         if x == "step":
             table = part.pivot_table(index="step", columns="run_id", values="value")
             mean = table.mean(axis=1)
-            ax.plot(mean.index, mean.to_numpy(), color=color, lw=1.6, label=f"{label} (n={len(runs)})")
+            ax.plot(
+                mean.index, mean.to_numpy(), color=color, lw=1.6, label=f"{label} (n={len(runs)})"
+            )
             if table.shape[1] > 1:
                 ax.fill_between(
                     table.index, table.min(axis=1), table.max(axis=1), color=color, alpha=0.2

@@ -1,0 +1,146 @@
+"""`optbench reproduce RUN_ID`: re-run a stored run from its logged override list and seed,
+check that the config composes to the one it logged, and print each final metric against the
+original. On the CPU with hardware.deterministic=true (Keras) or any scikit-learn run, the
+results agree to float noise; timings never do and are shown apart.
+
+optbench reproduce 3f2a...            # the run's store: --uri, else as optbench runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+from optbench.errors import USER_ERROR_EXIT, OptbenchError
+
+TIMING = ("_s", "_per_s", "ms_per_image", "_time")  # metric names that measure time
+NOISE = 1e-6  # relative difference treated as float noise
+
+
+def is_timing(name: str) -> bool:
+    return any(part in name for part in TIMING) or name.endswith("_b1") or name.endswith("_b64")
+
+
+def compare(original: dict[str, float], new: dict[str, float]) -> list[tuple[str, ...]]:
+    """Rows (metric, original, reproduced, difference, verdict) for metrics in both runs."""
+    rows = []
+    for name in sorted(set(original) & set(new)):
+        a, b = original[name], new[name]
+        if is_timing(name):
+            verdict = "timing"
+        elif (math.isnan(a) and math.isnan(b)) or abs(a - b) <= NOISE * max(1.0, abs(a)):
+            verdict = "same"
+        else:
+            verdict = "DIFFERENT"
+        rows.append((name, f"{a:.6g}", f"{b:.6g}", f"{b - a:+.3g}", verdict))
+    return rows
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="optbench reproduce", description=__doc__.splitlines()[0])
+    parser.add_argument("run_id")
+    parser.add_argument("--uri", default=None, help="tracking URI (default: as optbench runs)")
+    args = parser.parse_args(argv)
+    from optbench import console
+
+    try:
+        rows = reproduce(args.run_id, args.uri)
+    except OptbenchError as exc:
+        console.print_error(str(exc))
+        return USER_ERROR_EXIT
+    different = [r for r in rows if r[-1] == "DIFFERENT"]
+    return 1 if different else 0
+
+
+def reproduce(run_id: str, uri: str | None) -> list[tuple[str, ...]]:
+    from hydra import compose, initialize_config_module
+    from omegaconf import OmegaConf
+
+    from optbench import console
+    from optbench.mlflow_writer import client_for
+    from optbench.runner import execute, prepare
+    from optbench.tracking import TrackedRun, resolve_uri
+
+    uri = resolve_uri(uri)
+    client = client_for(uri)
+    try:
+        original = client.get_run(run_id)
+    except Exception as exc:  # MlflowException: no such run
+        raise OptbenchError(f"no run {run_id} in {uri} ({type(exc).__name__}).") from None
+    tags = original.data.tags
+    if "optbench.overrides" not in tags:
+        raise OptbenchError(
+            f"run {run_id} has no optbench.overrides tag (logged by optbench runs since the "
+            "reproduce command exists): it cannot be re-composed."
+        )
+    overrides = [
+        o
+        for o in json.loads(tags["optbench.overrides"])
+        if not o.startswith(("run_name=", "tracking.uri=", "hydra"))
+    ]
+    overrides += [
+        f"run_name=reproduce-{original.info.run_name}",
+        f"tracking.uri={uri}",
+        "trainer.progress=false",
+        "trainer.skip_existing=false",
+    ]
+    from optbench.schema import register_configs
+
+    register_configs()
+    with initialize_config_module("optbench.conf", version_base="1.3"):
+        cfg = compose("config", overrides=overrides)
+    _check_config(client, run_id, OmegaConf.to_yaml(cfg, resolve=True))
+    commit = tags.get("mlflow.source.git.commit")
+    console.console.print(
+        f"reproducing {original.info.run_name} ({run_id}) with: {' '.join(overrides[:-4]) or '(defaults)'}"
+        + (f"; logged at git commit {commit[:10]}" if commit else ""),
+        highlight=False,
+        soft_wrap=True,
+    )
+    plan = prepare(cfg)
+    with TrackedRun(cfg) as run:
+        run.set_tags(
+            {"optbench.reproduces": run_id, "optbench.overrides": tags["optbench.overrides"]}
+        )
+        execute(cfg, plan, run)
+    new = client.get_run(run.run_id).data.metrics
+    rows = compare(original.data.metrics, new)
+    console.print_table(
+        f"reproduce · {run_id[:8]} -> {run.run_id[:8]}",
+        ["metric", "original", "reproduced", "difference", "verdict"],
+        [list(r) for r in rows],
+    )
+    return rows
+
+
+def _check_config(client: Any, run_id: str, composed: str) -> None:
+    """The logged config.yaml against the one composed now (config files changed since?)."""
+    import tempfile
+    from pathlib import Path
+
+    from optbench import console
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = client.download_artifacts(run_id, "config.yaml", tmp)
+        except Exception:
+            return
+        logged = Path(path).read_text()
+    ignore = ("run_name:", "uri:", "progress:", "skip_existing:")
+    old = [line for line in logged.splitlines() if not line.strip().startswith(ignore)]
+    new = [line for line in composed.splitlines() if not line.strip().startswith(ignore)]
+    if old != new:
+        import difflib
+
+        diff = "\n".join(difflib.unified_diff(old, new, "logged", "now", lineterm="", n=0))
+        console.console.print(
+            f"[yellow]warning:[/yellow] the config composes differently now:\n{diff}",
+            highlight=False,
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
