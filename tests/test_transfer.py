@@ -13,6 +13,7 @@ import pytest
 
 from optbench.callbacks import CallbackList, DivergenceGuard
 from optbench.data import load_dataset
+from optbench.data.splits import scale
 from optbench.errors import OptbenchError
 from optbench.runner import prepare
 from tests.conftest import client, compose_cfg, run_cli, train
@@ -36,7 +37,8 @@ def fit(*overrides: str):
     """(result, trainer) of one in-process fit without MLflow."""
     cfg = compose_cfg("trainer.progress=false", *overrides)
     plan = prepare(cfg)
-    splits = load_dataset(plan.settings.dataset, plan.settings.seed)
+    settings = plan.settings
+    splits = scale(load_dataset(settings.dataset, settings.seed), settings.model.input_scaling)
     result = plan.trainer.fit(splits, CallbackList([DivergenceGuard()]))
     return result, plan.trainer
 
