@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from optbench.data.files import KERAS_CACHE, download, search_dirs, sha256
-from optbench.data.splits import Splits, split_pool, split_with_holdout, stratified_take
+from optbench.data.splits import Splits, split_pool, split_with_holdout, subsample
 from optbench.errors import OptbenchError
 
 CLASS_NAMES = (
@@ -182,9 +182,5 @@ def load(cfg, seed: int) -> Splits:
 
 def _subset_test(splits: Splits, cfg, seed: int) -> Splits:
     """``dataset.test_subset``: a stratified, seeded part of the test set (for quick runs)."""
-    size = cfg.test_subset
-    if size is None or size == 1 or size >= len(splits.y_test):
-        return splits
-    keep, _ = stratified_take(splits.y_test, size, seed)
-    splits.x_test, splits.y_test = splits.x_test[keep], splits.y_test[keep]
+    splits.x_test, splits.y_test = subsample(splits.x_test, splits.y_test, cfg.test_subset, seed)
     return splits

@@ -36,6 +36,15 @@ def stratified_take(y: np.ndarray, size: float, seed: int) -> tuple[np.ndarray, 
     return np.sort(taken), np.sort(rest)
 
 
+def subsample(x: np.ndarray, y: np.ndarray, size: float | None, seed: int) -> tuple:
+    """A stratified, seeded part of (x, y): ``size`` a count (> 1) or a fraction; None, 1 or
+    at least len(y) keeps everything."""
+    if size is None or size == 1 or size >= len(y):
+        return x, y
+    keep, _ = stratified_take(y, size, seed)
+    return x[keep], y[keep]
+
+
 def split_pool(
     x: np.ndarray,
     y: np.ndarray,
@@ -48,9 +57,7 @@ def split_pool(
     info: dict[str, Any],
 ) -> Splits:
     """Subsample the training pool (optional), then carve out a stratified validation split."""
-    if subset is not None and not (subset == 1 or subset >= len(y)):
-        keep, _ = stratified_take(y, subset, seed)
-        x, y = x[keep], y[keep]
+    x, y = subsample(x, y, subset, seed)
     val_idx, train_idx = stratified_take(y, val_fraction, seed)
     info = {**info, "n_classes": int(max(y.max(), y_test.max()) + 1)}
     return Splits(x[train_idx], y[train_idx], x[val_idx], y[val_idx], x_test, y_test, info)

@@ -75,7 +75,6 @@ class FeatureCache:
         missing = np.array([i for i, loc in enumerate(found) if loc is None], dtype=np.int64)
         load_time = time.perf_counter() - start
         build_time = 0.0
-        new: np.ndarray | None = None
         if len(missing):
             # the same image twice in x is computed once
             unique, first = np.unique(hashes[missing], return_index=True)

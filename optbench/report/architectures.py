@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from optbench.report.landscapes import table_csv
+from optbench.report.tables import markdown, table_csv
 
 HEADER = [
     "Model",
@@ -60,12 +60,6 @@ def architecture_table(runs: list[Any]) -> tuple[list[str], list[list[str]]]:
             ]
         )
     return HEADER, rows
-
-
-def markdown(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
 
 
 def log_sweep_architectures(writer: Any, parent_id: str, children: list[Any]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from optbench.report.stats import (
     performance_profile,
     seed_summary,
 )
+from optbench.report.tables import markdown
 
 PROBLEM = ["dataset", "model"]
 GROUP = ["dataset", "model", "optimizer", "schedule"]
@@ -143,11 +144,10 @@ def build_report(client: Any, runs: list[Any], out: Path, options: ReportOptions
     )
 
     summary = seed_summary(finished, metric, by=[*PROBLEM, "label"], within=PROBLEM)
+    joined = lambda s: ",".join(sorted(set(s)))  # noqa: E731
+    means = {k: (k, "mean") for k in ("fit_time_s", "params_total") if k in finished}
     extras = finished.groupby([*PROBLEM, "label"], sort=False).agg(
-        fit_time_s=("fit_time_s", "mean") if "fit_time_s" in finished else ("seed", "size"),
-        params_total=("params_total", "mean") if "params_total" in finished else ("seed", "size"),
-        experiments=("experiment", lambda s: ",".join(sorted(set(s)))),
-        frameworks=("framework", lambda s: ",".join(sorted(set(s)))),
+        **means, experiments=("experiment", joined), frameworks=("framework", joined)
     )
     best_steps = _best_steps(finished, curves, metric)
     summary = summary.join(extras, on=[*PROBLEM, "label"]).join(best_steps, on=[*PROBLEM, "label"])
@@ -159,9 +159,6 @@ def build_report(client: Any, runs: list[Any], out: Path, options: ReportOptions
     for name, table in report.tables.items():
         report.files += _write_table(table, report.folder / name)
     report.files += _figures(finished, curves, ttt, metric, report.folder)
-    if not ttt.empty:
-        costs = _costs(ttt)
-        report.tables["profile_costs"] = costs
     report.files.append(_index_html(report, options))
     return report
 
@@ -181,25 +178,8 @@ def _best_steps(runs: pd.DataFrame, curves: pd.DataFrame, metric: str) -> pd.Ser
 def _write_table(table: pd.DataFrame, stem: Path) -> list[Path]:
     csv, md = stem.with_suffix(".csv"), stem.with_suffix(".md")
     table.to_csv(csv, index=False)
-    md.write_text(markdown(table))
+    md.write_text(markdown([str(c) for c in table.columns], table.values.tolist()))
     return [csv, md]
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float | np.floating):
-        if math.isnan(value):
-            return "-"
-        return f"{value:.4g}"
-    return str(value)
-
-
-def markdown(table: pd.DataFrame) -> str:
-    if table.empty:
-        return "(no rows)\n"
-    header = [str(c) for c in table.columns]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in table.itertuples(False)]
-    return "\n".join(lines) + "\n"
 
 
 def _figures(

@@ -107,7 +107,7 @@ def _report(args: argparse.Namespace, console: Any) -> int:
 def print_report(report: Any, console: Any) -> None:
     from rich.table import Table
 
-    from optbench.report.build import _fmt
+    from optbench.report.tables import fmt
 
     for name in ("summary", "time_to_target"):
         table = report.tables.get(name)
@@ -120,7 +120,7 @@ def print_report(report: Any, console: Any) -> None:
         for column in table.columns:
             rich_table.add_column(str(column))
         for row in table.itertuples(index=False):
-            rich_table.add_row(*(_fmt(v) for v in row))
+            rich_table.add_row(*(fmt(v) for v in row))
         console.print(rich_table)
 
 
@@ -150,14 +150,10 @@ def log_report(uri: str, run_id: str, folder: Path) -> None:
 def _extras(client: Any, runs: list[Any], out: Path, console: Any) -> None:
     """The landscape overlays and the architecture table, where the runs have them."""
     from optbench.console import print_table
-    from optbench.report.architectures import architecture_table, markdown, transfer_children
-    from optbench.report.landscapes import (
-        landscape_children,
-        table_csv,
-        tolerance_table,
-        trajectories,
-    )
+    from optbench.report.architectures import architecture_table, transfer_children
+    from optbench.report.landscapes import landscape_children, tolerance_table, trajectories
     from optbench.report.plots import landscape
+    from optbench.report.tables import markdown, table_csv
 
     transfer = transfer_children(runs)
     if transfer:

@@ -4,11 +4,12 @@ the steps-to-tolerance table (functions x optimizers), read back from the MLflow
 from __future__ import annotations
 
 import csv
-import io
 import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+from optbench.report.tables import table_csv
 
 
 def landscape_children(children: list[Any]) -> list[Any]:
@@ -90,12 +91,6 @@ def tolerance_table(runs: list[Any]) -> tuple[list[str], list[list[str]]]:
                 row.append(values[0] if values else "-")
         rows.append(row)
     return header, rows
-
-
-def table_csv(header: list[str], rows: list[list[str]]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows([header, *rows])
-    return buffer.getvalue()
 
 
 def log_sweep_landscapes(writer: Any, parent_id: str, children: list[Any]) -> dict[str, Any]:

@@ -210,12 +210,20 @@ class KerasTrainer:
         return artifacts
 
 
-def predict(model: Any, x: np.ndarray) -> np.ndarray:
-    """Class probabilities, batch by batch without fit/predict's per-call set-up."""
-    out = [
-        np.asarray(model.predict_on_batch(x[i : i + EVAL_BATCH]), dtype=np.float64)
-        for i in range(0, len(x), EVAL_BATCH)
-    ]
+def predict(
+    model: Any, x: np.ndarray, batch: int = EVAL_BATCH, pad_last: bool = False
+) -> np.ndarray:
+    """``model`` over ``x`` (class probabilities, or features), batch by batch with
+    predict_on_batch (no fit/predict set-up per call). ``pad_last``: beyond one batch, pad the
+    last one so every call has one shape (one trace of a costly model for arrays of any
+    length, at the price of computing the padding)."""
+    out = []
+    for i in range(0, len(x), batch):
+        chunk = x[i : i + batch]
+        n = len(chunk)
+        if pad_last and n < batch and len(x) > batch:
+            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch - n, axis=0)])
+        out.append(np.asarray(model.predict_on_batch(chunk), dtype=np.float64)[:n])
     return np.concatenate(out) if out else np.zeros((0, model.output_shape[-1]))
 
 

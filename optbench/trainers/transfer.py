@@ -20,7 +20,7 @@ import numpy as np
 from optbench.data import Splits
 from optbench.errors import OptbenchError
 from optbench.models.transfer import BACKBONES
-from optbench.trainers.keras_trainer import EpochBridge, KerasTrainer, batch_size
+from optbench.trainers.keras_trainer import EpochBridge, KerasTrainer, batch_size, predict
 
 IMAGE_DATASETS = ("cifar10",)
 TIMING_MIN_S = 1.0  # inference timing: repeat until this much time has been measured
@@ -82,13 +82,15 @@ class TransferTrainer(KerasTrainer):
         self.head_time_s, self.head_epochs = bridge.train_time, len(bridge.history)
         cfg = self.cfg
         if cfg.trainer.fine_tune_epochs == 0 or bridge.state.diverged:
+            # the model on images (timed, saved): the trained one, or it over the extractor
+            self.full = self._end_to_end() if cfg.model.use_cache else model
             return model, inputs
         from optbench.models.transfer import set_trainable
         from optbench.optim.keras import build_optimizer
 
         with self.hardware.strategy.scope():
             set_trainable(self.backbone, cfg.model, fine_tune=True)
-            full = self._end_to_end()
+            full = self.full = self._end_to_end()
             opt = replace(cfg.optimizer, lr=cfg.optimizer.lr * cfg.model.fine_tune_lr_factor)
             full.compile(
                 optimizer=build_optimizer(opt, opt.lr),
@@ -112,12 +114,12 @@ class TransferTrainer(KerasTrainer):
         return full, splits
 
     def exported(self, model: Any) -> Any:
-        return self._end_to_end() if self.cfg.model.use_cache else model
+        return self.full
 
     def extra_final(self, model: Any, splits: Splits) -> dict[str, float]:
         from optbench.models.transfer import size_mb
 
-        full = self.exported(model)
+        full = self.full
         total = int(full.count_params())
         trainable = sum(int(np.prod(w.shape)) for w in full.trainable_weights)
         images = len(splits.y_train) * self.head_epochs
@@ -152,7 +154,7 @@ class TransferTrainer(KerasTrainer):
         cache = FeatureCache(cache_key(cfg.model, cfg.seed, weights_path(cfg.model)))
 
         def compute(images: np.ndarray) -> np.ndarray:
-            return batched_predict(self.extractor, images)
+            return predict(self.extractor, images, batch=256, pad_last=True)
 
         parts = [cache.features(x, compute) for x in (splits.x_train, splits.x_val, splits.x_test)]
         n = sum(len(a) for a in (splits.y_train, splits.y_val, splits.y_test))
@@ -192,19 +194,6 @@ class TransferTrainer(KerasTrainer):
         result.tags["optbench.weights"] = str(self.cfg.model.weights)
         result.notes.extend(self.notes)
         return result
-
-
-def batched_predict(model: Any, x: np.ndarray, batch: int = 256) -> np.ndarray:
-    """``model`` over ``x`` in batches of one shape (the last one padded, so the predict
-    function is traced once), with predict_on_batch (no fit/predict set-up per call)."""
-    out = []
-    for i in range(0, len(x), batch):
-        chunk = x[i : i + batch]
-        n = len(chunk)
-        if n < batch and len(x) > batch:
-            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch - n, axis=0)])
-        out.append(np.asarray(model.predict_on_batch(chunk))[:n])
-    return np.concatenate(out) if out else np.zeros((0, model.output_shape[-1]), np.float32)
 
 
 def inference_ms(model: Any, x: np.ndarray, bs: int) -> float:
