@@ -12,8 +12,10 @@ from omegaconf import DictConfig
 from optbench.errors import USER_ERROR_EXIT
 from optbench.schema import register_configs
 from optbench.tracking import SweepTracking, close_sweep
+from optbench.tune import register as register_tuning
 
 register_configs()
+register_tuning()
 
 
 @hydra.main(version_base="1.3", config_path="pkg://optbench.conf", config_name="config")

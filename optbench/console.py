@@ -104,3 +104,34 @@ def print_sweep_summary(summary: dict[str, Any]) -> None:
     architectures = summary.get("architectures")
     if architectures:
         print_table("architectures", architectures["header"], architectures["rows"])
+
+
+def print_tuning_start(studies: list[Any], n_trials: int, metric: str, direction: str) -> None:
+    console.print(
+        f"tuning: {len(studies)} studies x {n_trials} trials, {direction} {metric}", soft_wrap=True
+    )
+    for study in studies:
+        note = f" (not in its config: {', '.join(study.skipped)})" if study.skipped else ""
+        console.print(f"  {study.name}: {', '.join(study.space)}{note}", soft_wrap=True)
+
+
+def print_tuning_results(results: list[dict[str, Any]], metric: str, folder: Any) -> None:
+    rows = [
+        [
+            r["study"],
+            f"{r['trials'] - r['failed']}/{r['trials']}",
+            "-" if r["value"] is None else f"{r['value']:.4g}",
+            ", ".join(
+                f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in r["params"].items()
+            ),
+        ]
+        for r in results
+    ]
+    print_table(f"tuning: best {metric} per study", ["study", "trials ok", metric, "best"], rows)
+    names = ",".join(r["study"] for r in results if r["file"])
+    console.print(
+        f"best configs: {folder}/best/ · evaluate them on 5 seeds with\n"
+        f"  optbench -m --config-dir {folder} +best={names} seed=0,1,2,3,4",
+        soft_wrap=True,
+    )

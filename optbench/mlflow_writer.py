@@ -69,11 +69,35 @@ class RetryingClient:
         return call
 
 
+@contextlib.contextmanager
+def _store_creation_lock(uri: str) -> Iterator[None]:
+    """Hold an exclusive lock beside a SQLite file: MLflow creates and migrates a new store's
+    tables without one, and two processes doing it at once leave it broken."""
+    path = uri.removeprefix("sqlite:///")
+    if not uri.startswith("sqlite:///") or path in ("", ":memory:"):
+        yield
+        return
+    import fcntl
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def client_for(uri: str) -> Any:
+    """An MlflowClient whose store is ready; for SQLite, created under a lock and retrying."""
     from mlflow import MlflowClient
 
-    client = MlflowClient(tracking_uri=uri)
-    return RetryingClient(client) if uri.startswith("sqlite:") else client
+    if not uri.startswith("sqlite:"):
+        return MlflowClient(tracking_uri=uri)
+    with _store_creation_lock(uri):
+        client = MlflowClient(tracking_uri=uri)
+        client.search_experiments(max_results=1)  # opens the store: creates or migrates it
+    return RetryingClient(client)
 
 
 def experiment_id(client: Any, name: str, uri: str) -> str:

@@ -7,7 +7,6 @@ so the other jobs go on; the sweep's end reports the failures and exits non-zero
 from __future__ import annotations
 
 import math
-import os
 import random
 import sys
 import time
@@ -29,9 +28,10 @@ from optbench.callbacks import (
 )
 from optbench.convergence import convergence_metrics
 from optbench.errors import USER_ERROR_EXIT, OptbenchError
+from optbench.launchers import cpu_share
 from optbench.schema import Config, validate
-from optbench.tracking import TrackedRun, joblib_workers
-from optbench.trainers.base import RunResult, Trainer, make_trainer
+from optbench.tracking import TrackedRun
+from optbench.trainers.base import RunResult, Trainer, make_trainer, minimised
 
 
 @dataclass
@@ -43,19 +43,8 @@ class Plan:
 def prepare(cfg: DictConfig) -> Plan:
     """Every check that can fail on the config alone, before any work starts."""
     settings = validate(cfg)
-    settings.hardware.threads = settings.hardware.threads or _threads_per_worker()
+    settings.hardware.threads = settings.hardware.threads or cpu_share()
     return Plan(settings, make_trainer(settings))
-
-
-def _threads_per_worker() -> int | None:
-    """Under a parallel launcher (joblib), each job gets its share of the cores so that the
-    workers' BLAS/TensorFlow pools do not oversubscribe the CPU; None: all cores."""
-    n_jobs = joblib_workers()
-    if not n_jobs:
-        return None
-    cores = os.cpu_count() or 1
-    workers = cores if n_jobs < 0 else min(n_jobs, cores)
-    return max(1, cores // workers)
 
 
 def seed_everything(seed: int) -> None:
@@ -163,7 +152,7 @@ def run_job(cfg: DictConfig) -> float:
         console.print_error(str(exc))
         sys.exit(USER_ERROR_EXIT)
     console.print_run_summary(result, run)
-    return result.objective
+    return result.objective(cfg.objective)
 
 
 def _finished_before(cfg: DictConfig) -> float | None:
@@ -175,9 +164,11 @@ def _finished_before(cfg: DictConfig) -> float | None:
         return None
     metrics = previous.data.metrics
     console.print_skipped(previous.info.run_name, previous.info.run_id)
+    metric = cfg.objective
+    worst = math.inf if minimised(metric) else -math.inf
     if previous.data.tags.get("optbench.diverged") == "true":
-        return math.inf
-    return float(metrics.get("val_loss", metrics.get("train_loss", math.inf)))
+        return worst
+    return float(metrics.get(metric, metrics.get(metric.replace("val_", "train_"), worst)))
 
 
 def _run_sweep_job(cfg: DictConfig) -> float:
@@ -192,4 +183,4 @@ def _run_sweep_job(cfg: DictConfig) -> float:
     except Exception:
         console.print_error(traceback.format_exc(), context)
         return math.nan
-    return result.objective
+    return result.objective(cfg.objective)

@@ -28,6 +28,9 @@ FRACTION = Interval(0, 1, "neither")
 
 
 # ---------------------------------------------------------------- dataset
+OBJECTIVES = ("val_loss", "val_accuracy", "train_loss", "train_accuracy")
+
+
 @dataclass
 class TargetConfig:
     """A result to reach: logs steps_to_target, epochs_to_target, time_to_target_s."""
@@ -528,6 +531,9 @@ class Config:
     schedule: Any = MISSING
     hardware: Any = MISSING
     seed: int = constrained(0, Interval(0, 2**32 - 1, integer=True))
+    # the final metric a job returns to sweepers (hparams_search ranks trials by it); a run
+    # without a validation set falls back to the train_ one
+    objective: str = constrained("val_loss", OneOf(OBJECTIVES))
     experiment_name: str = "optbench"
     run_name: str | None = None
     trainer: TrainerConfig = field(default_factory=TrainerConfig)

@@ -134,6 +134,12 @@ def run_tags(cfg: DictConfig) -> dict[str, str]:
     overrides = job_overrides()
     if overrides is not None:
         tags["optbench.overrides"] = json.dumps(overrides)
+    for key, variable in (
+        ("optbench.study", "OPTBENCH_STUDY"),
+        ("optbench.trial", "OPTBENCH_TRIAL"),
+    ):
+        if os.environ.get(variable):  # a trial of hparams_search (optbench/tune.py)
+            tags[key] = os.environ[variable]
     return tags
 
 
@@ -182,18 +188,6 @@ def metric_records(values: dict[str, float], step: int) -> list[tuple[str, float
     return [(k, float(v), now, step) for k, v in values.items()]
 
 
-def joblib_workers() -> int | None:
-    """The joblib launcher's n_jobs when this job runs in one of its workers, else None."""
-    from hydra.core.hydra_config import HydraConfig
-
-    if not HydraConfig.initialized():
-        return None
-    launcher = HydraConfig.get().launcher
-    if "joblib" not in str(launcher.get("_target_", "")):
-        return None
-    return launcher.get("n_jobs")
-
-
 class TrackedRun:
     """One MLflow run as a context manager: FINISHED on success, KILLED on Ctrl-C, FAILED on
     any other exception (with the error as a tag); whatever was logged stays.
@@ -207,9 +201,11 @@ class TrackedRun:
         self.loggers: list[MetricsLogger] = []
         # The helper hides MLflow's import; where MLflow is loaded already (a sequential
         # sweep's main process), writing from here is cheaper than warming up a helper.
-        # A joblib worker runs job after job: importing MLflow there once beats warming up a
-        # helper per job.
-        pool_worker = joblib_workers() is not None
+        # A joblib or Ray worker runs job after job: importing MLflow there once beats warming
+        # up a helper per job.
+        from optbench.launchers import in_pool_worker
+
+        pool_worker = in_pool_worker()
         if cfg.tracking.helper_process and "mlflow" not in sys.modules and not pool_worker:
             from optbench.mlflow_writer import RemoteWriter
 
@@ -301,11 +297,25 @@ class SweepTracking(HydraCallback):
         parent_id, _ = MlflowWriter(uri).start(
             config.experiment_name, f"sweep {sweep_id}", tags, params={}
         )
-        os.environ.update({ENV_URI: uri, ENV_PARENT: parent_id, ENV_SWEEP: sweep_id})
+        job_env = {ENV_URI: uri, ENV_PARENT: parent_id, ENV_SWEEP: sweep_id}
+        os.environ.update(job_env)
+        _set_in_every_job(config, job_env)
         SweepTracking.active = {"uri": uri, "run_id": parent_id, "sweep_id": sweep_id}
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         SweepTracking.last_summary = close_sweep("FINISHED")
+
+
+def _set_in_every_job(config: DictConfig, env: dict[str, str]) -> None:
+    """Have Hydra set ``env`` in each job's process (hydra.job.env_set): launchers whose jobs
+    run elsewhere (a Ray cluster, SLURM nodes) do not inherit this process's environment.
+    Every launcher composes a job's config from the sweep's hydra overrides."""
+    from omegaconf import open_dict, read_write
+
+    with read_write(config), open_dict(config):
+        config.hydra.overrides.hydra.extend(
+            [f"++hydra.job.env_set.{key}='{value}'" for key, value in env.items()]
+        )
 
 
 def sweep_children(client: Any, experiment_ids: Iterable[str], parent_id: str) -> list[Any]:

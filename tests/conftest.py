@@ -32,6 +32,11 @@ def store(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'mlflow.db'}"
 
 
+def store_of(folder: Path) -> str:
+    """The store a CLI run started in ``folder`` writes to by default."""
+    return f"sqlite:///{folder / 'runs' / 'mlflow.db'}"
+
+
 def compose_cfg(*overrides: str):
     with initialize_config_module("optbench.conf", version_base="1.3"):
         return compose("config", overrides=list(overrides))
@@ -50,9 +55,9 @@ def train(store: str, *overrides: str):
 
 
 def client(store: str):
-    from mlflow import MlflowClient
+    from optbench.mlflow_writer import client_for
 
-    return MlflowClient(tracking_uri=store)
+    return client_for(store)  # never creates the store at the same time as a job
 
 
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300):

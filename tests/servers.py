@@ -6,10 +6,14 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+
+MLFLOW = str(Path(sys.executable).with_name("mlflow"))
 
 
 def free_port() -> int:
@@ -53,3 +57,25 @@ def serving(command: list[str], port: int, cwd: str | None = None) -> Iterator[s
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+@contextmanager
+def mlflow_server(folder: Path) -> Iterator[str]:
+    """A real `mlflow server` (one worker) with its SQLite store and artifacts in ``folder``."""
+    port = free_port()
+    command = [
+        MLFLOW,
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--backend-store-uri",
+        f"sqlite:///{folder / 'server.db'}",
+        "--artifacts-destination",
+        str(folder / "server-artifacts"),
+    ]
+    with serving(command, port) as url:
+        yield url

@@ -5,13 +5,9 @@ import textwrap
 
 import pytest
 
-from tests.conftest import client, run_cli
+from tests.conftest import client, run_cli, store_of
 
 pytestmark = pytest.mark.slow
-
-
-def store_of(tmp_path):
-    return f"sqlite:///{tmp_path / 'runs' / 'mlflow.db'}"
 
 
 def test_default_run_is_offline_fast_and_accurate(tmp_path):

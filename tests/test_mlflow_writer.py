@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.conftest import client, run_cli
+from tests.conftest import client, run_cli, store_of
 
 pytestmark = pytest.mark.slow
 LONG_RUN = [
@@ -58,10 +58,6 @@ def running_run_with_metrics(store):
         return None
 
     return check
-
-
-def store_of(tmp_path):
-    return f"sqlite:///{tmp_path / 'runs' / 'mlflow.db'}"
 
 
 def test_the_job_process_imports_neither_mlflow_nor_matplotlib(tmp_path):

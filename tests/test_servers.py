@@ -1,47 +1,15 @@
-"""A real `mlflow server` as tracking URI, and the UI that `make ui` starts."""
+"""A real `mlflow server` as the tracking URI of a Ray sweep, and the UI that `make ui` starts."""
 
 import json
 import subprocess
-import sys
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO, client, run_cli
-from tests.servers import free_port, serving
+from tests.servers import free_port, mlflow_server, serving
 
 pytestmark = pytest.mark.slow
-MLFLOW = str(Path(sys.executable).with_name("mlflow"))
-
-
-def test_runs_log_to_an_http_tracking_server(tmp_path):
-    port = free_port()
-    command = [
-        MLFLOW,
-        "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--backend-store-uri",
-        f"sqlite:///{tmp_path / 'server.db'}",
-        "--artifacts-destination",
-        str(tmp_path / "server-artifacts"),
-    ]
-    with serving(command, port) as url:
-        done = run_cli(
-            f"tracking.uri={url}", "trainer.max_iter=10", "trainer.progress=false", cwd=tmp_path
-        )
-        assert done.returncode == 0, done.stderr
-        (run,) = client(url).search_runs(["1"])
-        assert run.info.status == "FINISHED"
-        assert len(client(url).get_metric_history(run.info.run_id, "train_loss")) == 10
-        artifacts = {a.path for a in client(url).list_artifacts(run.info.run_id)}
-        assert {"config.yaml", "loss_curve.png"} <= artifacts
-    assert not (tmp_path / "runs" / "mlflow.db").exists()  # nothing went to the local store
 
 
 def test_make_ui_serves_our_store_on_loopback(tmp_path):
@@ -62,3 +30,43 @@ def test_make_ui_serves_our_store_on_loopback(tmp_path):
         with urllib.request.urlopen(request, timeout=10) as response:
             runs = json.load(response)["runs"]
     assert len(runs) == 1 and runs[0]["info"]["status"] == "FINISHED"
+
+
+def test_ray_launcher_sweeps_into_an_mlflow_server(tmp_path):
+    """hydra/launcher=ray on a local Ray instance (2 CPUs), logging to a real `mlflow server`:
+    4 FINISHED children under one parent, each job in a Ray worker with its one CPU."""
+    with mlflow_server(tmp_path) as url:
+        done = run_cli(
+            "-m",
+            "hydra/launcher=ray",
+            "+hydra.launcher.ray.init.num_cpus=2",
+            "+hydra.launcher.ray.init.include_dashboard=false",
+            f"tracking.uri={url}",
+            "optimizer=saga,lbfgs",
+            "seed=0,1",
+            "trainer.max_iter=5",
+            "trainer.progress=false",
+            cwd=tmp_path,
+            env={"RAY_USAGE_STATS_ENABLED": "0"},
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "Ray Launcher is launching 4 jobs" in done.stderr + done.stdout
+        runs = client(url).search_runs(["1"])
+        (parent,) = [r for r in runs if r.data.tags.get("optbench.role") == "sweep"]
+        children = [r for r in runs if r is not parent]
+        assert parent.info.status == "FINISHED" and len(children) == 4
+        assert {(c.data.params["optimizer.name"], c.data.params["seed"]) for c in children} == {
+            (o, str(s)) for o in ("saga", "lbfgs") for s in (0, 1)
+        }
+        for child in children:
+            assert child.info.status == "FINISHED"
+            assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+            assert child.data.tags["optbench.threads"] == "1"  # Ray's num_cpus=1 per task
+            artifacts = {a.path for a in client(url).list_artifacts(child.info.run_id)}
+            assert {"config.yaml", "loss_curve.png"} <= artifacts
+            steps = [
+                m.step for m in client(url).get_metric_history(child.info.run_id, "train_loss")
+            ]
+            assert steps == list(range(1, len(steps) + 1)) and 1 <= len(steps) <= 5
+        assert "report" in {a.path for a in client(url).list_artifacts(parent.info.run_id)}
+    assert not (tmp_path / "runs" / "mlflow.db").exists()

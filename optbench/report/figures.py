@@ -79,7 +79,10 @@ def performance_profile(rho: pd.DataFrame, title: str) -> Any:
 
 def taus_for(costs: pd.DataFrame) -> np.ndarray:
     c = costs.to_numpy(dtype=float)
-    best = np.nanmin(np.where(np.isfinite(c), c, np.nan), axis=1, keepdims=True)
+    reached = np.where(np.isfinite(c), c, np.nan)
+    solved = ~np.isnan(reached).all(axis=1)  # problems no optimizer solved have no best
+    best = np.full((len(c), 1), np.nan)
+    best[solved, 0] = np.nanmin(reached[solved], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratios = c / best
     finite = ratios[np.isfinite(ratios)]

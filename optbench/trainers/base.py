@@ -57,17 +57,22 @@ class RunResult:
         """The result of a loop that ``state`` followed (diverged, stop reason)."""
         return cls(history, final, state.diverged, state.stop_reason, **extra)
 
-    @property
-    def objective(self) -> float:
-        """What sweepers minimise: the last validation loss, or the last training loss where
-        there is no validation set (inf when diverged)."""
+    def objective(self, metric: str = "val_loss") -> float:
+        """What sweepers rank runs by: the last value of ``metric`` (a val_ metric falls back
+        to its train_ twin where there is no validation set); the worst value when diverged."""
+        worst = math.inf if minimised(metric) else -math.inf
         if self.diverged:
-            return math.inf
-        for key in ("val_loss", "train_loss"):
+            return worst
+        for key in (metric, metric.replace("val_", "train_")):
             values = [h[key] for h in self.history if key in h]
             if values:
                 return float(values[-1])
-        return math.inf
+        return worst
+
+
+def minimised(metric: str) -> bool:
+    """Losses are minimised; accuracies maximised."""
+    return "loss" in metric
 
 
 class InterruptGuard:

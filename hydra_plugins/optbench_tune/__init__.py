@@ -1,0 +1,15 @@
+"""optbench's tuning sweeper, where Hydra looks for plugins (its class name must start with
+hydra_plugins.); the logic is optbench/tune.py."""
+
+from hydra.core.config_store import ConfigStore
+
+from optbench.tune import EqualBudgetSweeper, TuneSweeperConf
+
+
+class TuneSweeper(EqualBudgetSweeper):
+    """``hydra/sweeper=optbench_tune``: equal-budget Optuna studies (optbench.tune)."""
+
+
+ConfigStore.instance().store(
+    group="hydra/sweeper", name="optbench_tune", node=TuneSweeperConf, provider="optbench"
+)
