@@ -23,8 +23,8 @@ test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check optbench tests bench
-	$(BIN)/ruff format --check optbench tests bench
+	$(BIN)/ruff check optbench tests bench hydra_plugins
+	$(BIN)/ruff format --check optbench tests bench hydra_plugins
 
 ui: install
 	mkdir -p runs

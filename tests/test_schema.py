@@ -1,6 +1,7 @@
 """Config validation: every bad input names the key, the value and what is allowed."""
 
 import pytest
+from hydra import compose, initialize_config_module
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ConfigAttributeError, ValidationError
 
@@ -121,3 +122,13 @@ def test_unknown_group_choice_lists_valid_options():
     assert "optimizer/adamm" in message
     for valid in ("adam", "lbfgs", "sag", "saga", "sgd"):
         assert f"\t{valid}" in message
+
+
+def test_the_slurm_launcher_config_composes_onto_submitit():
+    with initialize_config_module("optbench.conf", version_base="1.3"):
+        cfg = compose("config", overrides=["hydra/launcher=slurm"], return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert (
+        launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
+    )
+    assert (launcher.timeout_min, launcher.cpus_per_task, launcher.mem_gb) == (60, 4, 16)
