@@ -34,6 +34,7 @@ bench: install
 	$(BIN)/python bench/bench_sklearn_loop.py
 	$(BIN)/python bench/bench_keras_fit.py  # needs MNIST (OPTBENCH_DATA_DIR or the Keras cache)
 	$(BIN)/python bench/bench_feature_cache.py  # needs cifar10/ (OPTBENCH_DATA_DIR)
+	$(BIN)/python bench/bench_joblib_sweep.py  # 8-job sweep, joblib vs basic launcher (~3 min)
 
 # Debian's Chromium + ChromeDriver, for the test that renders the report's index.html headless
 browser:

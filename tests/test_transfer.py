@@ -110,23 +110,23 @@ def test_cache_key_changes_with_backbone_size_weights_and_random_seed(tmp_path):
 
 @needs_sample
 def test_cache_is_reused_across_optimizers_and_seeds(store, tmp_path):
+    """Another optimizer reuses every feature; with a weights file, another seed (another
+    subset and split of the same pool) computes only the images it has not seen."""
+    from optbench.models.transfer import build_backbone
+
     base = (*RESNET32, "trainer.max_iter=1")
-    first, _ = train(store, *base)
-    again, run = train(store, *base, "optimizer=sgd")
+    weights = tmp_path / "resnet50_32.weights.h5"
+    build_backbone(prepare(compose_cfg(*base)).settings.model, seed=7).save_weights(weights)
+    base = (*base, f"model.weights={weights}")
+    first, _ = train(store, *base, "seed=3")
+    again, run = train(store, *base, "seed=3", "optimizer=sgd")
     tags = client(store).get_run(run.run_id).data.tags
     assert tags["optbench.feature_cache_hit"] == "true"
     assert again.final["cache_build_time_s"] == 0 and again.final["cache_hit_fraction"] == 1
     assert first.final["cache_build_time_s"] > 0 and first.final["cache_hit_fraction"] == 0
     shards = list(Path(tags["optbench.feature_cache"]).glob("shard-*.npz"))
     assert len(shards) == 3  # train, val, test of the first run; nothing written since
-    # with a weights file, another seed (another subset and split of the same pool) computes
-    # only the images it has not seen
-    from optbench.models.transfer import build_backbone
-
-    weights = tmp_path / "resnet50_32.weights.h5"
-    build_backbone(prepare(compose_cfg(*base)).settings.model, seed=7).save_weights(weights)
-    train(store, *base, f"model.weights={weights}", "seed=3")
-    reused, run = train(store, *base, f"model.weights={weights}", "seed=4")
+    reused, run = train(store, *base, "seed=4")
     assert client(store).get_run(run.run_id).data.tags["optbench.feature_cache_hit"] == "partial"
     assert 0 < reused.final["cache_hit_fraction"] < 1
 
@@ -249,7 +249,8 @@ def test_missing_imagenet_weights_offline_name_the_file_and_folder(tmp_path, dow
 @needs_sample
 @pytest.mark.parametrize("model", ["mlp", "logreg"])
 def test_flat_baselines_train_on_cifar10(model):
-    extra = ("optimizer=adam", "trainer.max_iter=5") if model == "mlp" else ("optimizer=saga",)
+    extra = ("optimizer=adam",) if model == "mlp" else ("optimizer=saga",)
+    extra = (*extra, "trainer.max_iter=5")
     result, _ = fit(f"model={model}", "dataset=cifar10_sample", "dataset.test_subset=1000", *extra)
     assert result.final["test_accuracy"] > 0.2
 
@@ -261,7 +262,8 @@ def test_transfer_learning_experiment_sweeps_both_backbones_and_prints_the_table
         "-m",
         "+experiment=transfer_learning",
         "dataset=cifar10_sample",
-        "dataset.test_subset=500",
+        "dataset.subset=300",
+        "dataset.test_subset=300",
         "model.weights=null",
         "model.input_size=32",
         "trainer.max_iter=2",
