@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import itertools
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -198,6 +199,7 @@ class EqualBudgetSweeper(Sweeper):
                 if OmegaConf.select(cfg, k, default=_ABSENT) is not _ABSENT
             }
             name = "-".join(o.split("=", 1)[1] for o in combination) or str(cfg.optimizer.name)
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)  # a file name and a +best= option
             if not present:
                 raise OptbenchError(
                     f"nothing to tune for {name}: its config has none of {', '.join(space)}"
