@@ -31,7 +31,7 @@ from optbench.errors import USER_ERROR_EXIT, OptbenchError
 from optbench.launchers import cpu_share
 from optbench.schema import Config, validate
 from optbench.tracking import TrackedRun
-from optbench.trainers.base import RunResult, Trainer, make_trainer, minimised
+from optbench.trainers.base import RunResult, Trainer, make_trainer, objective_value
 
 
 @dataclass
@@ -162,13 +162,9 @@ def _finished_before(cfg: DictConfig) -> float | None:
     previous = find_finished(cfg)
     if previous is None:
         return None
-    metrics = previous.data.metrics
     console.print_skipped(previous.info.run_name, previous.info.run_id)
-    metric = cfg.objective
-    worst = math.inf if minimised(metric) else -math.inf
-    if previous.data.tags.get("optbench.diverged") == "true":
-        return worst
-    return float(metrics.get(metric, metrics.get(metric.replace("val_", "train_"), worst)))
+    diverged = previous.data.tags.get("optbench.diverged") == "true"
+    return objective_value(cfg.objective, previous.data.metrics, diverged)
 
 
 def _run_sweep_job(cfg: DictConfig) -> float:

@@ -30,6 +30,7 @@ DEFAULT_STORE = Path("runs") / "mlflow.db"
 ENV_URI = "OPTBENCH_TRACKING_URI"  # set by the sweep callback for its jobs
 ENV_PARENT = "OPTBENCH_PARENT_RUN_ID"
 ENV_SWEEP = "OPTBENCH_SWEEP_ID"
+ENV_STUDY, ENV_TRIAL = "OPTBENCH_STUDY", "OPTBENCH_TRIAL"  # set by hparams_search (tune.py)
 VERSIONED = ("scikit-learn", "numpy", "mlflow", "hydra-core", "tensorflow", "keras")
 
 
@@ -134,10 +135,7 @@ def run_tags(cfg: DictConfig) -> dict[str, str]:
     overrides = job_overrides()
     if overrides is not None:
         tags["optbench.overrides"] = json.dumps(overrides)
-    for key, variable in (
-        ("optbench.study", "OPTBENCH_STUDY"),
-        ("optbench.trial", "OPTBENCH_TRIAL"),
-    ):
+    for key, variable in (("optbench.study", ENV_STUDY), ("optbench.trial", ENV_TRIAL)):
         if os.environ.get(variable):  # a trial of hparams_search (optbench/tune.py)
             tags[key] = os.environ[variable]
     return tags
@@ -313,9 +311,12 @@ def _set_in_every_job(config: DictConfig, env: dict[str, str]) -> None:
     from omegaconf import open_dict, read_write
 
     with read_write(config), open_dict(config):
-        config.hydra.overrides.hydra.extend(
-            [f"++hydra.job.env_set.{key}='{value}'" for key, value in env.items()]
-        )
+        config.hydra.overrides.hydra.extend(env_set_overrides(env))
+
+
+def env_set_overrides(env: dict[str, str]) -> list[str]:
+    """Overrides that make Hydra set ``env`` in a job's process (hydra.job.env_set)."""
+    return [f"++hydra.job.env_set.{key}='{value}'" for key, value in env.items()]
 
 
 def sweep_children(client: Any, experiment_ids: Iterable[str], parent_id: str) -> list[Any]:

@@ -32,9 +32,9 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from optbench.errors import USER_ERROR_EXIT, OptbenchError
+from optbench.tracking import ENV_STUDY, ENV_TRIAL, env_set_overrides
 from optbench.trainers.base import minimised
 
-ENV_STUDY, ENV_TRIAL = "OPTBENCH_STUDY", "OPTBENCH_TRIAL"  # tagged on each trial's run
 _ABSENT = object()
 
 
@@ -81,8 +81,9 @@ def distribution(override: Override) -> Any:
     )
 
 
-def format_value(value: Any) -> str:
-    return repr(value) if isinstance(value, float) else str(value)
+def param_overrides(params: dict[str, Any]) -> list[str]:
+    """``key=value`` overrides of a trial's parameters (floats at full precision)."""
+    return [f"{k}={v!r}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()]
 
 
 def register() -> None:
@@ -213,10 +214,8 @@ class EqualBudgetSweeper(Sweeper):
 
         jobs = []
         for study, trial in batch:
-            params = [f"{k}={format_value(v)}" for k, v in trial.params.items()]
-            env = {ENV_STUDY: study.name, ENV_TRIAL: str(trial.number)}
-            tags = [f"++hydra.job.env_set.{k}='{v}'" for k, v in env.items()]
-            jobs.append([*study.overrides, *params, *tags])
+            env = env_set_overrides({ENV_STUDY: study.name, ENV_TRIAL: str(trial.number)})
+            jobs.append([*study.overrides, *param_overrides(trial.params), *env])
         returns = self.launcher.launch(jobs, initial_job_idx=self.job_idx)
         self.job_idx += len(jobs)
         for (study, trial), job in zip(batch, returns, strict=True):
@@ -255,7 +254,6 @@ class EqualBudgetSweeper(Sweeper):
                 "failed": len(study.optuna.trials) - len(complete),
                 "value": best.value if best else None,
                 "params": best.params if best else {},
-                "skipped": study.skipped,
                 "file": None,
             }
             if best is not None:
@@ -274,8 +272,7 @@ class EqualBudgetSweeper(Sweeper):
         defaults: list[str] = []
         body = OmegaConf.create()
         parser = OverridesParser.create()
-        params = [f"{k}={format_value(v)}" for k, v in best.params.items()]
-        for override in parser.parse_overrides([*study.overrides, *params]):
+        for override in parser.parse_overrides([*study.overrides, *param_overrides(best.params)]):
             key = override.key_or_group
             if override.is_delete() or key.startswith("hydra") or key == "hparams_search":
                 continue  # (hparams_search would make the re-run a tuning sweep again)

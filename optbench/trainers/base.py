@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import signal
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -58,21 +59,26 @@ class RunResult:
         return cls(history, final, state.diverged, state.stop_reason, **extra)
 
     def objective(self, metric: str = "val_loss") -> float:
-        """What sweepers rank runs by: the last value of ``metric`` (a val_ metric falls back
-        to its train_ twin where there is no validation set); the worst value when diverged."""
-        worst = math.inf if minimised(metric) else -math.inf
-        if self.diverged:
-            return worst
-        for key in (metric, metric.replace("val_", "train_")):
-            values = [h[key] for h in self.history if key in h]
-            if values:
-                return float(values[-1])
-        return worst
+        """What sweepers rank this run by (``objective_value`` of its last logged values)."""
+        last = {k: v for h in self.history for k, v in h.items()}
+        return objective_value(metric, last, self.diverged)
 
 
 def minimised(metric: str) -> bool:
     """Losses are minimised; accuracies maximised."""
     return "loss" in metric
+
+
+def objective_value(metric: str, last: Mapping[str, float], diverged: bool) -> float:
+    """The last value of ``metric`` (a val_ metric falls back to its train_ twin where there is
+    no validation set); the worst value when diverged or absent."""
+    worst = math.inf if minimised(metric) else -math.inf
+    if diverged:
+        return worst
+    for key in (metric, metric.replace("val_", "train_")):
+        if key in last:
+            return float(last[key])
+    return worst
 
 
 class InterruptGuard:
