@@ -83,8 +83,27 @@ def mnist_available() -> bool:
     return all(_find(dirs, n) for n in IDX_SHA256) or _find(dirs, NPZ_NAME) is not None
 
 
-needs_mnist = pytest.mark.skipif(
-    not mnist_available(),
-    reason="MNIST files not found: set OPTBENCH_DATA_DIR to a folder with mnist/*-ubyte.gz "
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def requires(available: bool, missing: str) -> pytest.MarkDecorator:
+    """Skip a test whose data or tool is absent, saying what to install; under CI=true, fail.
+
+    CI must never go green by skipping: there a missing data folder or browser is a failure.
+    """
+    return pytest.mark.requires(available=available, missing=missing)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("requires"):
+        if not mark.kwargs["available"]:
+            if IN_CI:
+                pytest.fail(f"CI=true and {mark.kwargs['missing']}", pytrace=False)
+            pytest.skip(mark.kwargs["missing"])
+
+
+needs_mnist = requires(
+    mnist_available(),
+    "MNIST files not found: set OPTBENCH_DATA_DIR to a folder with mnist/*-ubyte.gz "
     "(CI uses ../shared/data) or run once online to fill ~/.keras/datasets",
 )

@@ -49,17 +49,32 @@ def test_standard_scaling_uses_training_statistics_only():
     assert abs(splits.x_val.mean()) > 1e-4  # val is transformed with train's mean, not its own
 
 
+def all_examples(splits) -> list[tuple[bytes, int]]:
+    """Every (features, label) pair of train, val and test, in a split-independent order."""
+    x = np.concatenate([splits.x_train, splits.x_val, splits.x_test])
+    y = np.concatenate([splits.y_train, splits.y_val, splits.y_test])
+    return sorted(zip(map(bytes, x), y.tolist(), strict=True))
+
+
 def test_synthetic_problem_is_fixed_by_problem_seed_and_sized_by_config():
-    cfg = dataset_cfg(
+    sized = (
         "dataset=synthetic",
         "dataset.n_samples=1000",
         "dataset.n_features=8",
         "dataset.n_informative=4",
         "dataset.n_classes=4",
     )
+    cfg = dataset_cfg(*sized, "dataset.problem_seed=3")
     splits = load_dataset(cfg, seed=0)
     assert splits.x_train.shape[1] == 8 and splits.n_classes == 4
     assert sum(splits.sizes().values()) == 1000
+    # another run seed deals the same 1000 examples into different splits
+    reseeded = load_dataset(cfg, seed=1)
+    assert not np.array_equal(splits.x_train, reseeded.x_train)
+    assert all_examples(reseeded) == all_examples(splits)
+    # another problem seed is another problem, whatever the run seed
+    other = load_dataset(dataset_cfg(*sized, "dataset.problem_seed=4"), seed=0)
+    assert not set(all_examples(other)) & set(all_examples(splits))
 
 
 @needs_mnist
@@ -68,11 +83,10 @@ def test_mnist_loads_the_official_files_with_checksums():
     assert splits.x_train.shape[1:] == (28, 28) and splits.x_train.dtype == np.uint8
     assert splits.sizes() == {"train": 54000, "val": 6000, "test": 10000}
     assert np.bincount(splits.y_test).tolist()[:3] == [980, 1135, 1032]
-    if "checksums" in splits.info and "train-images-idx3-ubyte.gz" in splits.info["checksums"]:
-        assert (
-            splits.info["checksums"]["train-images-idx3-ubyte.gz"]
-            == IDX_SHA256["train-images-idx3-ubyte.gz"]
-        )
+    # every file was hashed and matched the published sha256 (recorded as the run's tags)
+    assert splits.info["checksums"] == IDX_SHA256
+    assert splits.info["checksums"]["train-images-idx3-ubyte.gz"].startswith("440fcabf")
+    assert splits.info["source"].endswith("(IDX files)")
 
 
 @needs_mnist

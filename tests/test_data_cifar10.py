@@ -14,7 +14,7 @@ from optbench.data import load_dataset
 from optbench.data.cifar10 import CLASS_NAMES, read_batch
 from optbench.errors import OptbenchError
 from optbench.schema import validate
-from tests.conftest import compose_cfg
+from tests.conftest import compose_cfg, requires
 
 EXACT = "cifar10/cifar10_data_batch_4_first1329_exact.npz"
 JPEG_TEST = "cifar10/cifar10_test_jpeg_q75_decoded.npz"
@@ -29,14 +29,29 @@ def data_dir() -> Path:
     return Path(os.environ.get("OPTBENCH_DATA_DIR", "/nonexistent"))
 
 
-needs_sample = pytest.mark.skipif(
-    not (data_dir() / EXACT).is_file(), reason="the shared CIFAR-10 pieces are not here"
+needs_sample = requires(
+    (data_dir() / EXACT).is_file(),
+    f"the shared CIFAR-10 pieces are not in {data_dir()}: set OPTBENCH_DATA_DIR to a folder "
+    "with cifar10/ (CI uses ../shared/data)",
 )
 
 
 def load(*overrides: str):
     settings = validate(compose_cfg(*overrides))
     return load_dataset(settings.dataset, settings.seed)
+
+
+def assert_stratified(part: np.ndarray, source_counts: list[int]) -> None:
+    """Each class's count in ``part`` is its proportional share of the source, rounded down or
+    up: the guarantee of the stratified split behind every subset and split (scikit-learn's
+    ``train_test_split(stratify=...)``), and what a plain random draw breaks."""
+    counts = np.bincount(part, minlength=len(source_counts)).tolist()
+    n, total = len(part), sum(source_counts)
+    floor = [c * n // total for c in source_counts]
+    ceil = [-(-c * n // total) for c in source_counts]
+    assert all(lo <= k <= hi for lo, k, hi in zip(floor, counts, ceil, strict=True)), (
+        f"class counts {counts} are not the proportional shares {floor} (floor) .. {ceil} (ceil)"
+    )
 
 
 @needs_sample
@@ -50,8 +65,7 @@ def test_sample_config_reads_both_real_files_with_their_checksums():
     assert np.bincount(pool).tolist() == EXACT_COUNTS
     assert np.bincount(splits.y_test).tolist() == [1000] * 10
     # stratified: every class is in the validation split in proportion (within one image)
-    expected = np.array(EXACT_COUNTS) * 266 / 1329
-    assert np.all(np.abs(np.bincount(splits.y_val) - expected) <= 1)
+    assert_stratified(splits.y_val, EXACT_COUNTS)
 
 
 @needs_sample
@@ -59,9 +73,22 @@ def test_seed_moves_the_split_and_subsets_are_stratified():
     a = load("dataset=cifar10_sample", "seed=0", "dataset.test_subset=500")
     b = load("dataset=cifar10_sample", "seed=1", "dataset.test_subset=500")
     assert len(a.y_test) == 500 and np.bincount(a.y_test).tolist() == [50] * 10
+    assert_stratified(a.y_test, [1000] * 10)  # the same rule: 50 = 1000 * 500 / 10000 exactly
     assert not np.array_equal(a.x_val, b.x_val)
     again = load("dataset=cifar10_sample", "seed=0", "dataset.test_subset=500")
     assert np.array_equal(a.x_train, again.x_train) and np.array_equal(a.y_test, again.y_test)
+
+
+@needs_sample
+def test_training_subset_keeps_each_class_share():
+    """dataset.subset draws a stratified part of the unbalanced training file (122..151 images
+    a class), and the validation split is then carved out of that part, stratified again."""
+    splits = load("dataset=cifar10_sample", "dataset.subset=500")
+    pool = np.concatenate([splits.y_train, splits.y_val])
+    assert len(pool) == 500 and len(splits.y_val) == 100
+    assert_stratified(pool, EXACT_COUNTS)
+    assert_stratified(splits.y_val, np.bincount(pool).tolist())
+    assert len(splits.y_test) == 10000  # the test set is only cut by dataset.test_subset
 
 
 @needs_sample
@@ -80,7 +107,10 @@ def test_classes_by_name_or_id_are_relabelled_in_order():
 def test_train_file_alone_holds_out_a_stratified_test_set():
     splits = load("dataset=cifar10", f"dataset.train_npz={EXACT}", "dataset.test_fraction=0.2")
     assert sum(splits.sizes().values()) == 1329
-    assert len(splits.y_test) == 266
+    assert len(splits.y_test) == 266  # ceil(0.2 * 1329)
+    assert_stratified(splits.y_test, EXACT_COUNTS)
+    pool = np.concatenate([splits.y_train, splits.y_val])
+    assert (np.bincount(pool) + np.bincount(splits.y_test)).tolist() == EXACT_COUNTS
 
 
 def _write_official_batches(folder: Path, x: np.ndarray, y: np.ndarray) -> None:

@@ -2,10 +2,51 @@
 
 import itertools
 import math
+from typing import Any
 
 import pytest
 
-from tests.conftest import needs_mnist, train
+from optbench.callbacks import Callback, CallbackList
+from optbench.data import load_dataset
+from optbench.data.splits import scale
+from optbench.runner import prepare
+from optbench.trainers.base import RunResult
+from optbench.trainers.sklearn import SklearnTrainer
+from tests.conftest import compose_cfg, needs_mnist, train
+
+
+class WatchedTrainer(SklearnTrainer):
+    """The real trainer, keeping a handle on the estimator it builds inside ``fit``."""
+
+    estimator: Any = None
+
+    def _estimator(self, n_train: int) -> Any:
+        self.estimator = super()._estimator(n_train)
+        return self.estimator
+
+
+class EstimatorLog(Callback):
+    """After every epoch, what the live MLP holds: its optimizer object and its step counters."""
+
+    def __init__(self, trainer: WatchedTrainer):
+        self.trainer, self.epochs = trainer, []
+
+    def on_epoch_end(self, step: int, logs: dict[str, float]) -> None:
+        mlp = self.trainer.estimator
+        optimizer = mlp._optimizer  # sklearn's live Adam/SGD state, rebuilt by every fit()
+        self.epochs.append(
+            {"optimizer": optimizer, "adam_t": getattr(optimizer, "t", None), "seen": mlp.t_}
+        )
+
+
+def fit_watched(*overrides: str) -> tuple[RunResult, list[dict[str, Any]], int]:
+    """Train on digits as a job does and return (result, per-epoch estimator log, n_train)."""
+    settings = prepare(compose_cfg("trainer.progress=false", *overrides)).settings
+    splits = scale(load_dataset(settings.dataset, settings.seed), settings.model.input_scaling)
+    trainer = WatchedTrainer(settings)
+    log = EstimatorLog(trainer)
+    result = trainer.fit(splits, CallbackList([log]))
+    return result, log.epochs, len(splits.y_train)
 
 
 @pytest.mark.parametrize("optimizer", ["saga", "sag", "lbfgs"])
@@ -42,22 +83,30 @@ def test_warm_start_mlp_reaches_095_on_digits(store, optimizer):
     assert {h["lr"] for h in result.history} == {0.05 if optimizer == "sgd" else 0.001}
 
 
-def test_partial_fit_keeps_one_training_run(store):
-    """Loss falls steadily across calls: the optimizer state is not rebuilt each epoch."""
-    result, _ = train(
-        store,
+def test_partial_fit_keeps_one_training_run():
+    """One Adam optimizer lives through all epochs: same object, its step counter keeps going.
+
+    A ``warm_start`` re-fit would keep the weights but build a new Adam (moments and bias
+    correction reset) every epoch; only the optimizer's identity and counters reveal that."""
+    result, epochs, n_train = fit_watched(
         "model=mlp_sklearn",
         "optimizer=adam",
         "trainer.max_iter=15",
+        "trainer.batch_size=100",
         "trainer.early_stop.enabled=false",
     )
+    assert n_train == 1077 and len(epochs) == 15
+    first = epochs[0]["optimizer"]
+    assert all(e["optimizer"] is first for e in epochs)
+    updates_per_epoch = math.ceil(n_train / 100)  # 11 mini-batches, one Adam step each
+    assert [e["adam_t"] for e in epochs] == [updates_per_epoch * k for k in range(1, 16)]
+    assert [e["seen"] for e in epochs] == [n_train * k for k in range(1, 16)]
     losses = [h["train_loss"] for h in result.history]
     assert sum(b < a for a, b in itertools.pairwise(losses)) >= 13
 
 
-def test_invscaling_schedule_is_read_back_from_the_optimizer(store):
-    result, _ = train(
-        store,
+def test_invscaling_schedule_is_read_back_from_the_optimizer():
+    result, epochs, n_train = fit_watched(
         "model=mlp_sklearn",
         "optimizer=sgd",
         "optimizer.lr=0.1",
@@ -68,8 +117,10 @@ def test_invscaling_schedule_is_read_back_from_the_optimizer(store):
     lrs = [h["lr"] for h in result.history]
     assert lrs[0] < 0.1 and all(b < a for a, b in itertools.pairwise(lrs))
     # full batch: one update per epoch, so t = samples seen = epoch * n_train
-    n_train = 1077
+    assert n_train == 1077
     assert lrs[-1] == pytest.approx(0.1 / (5 * n_train + 1) ** 0.5, rel=1e-6)
+    # the decayed rate is the one the next epoch steps with: one SGD optimizer throughout
+    assert all(e["optimizer"] is epochs[0]["optimizer"] for e in epochs)
 
 
 def test_early_stopping_stops_on_a_flat_loss(store):
