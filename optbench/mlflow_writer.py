@@ -23,6 +23,12 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+# Runs are offline: MLflow 3 otherwise sends usage telemetry from every process that imports
+# it (config.mlflow-telemetry.io). Every MLflow import of optbench comes after this module's,
+# and the helper inherits the variable; a user may still opt in with
+# MLFLOW_DISABLE_TELEMETRY=false.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
 MAX_METRICS_PER_BATCH = 1000  # MLflow's limit for one log_batch call
 MAX_PARAMS_PER_BATCH = 100
 # The job waits only for the calls in WAITED_FOR; every other call is queued. Until the helper

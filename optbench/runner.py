@@ -133,24 +133,28 @@ def _in_sweep() -> bool:
 
 def run_job(cfg: DictConfig) -> float:
     """Hydra's task function; returns the objective (final validation loss) for sweepers."""
-    if cfg.trainer.skip_existing:
-        done = _finished_before(cfg)
-        if done is not None:
-            return done
-    if _in_sweep():
-        return _run_sweep_job(cfg)
-    run = TrackedRun(cfg)  # starts MLflow's helper now, to overlap with what follows
     try:
-        try:
-            plan = prepare(cfg)
-        except BaseException:
-            run.discard()
-            raise
-        with run:
-            result = execute(cfg, plan, run)
+        if cfg.trainer.skip_existing:
+            done = _finished_before(cfg)
+            if done is not None:
+                return done
+        if _in_sweep():
+            return _run_sweep_job(cfg)
+        return _run_single_job(cfg)
     except OptbenchError as exc:
         console.print_error(str(exc))
         sys.exit(USER_ERROR_EXIT)
+
+
+def _run_single_job(cfg: DictConfig) -> float:
+    run = TrackedRun(cfg)  # checks tracking.uri, then starts MLflow's helper to overlap
+    try:
+        plan = prepare(cfg)
+    except BaseException:
+        run.discard()
+        raise
+    with run:
+        result = execute(cfg, plan, run)
     console.print_run_summary(result, run)
     return result.objective(cfg.objective)
 

@@ -6,6 +6,7 @@ The training loop never sees MLflow: it talks to ``MetricsLogger``, a callback."
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -36,15 +37,76 @@ VERSIONED = ("scikit-learn", "numpy", "mlflow", "hydra-core", "tensorflow", "ker
 
 def resolve_uri(uri: str | None) -> str:
     """The store for this run: config, then the sweep's, then $MLFLOW_TRACKING_URI, then
-    ``sqlite:///<cwd>/runs/mlflow.db``. Local SQLite paths are made absolute."""
+    ``sqlite:///<cwd>/runs/mlflow.db``. Local SQLite paths are made absolute.
+
+    A URI MLflow has no store for raises OptbenchError here, before any work: MLflow itself
+    would only fail once the results are written, after training."""
+    key = "tracking.uri"
+    if not uri and not os.environ.get(ENV_URI) and os.environ.get("MLFLOW_TRACKING_URI"):
+        key = "$MLFLOW_TRACKING_URI"
     uri = uri or os.environ.get(ENV_URI) or os.environ.get("MLFLOW_TRACKING_URI")
     if not uri:
         uri = "sqlite:///" + str(DEFAULT_STORE)
+    check_scheme(uri, key)
     if uri.startswith("sqlite:///"):
         path = Path(uri.removeprefix("sqlite:///")).absolute()
         path.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{path}"
     return uri
+
+
+# MLflow's built-in tracking stores, as mlflow.tracking._tracking_service.utils registers them
+# (the SQLAlchemy ones only where SQLAlchemy is installed); plugins add STORE_PLUGIN_GROUP
+# entry points. Listed here so that the job's process checks a URI without importing MLflow
+# (about 2 s); tests/test_tracking.py holds this to MLflow's own registry.
+LOCAL_SCHEMES = ("", "file")
+DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
+SERVER_SCHEMES = ("http", "https", "databricks", "databricks-uc", "uc")
+BARE_SCHEMES = ("databricks", "databricks-uc", "uc")  # URIs that are a scheme name alone
+STORE_PLUGIN_GROUP = "mlflow.tracking_store"
+
+
+@functools.cache
+def supported_schemes() -> tuple[str, ...]:
+    """The URI schemes MLflow's tracking store registry accepts in this environment."""
+    import importlib.util
+
+    schemes = list(LOCAL_SCHEMES)
+    if importlib.util.find_spec("sqlalchemy") is not None:
+        schemes.extend(DATABASE_SCHEMES)
+    schemes.extend(SERVER_SCHEMES)
+    plugins = sorted(e.name for e in metadata.entry_points(group=STORE_PLUGIN_GROUP))
+    return tuple(schemes + [s for s in plugins if s not in schemes])
+
+
+def uri_scheme(uri: str) -> str:
+    """The registry key MLflow looks ``uri`` up by (mlflow.utils.uri.get_uri_scheme):
+    'postgresql+psycopg2://' -> 'postgresql', a path (also 'C:\\...') -> ''."""
+    from urllib.parse import urlparse
+
+    if uri in BARE_SCHEMES:
+        return uri
+    scheme = urlparse(uri).scheme
+    if any(scheme.lower().startswith(db) for db in DATABASE_SCHEMES) and scheme.count("+") <= 1:
+        return scheme.split("+")[0]
+    if len(scheme) == 1 and scheme.isalpha():
+        return ""
+    return scheme
+
+
+def check_scheme(uri: str, key: str = "tracking.uri") -> None:
+    """Raise OptbenchError, naming ``key``, unless MLflow has a store for ``uri``'s scheme."""
+    supported = supported_schemes()
+    scheme = uri_scheme(uri)
+    if scheme in supported:
+        return
+    from optbench.errors import OptbenchError
+
+    names = ["a local path"] + [f"{s}://" for s in supported if s]
+    raise OptbenchError(
+        f"{key}={uri!r}: MLflow has no tracking store for scheme {scheme!r}; "
+        f"supported: {', '.join(names)}."
+    )
 
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, str]:
@@ -284,7 +346,15 @@ class SweepTracking(HydraCallback):
     last_summary: dict[str, Any] | None = None  # what close_sweep found, for the CLI to print
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        uri = resolve_uri(config.tracking.uri)
+        from optbench.errors import USER_ERROR_EXIT, OptbenchError
+
+        try:
+            uri = resolve_uri(config.tracking.uri)
+        except OptbenchError as exc:  # one line and exit 2, before any job starts
+            from optbench.console import print_error
+
+            print_error(str(exc))
+            raise SystemExit(USER_ERROR_EXIT) from None
         sweep_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         tags = {
             "optbench.sweep_id": sweep_id,

@@ -28,6 +28,18 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
+def exact_float32():
+    """Full float32 matmuls and convolutions: on Ampere and later GPUs TensorFlow computes
+    float32 in TF32 (10-bit mantissa, ~1e-3 relative) by default, too coarse for 1e-4 checks."""
+    import tensorflow as tf
+
+    before = tf.config.experimental.tensor_float_32_execution_enabled()
+    tf.config.experimental.enable_tensor_float_32_execution(False)
+    yield
+    tf.config.experimental.enable_tensor_float_32_execution(before)
+
+
+@pytest.fixture
 def store(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'mlflow.db'}"
 

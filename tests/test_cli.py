@@ -1,7 +1,11 @@
 """The real `optbench` command: default run, user errors, multirun parent/child runs."""
 
+import json
 import os
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -9,15 +13,135 @@ from tests.conftest import client, run_cli, store_of
 
 pytestmark = pytest.mark.slow
 
+# Put on PYTHONPATH, Python imports it at start-up in every process of a run (the CLI and the
+# MLflow helper): it records every non-loopback network call and refuses it (PermissionError),
+# so a test can prove a run is offline without any packet leaving.
+NETWORK_GUARD = textwrap.dedent("""
+    import ipaddress, json, os, sys
 
-def test_default_run_is_offline_fast_and_accurate(tmp_path):
-    done = run_cli(cwd=tmp_path)
+    LOG = os.environ["OPTBENCH_TEST_NETWORK_LOG"]
+
+
+    def record(**entry):
+        with open(LOG, "a") as log:
+            log.write(json.dumps({"pid": os.getpid(), "argv": sys.orig_argv, **entry}) + "\\n")
+
+
+    def is_local(host):
+        if host in (None, "", b"", "localhost", b"localhost"):
+            return True
+        host = host.decode() if isinstance(host, bytes) else str(host)
+        try:
+            return ipaddress.ip_address(host.split("%")[0]).is_loopback
+        except ValueError:
+            return False
+
+
+    def guard(event, args):
+        if event == "socket.getaddrinfo":
+            host = args[0]
+        elif event in ("socket.connect", "socket.sendto", "socket.sendmsg"):
+            if not isinstance(args[1], tuple):  # an AF_UNIX path: on this machine
+                return
+            host = args[1][0]
+        else:
+            return
+        if not is_local(host):
+            record(event=event, host=repr(host))
+            raise PermissionError(f"{event} to {host!r} refused: the run must be offline")
+
+
+    record(event="guard installed")
+    sys.addaudithook(guard)
+""")
+# MLflow stays silent under pytest or CI (mlflow.telemetry.utils): unset for a run as users see it
+QUIET_MARKERS = (
+    "PYTEST_CURRENT_TEST",
+    "CI",
+    "GITHUB_ACTIONS",
+    "GITLAB_CI",
+    "CIRCLECI",
+    "JENKINS_URL",
+    "TRAVIS",
+    "TF_BUILD",
+    "BUILDKITE",
+    "DO_NOT_TRACK",
+    "MLFLOW_DISABLE_TELEMETRY",
+)
+
+
+def network_guard(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """Environment that installs NETWORK_GUARD in every Python process, and its log."""
+    folder, log = tmp_path / "network_guard", tmp_path / "network.jsonl"
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(NETWORK_GUARD)
+    path = os.pathsep.join(p for p in (str(folder), os.environ.get("PYTHONPATH")) if p)
+    return {"PYTHONPATH": path, "OPTBENCH_TEST_NETWORK_LOG": str(log)}, log
+
+
+def logged(log: Path) -> list[dict]:
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def imported_modules(stderr: str) -> set[str]:
+    """Module names in the `-X importtime` / PYTHONPROFILEIMPORTTIME report of a run."""
+    lines = (line for line in stderr.splitlines() if line.startswith("import time:"))
+    return {line.rsplit("|", 1)[-1].strip() for line in lines}
+
+
+def test_the_network_guard_sees_and_refuses_remote_calls(tmp_path):
+    """Sanity check of the guard the offline test relies on: it is installed in a child
+    Python, records a DNS lookup and a connect to remote hosts, and lets loopback through."""
+    env, log = network_guard(tmp_path)
+    probe = textwrap.dedent("""
+        import socket
+        for call in (lambda: socket.getaddrinfo("example.com", 443),
+                     lambda: socket.socket().connect(("192.0.2.1", 9))):
+            try:
+                call()
+            except PermissionError:
+                print("blocked")
+        socket.getaddrinfo("localhost", 9)
+    """)
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["blocked", "blocked"]
+    entries = logged(log)
+    assert [e["event"] for e in entries] == [
+        "guard installed",
+        "socket.getaddrinfo",
+        "socket.connect",
+    ]
+    assert entries[1]["host"] == "'example.com'" and entries[2]["host"] == "'192.0.2.1'"
+
+
+def test_default_run_is_offline_fast_and_accurate(tmp_path, monkeypatch):
+    for name in QUIET_MARKERS:
+        monkeypatch.delenv(name, raising=False)
+    env, log = network_guard(tmp_path)
+    done = run_cli(cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     assert "test_accuracy" in done.stdout and "make ui" in done.stdout
     assert f"sqlite:///{tmp_path}/runs/mlflow.db" in done.stdout
+    # offline: the guard ran in the CLI and in the MLflow helper, and saw no remote call
+    entries = logged(log)
+    commands = [" ".join(e["argv"]) for e in entries if e["event"] == "guard installed"]
+    assert any(c.endswith("-m optbench") for c in commands), commands
+    assert any("-m optbench.mlflow_writer" in c for c in commands), commands
+    assert [e for e in entries if e["event"] != "guard installed"] == []
     (run,) = client(store_of(tmp_path)).search_runs(["1"])
     assert run.info.status == "FINISHED"
     assert run.data.metrics["test_accuracy"] >= 0.95
+    # fast: seconds, with a bound generous enough for a loaded CI machine
+    metrics = run.data.metrics
+    assert metrics["data_load_time_s"] + metrics["fit_time_s"] < 30, metrics
+    assert (run.info.end_time - run.info.start_time) / 1000 < 30
 
 
 @pytest.mark.parametrize(
@@ -93,19 +217,22 @@ def test_a_failing_job_is_recorded_and_the_others_finish(tmp_path):
 
 
 def test_sklearn_runs_never_import_tensorflow(tmp_path):
-    poison = tmp_path / "poison"
-    for name in ("tensorflow", "keras"):
-        (poison / name).mkdir(parents=True)
-        (poison / name / "__init__.py").write_text(
-            textwrap.dedent(f"""
-            raise ImportError("{name} must not be imported on the scikit-learn path")
-        """)
-        )
-    env = {"PYTHONPATH": os.pathsep.join([str(poison), os.environ.get("PYTHONPATH", "")])}
+    """No process of a scikit-learn run imports TensorFlow or Keras (seconds of start-up),
+    not even behind a try/except: PYTHONPROFILEIMPORTTIME reports every import of the CLI
+    and of the MLflow helper."""
     done = run_cli(
-        "model=mlp_sklearn", "optimizer=adam", "trainer.max_iter=5", cwd=tmp_path, env=env
+        "model=mlp_sklearn",
+        "optimizer=adam",
+        "trainer.max_iter=5",
+        "trainer.progress=false",
+        cwd=tmp_path,
+        env={"PYTHONPROFILEIMPORTTIME": "1"},
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stderr[-3000:]
+    imported = imported_modules(done.stderr)
+    assert {"sklearn.neural_network", "mlflow"} <= imported  # the report covers both processes
+    leaked = {m.split(".")[0] for m in imported} & {"tensorflow", "keras"}
+    assert not leaked, f"a scikit-learn run imported {sorted(leaked)}"
 
 
 @pytest.mark.slow

@@ -107,7 +107,44 @@ def test_a_killed_job_leaves_no_run_running(tmp_path):
     assert status == "KILLED"
 
 
-def test_a_broken_store_fails_the_job_with_mlflows_message(tmp_path):
-    done = run_cli("tracking.uri=nosuchscheme://store", "trainer.max_iter=5", cwd=tmp_path)
-    assert done.returncode != 0
-    assert "nosuchscheme" in done.stderr
+BAD_STORE_ERROR = (
+    "error: tracking.uri='nosuchscheme://store': MLflow has no tracking store for scheme "
+    "'nosuchscheme'; supported: a local path, file://, sqlite://, postgresql://, mysql://, "
+    "mssql://, http://, https://, databricks://, databricks-uc://, uc://."
+)
+
+
+def outside_import_report(stderr: str) -> list[str]:
+    """stderr without the PYTHONPROFILEIMPORTTIME lines."""
+    return [line for line in stderr.splitlines() if not line.startswith("import time:")]
+
+
+def imported_modules(stderr: str) -> set[str]:
+    return {line.rsplit("|", 1)[-1].strip() for line in stderr.splitlines() if "|" in line}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param([], id="run"),
+        pytest.param(["-m", "optimizer=saga,lbfgs"], id="sweep"),
+    ],
+)
+def test_an_unknown_store_scheme_exits_2_with_one_line_before_any_work(tmp_path, args):
+    """MLflow only fails on the URI when the results are written, after training: optbench
+    checks it first. PYTHONPROFILEIMPORTTIME lists every import of every process: the digits
+    loader never ran, MLflow was never imported (no helper, no store opened)."""
+    done = run_cli(
+        *args,
+        "tracking.uri=nosuchscheme://store",
+        cwd=tmp_path,
+        env={"PYTHONPROFILEIMPORTTIME": "1"},
+    )
+    assert done.returncode == 2
+    assert outside_import_report(done.stderr) == [BAD_STORE_ERROR]
+    assert "Traceback" not in done.stdout + done.stderr
+    imported = imported_modules(done.stderr)
+    assert "optbench.tracking" in imported  # the report covers the process that checked
+    assert "optbench.data.digits" not in imported
+    assert not {m for m in imported if m.split(".")[0] == "mlflow"}
+    assert not list((tmp_path / "runs").glob("multirun/*/*/*"))  # no sweep job started

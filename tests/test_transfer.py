@@ -32,19 +32,6 @@ QUICK = (
 RESNET32 = ("model=resnet50", "model.input_size=32", *QUICK)
 
 
-@pytest.fixture
-def exact_float32():
-    """Full float32 convolutions: on Ampere and later GPUs TensorFlow computes float32 in TF32
-    (10-bit mantissa) by default, and two code paths that pick different algorithms then
-    differ by ~1e-3, too coarse for a 1e-4 equivalence check."""
-    import tensorflow as tf
-
-    before = tf.config.experimental.tensor_float_32_execution_enabled()
-    tf.config.experimental.enable_tensor_float_32_execution(False)
-    yield
-    tf.config.experimental.enable_tensor_float_32_execution(before)
-
-
 def fit(*overrides: str):
     """(result, trainer) of one in-process fit without MLflow."""
     cfg = compose_cfg("trainer.progress=false", *overrides)

@@ -1,0 +1,193 @@
+"""Every optimizer of the zoo on Keras: the class and settings built per name, one epoch on
+real digits, SAM's step and gradient clipping checked by hand."""
+
+from __future__ import annotations
+
+import math
+
+import keras  # a hard dependency (TensorFlow): a broken install fails here, never skips
+import numpy as np
+import pytest
+
+from optbench.optim.keras import KERAS_CLASSES
+from optbench.schema import validate
+from tests.conftest import compose_cfg
+from tests.keras_support import fit
+
+OPTIMIZERS = [*KERAS_CLASSES, "sam"]
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_every_optimizer_trains_an_epoch_on_real_digits(optimizer):
+    result, _, _ = fit("model=mlp", f"optimizer={optimizer}", "trainer.max_iter=2")
+    first, last = result.history[0], result.history[-1]
+    assert not result.diverged
+    assert last["val_loss"] < math.log(10), last  # better than chance (10 classes)
+    assert last["train_loss"] < first["train_loss"], (first, last)
+    expected_evals = 2 if optimizer == "sam" else 1
+    assert result.final["gradient_evaluations"] == expected_evals * result.final["optimizer_steps"]
+    for key in ("lr", "epoch_time_s", "samples_per_s", "grad_norm", "elapsed_s", "train_accuracy"):
+        assert math.isfinite(last[key]) and last[key] >= 0, key
+
+
+# optimizer name -> (the keras.optimizers class, overrides, attributes the built optimizer must
+# have). Overrides differ from Keras's own defaults, so a keyword that is not passed on shows.
+BUILT: dict[str, tuple[str, tuple[str, ...], dict]] = {
+    "sgd": (
+        "SGD",
+        ("optimizer.clipnorm=0.5",),
+        {"momentum": 0.0, "nesterov": False, "clipnorm": 0.5},
+    ),
+    "momentum": ("SGD", (), {"momentum": 0.9, "nesterov": False}),
+    "nesterov": ("SGD", ("optimizer.momentum=0.8",), {"momentum": 0.8, "nesterov": True}),
+    "adagrad": (
+        "Adagrad",
+        ("optimizer.initial_accumulator_value=0.2",),
+        {"initial_accumulator_value": 0.2, "epsilon": 1e-7},
+    ),
+    "rmsprop": (
+        "RMSprop",
+        ("optimizer.rho=0.8", "optimizer.momentum=0.5", "optimizer.centered=true"),
+        {"rho": 0.8, "momentum": 0.5, "centered": True},
+    ),
+    "adam": (
+        "Adam",
+        ("optimizer.beta_1=0.8", "optimizer.amsgrad=true", "optimizer.weight_decay=0.01"),
+        {"beta_1": 0.8, "beta_2": 0.999, "amsgrad": True, "weight_decay": 0.01},
+    ),
+    "adamw": ("AdamW", ("optimizer.beta_2=0.99",), {"weight_decay": 0.004, "beta_2": 0.99}),
+    "nadam": ("Nadam", ("optimizer.beta_1=0.8",), {"beta_1": 0.8, "beta_2": 0.999}),
+    "adamax": (
+        "Adamax",
+        ("optimizer.beta_2=0.99", "optimizer.epsilon=1e-6"),
+        {"beta_1": 0.9, "beta_2": 0.99, "epsilon": 1e-6},
+    ),
+    "lamb": ("Lamb", ("optimizer.beta_1=0.8",), {"beta_1": 0.8, "beta_2": 0.999}),
+    "lion": ("Lion", ("optimizer.beta_2=0.98",), {"beta_1": 0.9, "beta_2": 0.98}),
+    "adafactor": (
+        "Adafactor",
+        ("optimizer.clip_threshold=0.5",),
+        {"epsilon_1": 1e-15, "clip_threshold": 0.5, "relative_step": True},
+    ),
+    "muon": (
+        "Muon",
+        ("optimizer.ns_steps=3",),
+        {"momentum": 0.95, "nesterov": True, "ns_steps": 3, "adam_weight_decay": 0.004},
+    ),
+    "schedule_free_adamw": (
+        "ScheduleFreeAdamW",
+        ("optimizer.warmup_steps=10",),
+        {"warmup_steps": 10, "epsilon": 1e-8},
+    ),
+    # SAM: its base optimizer (the ascent step lives in the model's train_step)
+    "sam": ("SGD", ("optimizer.use_ema=true",), {"momentum": 0.0, "use_ema": True}),
+    "sam-momentum": ("SGD", ("optimizer.base=momentum",), {"momentum": 0.9, "nesterov": False}),
+    "sam-nesterov": ("SGD", ("optimizer.base=nesterov",), {"momentum": 0.9, "nesterov": True}),
+    "sam-adam": ("Adam", ("optimizer.base=adam",), {"beta_1": 0.9}),
+    "sam-adamw": ("AdamW", ("optimizer.base=adamw",), {"weight_decay": 0.004}),
+    "sam-rmsprop": ("RMSprop", ("optimizer.base=rmsprop",), {"rho": 0.9}),
+}
+
+
+def test_the_class_table_covers_every_optimizer_and_sam_base():
+    from optbench.schema import SAM_BASES
+
+    assert {name.split("-")[0] for name in BUILT} == set(OPTIMIZERS)
+    assert {name.split("-")[1] for name in BUILT if "-" in name} == set(SAM_BASES) - {"sgd"}
+
+
+@pytest.mark.parametrize("name", BUILT)
+def test_each_optimizer_builds_its_keras_class_with_its_settings(name):
+    from optbench.optim.keras import build_optimizer
+
+    cls, overrides, attributes = BUILT[name]
+    settings = validate(compose_cfg("model=mlp", f"optimizer={name.split('-')[0]}", *overrides))
+    built = build_optimizer(settings.optimizer, 0.0123)
+    assert type(built) is getattr(keras.optimizers, cls)
+    assert float(built.learning_rate) == pytest.approx(0.0123)
+    for key, value in attributes.items():
+        got = getattr(built, key)
+        assert got == (pytest.approx(value) if isinstance(value, float) else value), key
+
+
+def _softmax_regression_grad(w, b, x, y):
+    z = x @ w + b
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(len(y)), y] -= 1.0
+    return x.T @ p / len(y), p.mean(axis=0)
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_sam_step_matches_the_hand_computed_update(adaptive, exact_float32):
+    """One SAM step on softmax regression: ascend to w + rho g/||g||, take the gradient there,
+    restore w, let SGD apply it. Checked against the gradient written out in NumPy."""
+    from optbench.models.keras import build_model
+    from optbench.optim.keras import build_optimizer
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 5)).astype("float32")
+    y = rng.integers(0, 3, size=16)
+    settings = validate(
+        compose_cfg(
+            "model=logreg",
+            "optimizer=sam",
+            "model.C=1e12",
+            "optimizer.lr=0.5",
+            "optimizer.rho=0.3",
+            f"optimizer.adaptive={str(adaptive).lower()}",
+        )
+    )
+    model = build_model(settings.model, 5, 3, 16, sam_rho=0.3, sam_adaptive=adaptive)
+    w0 = rng.normal(size=(5, 3)).astype("float32")
+    b0 = rng.normal(size=3).astype("float32")
+    model.get_layer("softmax").set_weights([w0, b0])
+    model.compile(
+        optimizer=build_optimizer(settings.optimizer, 0.5), loss="sparse_categorical_crossentropy"
+    )
+    model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+
+    w, b = w0.astype(float), b0.astype(float)
+    gw, gb = _softmax_regression_grad(w, b, x.astype(float), y)
+    if adaptive:
+        norm = math.sqrt(np.sum((np.abs(w) * gw) ** 2) + np.sum((np.abs(b) * gb) ** 2))
+        ew, eb = 0.3 * w**2 * gw / norm, 0.3 * b**2 * gb / norm
+    else:
+        norm = math.sqrt(np.sum(gw**2) + np.sum(gb**2))
+        ew, eb = 0.3 * gw / norm, 0.3 * gb / norm
+    gw2, gb2 = _softmax_regression_grad(w + ew, b + eb, x.astype(float), y)
+    expected_w, expected_b = w - 0.5 * gw2, b - 0.5 * gb2
+    got_w, got_b = model.get_layer("softmax").get_weights()
+    np.testing.assert_allclose(got_w, expected_w, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got_b, expected_b, rtol=1e-4, atol=1e-5)
+    plain = w - 0.5 * gw  # and it is not plain SGD
+    assert np.abs(got_w - plain).max() > 1e-3
+
+
+@pytest.mark.parametrize(
+    ("clip", "check"),
+    [
+        ("clipnorm", lambda d, c: np.linalg.norm(d[0]) <= c * (1 + 1e-6)),
+        (
+            "global_clipnorm",
+            lambda d, c: math.hypot(*(np.linalg.norm(x) for x in d)) <= c * (1 + 1e-6),
+        ),
+        ("clipvalue", lambda d, c: max(np.abs(x).max() for x in d) <= c * (1 + 1e-6)),
+    ],
+)
+def test_gradient_clipping_bounds_the_applied_gradient(clip, check):
+    """SGD with lr 1: the weight change is the (clipped) gradient itself."""
+    from optbench.optim.keras import build_optimizer
+
+    settings = validate(compose_cfg("model=mlp", "optimizer=sgd", f"optimizer.{clip}=0.5"))
+    optimizer = build_optimizer(settings.optimizer, 1.0)
+    variables = [
+        keras.Variable(np.zeros((4, 3)), dtype="float32"),
+        keras.Variable(np.zeros(3), dtype="float32"),
+    ]
+    grads = [np.full((4, 3), 10.0, "float32"), np.full(3, -7.0, "float32")]
+    optimizer.apply(grads, variables)
+    deltas = [-np.asarray(v.numpy()) for v in variables]
+    assert check(deltas, 0.5)
+    assert np.linalg.norm(deltas[0]) > 0.1  # clipped, not zeroed
