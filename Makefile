@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 5000
 STORE  ?= sqlite:///$(CURDIR)/runs/mlflow.db
 
-.PHONY: install run test lint ui bench browser clean
+.PHONY: install run test lint ui bench browser mutate clean
 
 install: $(STAMP)
 
@@ -25,6 +25,7 @@ test: install
 lint: install
 	$(BIN)/ruff check optbench tests bench hydra_plugins
 	$(BIN)/ruff format --check optbench tests bench hydra_plugins
+	$(BIN)/lint-imports  # the layer contracts in pyproject.toml [tool.importlinter]
 
 ui: install
 	mkdir -p runs
@@ -35,6 +36,20 @@ bench: install
 	$(BIN)/python bench/bench_keras_fit.py  # needs MNIST (OPTBENCH_DATA_DIR or the Keras cache)
 	$(BIN)/python bench/bench_feature_cache.py  # needs cifar10/ (OPTBENCH_DATA_DIR)
 	$(BIN)/python bench/bench_joblib_sweep.py  # 8-job sweep, joblib vs basic launcher (~3 min)
+
+# Mutation testing (mutmut 3, [tool.mutmut] in pyproject.toml) of the modules where a wrong
+# number goes unnoticed; too slow for every CI run, so not part of `make test`. A fresh run
+# (mutants/ rebuilt), then the survivors and the score per module; docs/mutation.md has the
+# last results. MUTMUT_CHILDREN: parallel workers. To iterate on survivors without a fresh run:
+# $(BIN)/mutmut run [names]; $(BIN)/mutmut show <name>.
+MUTMUT_CHILDREN ?= 2
+mutate: install
+	$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/pip install 'mutmut>=3.3,<4'
+	rm -rf mutants
+	test ! -d ../shared/data || export OPTBENCH_DATA_DIR="$${OPTBENCH_DATA_DIR:-$$(cd ../shared/data && pwd)}"; \
+	  $(BIN)/mutmut run --max-children $(MUTMUT_CHILDREN) | tr '\r' '\n' | grep -v '^ *[^ ]* *\(Generating mutants\|Running\)' ; \
+	  $(BIN)/mutmut results; \
+	  $(BIN)/mutmut results --all true | $(BIN)/python docs/mutation_score.py
 
 # Debian's Chromium + ChromeDriver, for the test that renders the report's index.html headless
 browser:

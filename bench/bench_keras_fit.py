@@ -57,10 +57,9 @@ print(json.dumps({"wall": time.perf_counter() - start}))
 OPTBENCH = (
     COMMON
     + """
-from optbench.runner import execute, prepare
-from optbench.tracking import TrackedRun
+from optbench.runner import execute, prepare, tracked_run
 plan = prepare(cfg)
-with TrackedRun(cfg) as run:
+with tracked_run(cfg) as run:
     start = time.perf_counter()
     result = execute(cfg, plan, run)
     wall = time.perf_counter() - start - result.final["data_load_time_s"]

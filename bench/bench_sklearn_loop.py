@@ -69,9 +69,8 @@ def optbench_loop(splits, iters: int, store: str, tracking: str) -> float:
     from hydra import compose, initialize_config_module
 
     from optbench.callbacks import CallbackList, DivergenceGuard
-    from optbench.runner import prepare
+    from optbench.runner import prepare, tracked_run
     from optbench.schema import register_configs
-    from optbench.tracking import TrackedRun
 
     register_configs()
     overrides = [
@@ -85,11 +84,11 @@ def optbench_loop(splits, iters: int, store: str, tracking: str) -> float:
     with initialize_config_module("optbench.conf", version_base="1.3"):
         cfg = compose("config", overrides=overrides)
     plan = prepare(cfg)
-    with TrackedRun(cfg) as run:
+    with tracked_run(cfg) as run:
         run.writer.drain()  # the helper has imported MLflow and created the run
         callbacks = [DivergenceGuard()]
         if tracking != "none":
-            callbacks.append(run.metrics_logger(cfg.tracking.log_every))
+            callbacks.append(run.metrics_logger(plan.log_every))
         start = time.perf_counter()
         plan.trainer.fit(splits, CallbackList(callbacks))
         return time.perf_counter() - start

@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from optbench.metrics import higher_is_better
+
 
 @dataclass
 class LoopState:
@@ -104,14 +106,14 @@ class TargetTracker(Callback):
 
     def __init__(self, metric: str, value: float, stop: bool):
         self.metric, self.value, self.stop = metric, value, stop
-        self.lower_is_better = metric.endswith("loss")
+        self.maximise = higher_is_better(metric)
         self.reached: dict[str, float] = {}
 
     def on_epoch_end(self, step: int, logs: dict[str, float]) -> None:
         current = logs.get(self.metric)
         if self.reached or current is None or not math.isfinite(current):
             return
-        if (current <= self.value) if self.lower_is_better else (current >= self.value):
+        if (current >= self.value) if self.maximise else (current <= self.value):
             self.reached = {
                 "steps_to_target": logs.get("optimizer_steps", step),
                 "epochs_to_target": step,

@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import hydra
 from omegaconf import DictConfig
 
-from optbench.errors import USER_ERROR_EXIT
-from optbench.schema import register_configs
-from optbench.tracking import SweepTracking, close_sweep
+from optbench.errors import USER_ERROR_EXIT, OptbenchError
+from optbench.schema import refuse_renamed_overrides, register_configs
+from optbench.tracking import ClosedSweep, OpenSweep, StoreRefused, close_sweep, open_sweep
 from optbench.tune import register as register_tuning
+
+if TYPE_CHECKING:
+    from optbench.report.sweep import SweepReport
 
 register_configs()
 register_tuning()
@@ -26,7 +30,7 @@ def _hydra_entry(cfg: DictConfig) -> float:
 
 
 def main() -> None:
-    """Run one job or a sweep (-m); close any sweep left open by an error or Ctrl-C.
+    """Run one job or a sweep (-m); close the sweep however it ends, then report on it.
     ``optbench report ...`` builds the comparison report instead, ``optbench reproduce
     RUN_ID`` re-runs a stored run."""
     if sys.argv[1:2] == ["report"]:
@@ -38,24 +42,51 @@ def main() -> None:
 
         sys.exit(reproduce(sys.argv[2:]))
     try:
-        _hydra_entry()
-    except KeyboardInterrupt:
-        close_sweep("KILLED")
-        sys.exit(130)
-    finally:
-        close_sweep("FAILED")  # no-op unless the sweep ended before on_multirun_end
-    summary = SweepTracking.last_summary
-    exit_code = 0
-    if summary is not None:
+        refuse_renamed_overrides(sys.argv[1:])  # one line, not Hydra's 'not in struct' error
+    except OptbenchError as exc:
         from optbench import console
 
-        console.print_sweep_summary(summary)
-        if summary["failed"]:
-            user_only = all(
-                c.data.tags.get("optbench.error_type") == "user" for c in summary["failed"]
-            )
+        console.print_error(str(exc))
+        sys.exit(USER_ERROR_EXIT)
+    inherited = open_sweep()  # a parent run our caller's environment names is not ours to close
+    try:
+        _hydra_entry()
+    except KeyboardInterrupt:
+        _end_sweep(inherited, "KILLED")
+        sys.exit(130)
+    except StoreRefused as exc:  # before any job started: no sweep to close
+        from optbench import console
+
+        console.print_error(exc.message)
+        sys.exit(USER_ERROR_EXIT)
+    except BaseException:
+        _end_sweep(inherited, "FAILED")  # the sweep stopped early (Hydra, the sweeper, a bug)
+        raise
+    ended = _end_sweep(inherited, "FINISHED")
+    exit_code = 0
+    if ended is not None:
+        from optbench import console
+
+        sweep, report = ended
+        console.print_sweep_summary(sweep, report)
+        if sweep.failed:
+            user_only = all(c.data.tags.get("optbench.error_type") == "user" for c in sweep.failed)
             exit_code = USER_ERROR_EXIT if user_only else 1
     _fast_exit(exit_code)
+
+
+def _end_sweep(inherited: OpenSweep | None, status: str) -> tuple[ClosedSweep, SweepReport] | None:
+    """Close the sweep this command opened (None for a single run), then draw its report.
+
+    The sweep callback names the open sweep in this process's environment for its jobs; that
+    is how the CLI finds it here, with no state kept elsewhere."""
+    sweep = open_sweep()
+    if sweep is None or sweep == inherited:
+        return None
+    from optbench.report.sweep import report_sweep
+
+    closed = close_sweep(sweep, status)
+    return closed, report_sweep(closed)
 
 
 def _fast_exit(code: int) -> None:

@@ -68,10 +68,12 @@ def ui_hint(uri: str) -> str:
 SWEEP_COLUMNS = ("val_loss", "test_accuracy", "final_loss", "distance_to_min", "steps_to_tolerance")
 
 
-def print_sweep_summary(summary: dict[str, Any]) -> None:
-    children = sorted(summary["children"], key=lambda c: c.info.start_time)
+def print_sweep_summary(sweep: Any, report: Any) -> None:
+    """The child runs of a closed sweep (optbench.tracking.ClosedSweep), then what its report
+    (optbench.report.sweep.SweepReport) drew."""
+    children = sorted(sweep.children, key=lambda c: c.info.start_time)
     columns = [k for k in SWEEP_COLUMNS if any(k in c.data.metrics for c in children)]
-    table = Table(title=f"sweep · parent run {summary['parent'][:8]} · {summary['status']}")
+    table = Table(title=f"sweep · parent run {sweep.run_id[:8]} · {sweep.status}")
     for column in ("run", "status", *columns, "note"):
         table.add_column(column)
     for child in children:
@@ -85,25 +87,19 @@ def print_sweep_summary(summary: dict[str, Any]) -> None:
             ),
         )
     console.print(table)
-    landscapes = summary.get("landscapes")
-    if landscapes:
-        print_table(
-            "steps to tolerance (distance to the nearest minimum)",
-            landscapes["header"],
-            landscapes["rows"],
-        )
+    if report.landscapes:
+        print_table("steps to tolerance (distance to the nearest minimum)", *report.landscapes)
         console.print(
             "overlay figures: artifacts landscapes/<function>.png of the sweep's parent run"
         )
-    if summary.get("report"):
+    if report.index:
         console.print(
-            f"report: {summary['report']} (also artifacts report/ of the parent run; "
+            f"report: {report.index} (also artifacts report/ of the parent run; "
             "redraw with `optbench report`)",
             soft_wrap=True,
         )
-    architectures = summary.get("architectures")
-    if architectures:
-        print_table("architectures", architectures["header"], architectures["rows"])
+    if report.architectures:
+        print_table("architectures", *report.architectures)
 
 
 def print_tuning_start(studies: list[Any], n_trials: int, metric: str, direction: str) -> None:

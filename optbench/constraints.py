@@ -89,6 +89,9 @@ class EachOf:
         return f"a {'' if self.allow_empty else 'non-empty '}list, each {self.inner}"
 
 
+FRACTION = Interval(0, 1, "neither")  # a share of something: more than none, less than all
+
+
 def constrained(default: Any, constraint: Any, *, nullable: bool = False) -> Any:
     """A dataclass field whose value must satisfy ``constraint`` (or be None if nullable)."""
     meta = {"constraint": constraint, "nullable": nullable}

@@ -53,7 +53,7 @@ def _select_gpus(tf: Any, hw: Any, gpus: list, notes: list[str]) -> list:
 
 
 def configure(hw: Any, seed: int) -> Setup:
-    """Apply ``hw`` (a HardwareConfig) to TensorFlow/Keras and seed them."""
+    """Apply ``hw`` (a CpuConfig or GpuConfig) to TensorFlow/Keras and seed them."""
     import keras
     import tensorflow as tf
 
@@ -81,7 +81,7 @@ def configure(hw: Any, seed: int) -> Setup:
     keras.utils.set_random_seed(seed)
     if hw.deterministic:
         tf.config.experimental.enable_op_determinism()
-    if hw.gpus == "all" and len(selected) > 0:
+    if hw.device == "gpu" and hw.gpus == "all" and selected:
         strategy = tf.distribute.MirroredStrategy()
         devices = list(strategy.extended.worker_devices)
     else:

@@ -60,9 +60,8 @@ def reproduce(run_id: str, uri: str | None) -> list[tuple[str, ...]]:
     from omegaconf import OmegaConf
 
     from optbench import console
-    from optbench.mlflow_writer import client_for
-    from optbench.runner import execute, prepare
-    from optbench.tracking import TrackedRun, resolve_uri
+    from optbench.runner import execute, prepare, tracked_run
+    from optbench.tracking import client_for, resolve_uri
 
     uri = resolve_uri(uri)
     client = client_for(uri)
@@ -101,7 +100,7 @@ def reproduce(run_id: str, uri: str | None) -> list[tuple[str, ...]]:
         soft_wrap=True,
     )
     plan = prepare(cfg)
-    with TrackedRun(cfg) as run:
+    with tracked_run(cfg) as run:
         run.set_tags(
             {"optbench.reproduces": run_id, "optbench.overrides": tags["optbench.overrides"]}
         )
@@ -117,11 +116,15 @@ def reproduce(run_id: str, uri: str | None) -> list[tuple[str, ...]]:
 
 
 def _check_config(client: Any, run_id: str, composed: str) -> None:
-    """The logged config.yaml against the one composed now (config files changed since?)."""
+    """The logged config.yaml against the one composed now (config files changed since?),
+    both without the settings that do not change a result (optbench.tracking.hashing)."""
     import tempfile
     from pathlib import Path
 
+    import yaml
+
     from optbench import console
+    from optbench.tracking import result_defining
 
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -129,9 +132,10 @@ def _check_config(client: Any, run_id: str, composed: str) -> None:
         except Exception:
             return
         logged = Path(path).read_text()
-    ignore = ("run_name:", "uri:", "progress:", "skip_existing:")
-    old = [line for line in logged.splitlines() if not line.strip().startswith(ignore)]
-    new = [line for line in composed.splitlines() if not line.strip().startswith(ignore)]
+    old, new = (
+        yaml.safe_dump(result_defining(yaml.safe_load(text)), sort_keys=False).splitlines()
+        for text in (logged, composed)
+    )
     if old != new:
         import difflib
 

@@ -31,13 +31,25 @@ from optbench.errors import USER_ERROR_EXIT, OptbenchError
 from optbench.launchers import cpu_share
 from optbench.schema import Config, validate
 from optbench.tracking import TrackedRun
-from optbench.trainers.base import RunResult, Trainer, make_trainer, objective_value
+from optbench.trainers.base import (
+    RunResult,
+    Trainer,
+    framework_of,
+    make_trainer,
+    objective_value,
+    run_title,
+)
 
 
 @dataclass
 class Plan:
     settings: Config
     trainer: Trainer
+
+    @property
+    def log_every(self) -> int:
+        """Steps per MLflow write: tracking.log_every if set, else the trainer's own rhythm."""
+        return self.settings.tracking.log_every or self.trainer.log_every
 
 
 def prepare(cfg: DictConfig) -> Plan:
@@ -52,19 +64,21 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
 
 
+def tracked_run(cfg: DictConfig) -> TrackedRun:
+    """The job's MLflow run, tagged with the framework its trainer will use."""
+    return TrackedRun(cfg, framework_of(cfg))
+
+
 def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
     from threadpoolctl import threadpool_limits
 
     from optbench.data import load_dataset
-    from optbench.data.splits import Splits, scale
 
     settings = plan.settings
     seed_everything(settings.seed)
     with threadpool_limits(limits=settings.hardware.threads):
         start = time.perf_counter()
-        data = load_dataset(settings.dataset, settings.seed)
-        if isinstance(data, Splits):
-            data = scale(data, settings.model.input_scaling)
+        data = load_dataset(settings.dataset, settings.seed).scaled(settings.model.input_scaling)
         data_load_time = time.perf_counter() - start
         run.set_tags(
             {
@@ -77,13 +91,12 @@ def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
                 **{f"optbench.n_{k}": v for k, v in data.sizes().items()},
             }
         )
-        log_every = getattr(plan.trainer, "log_every", None) or settings.tracking.log_every
         limit = settings.trainer.diverge_above
-        if limit is not None and isinstance(data, Splits):
+        if limit is not None and data.n_classes is not None:
             limit *= math.log(data.n_classes)  # x the log-loss of a uniform guess
         else:
             limit = None
-        callbacks = [DivergenceGuard(val_loss_limit=limit), run.metrics_logger(log_every)]
+        callbacks = [DivergenceGuard(val_loss_limit=limit), run.metrics_logger(plan.log_every)]
         stop = settings.trainer.early_stop
         if stop.enabled:
             callbacks.append(EarlyStopping(stop.monitor, stop.tol, stop.patience))
@@ -113,9 +126,10 @@ def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
 
         run.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
         run.log_text(environment_freeze(), "environment/requirements.txt")
-        title = f"{settings.model.name} · {settings.optimizer.name} · {settings.dataset.name}"
         run.log_figure(
-            "optbench.report.plots:loss_curve", (result.history, title), "loss_curve.png"
+            "optbench.report.plots:loss_curve",
+            (result.history, run_title(settings)),
+            "loss_curve.png",
         )
         for artifact in result.artifacts:
             if artifact.text is not None:
@@ -147,7 +161,7 @@ def run_job(cfg: DictConfig) -> float:
 
 
 def _run_single_job(cfg: DictConfig) -> float:
-    run = TrackedRun(cfg)  # checks tracking.uri, then starts MLflow's helper to overlap
+    run = tracked_run(cfg)  # checks tracking.uri, then starts MLflow's helper to overlap
     try:
         plan = prepare(cfg)
     except BaseException:
@@ -175,7 +189,7 @@ def _run_sweep_job(cfg: DictConfig) -> float:
     job = HydraConfig.get().job
     context = f" in job #{job.num} ({' '.join(HydraConfig.get().overrides.task)})"
     try:
-        with TrackedRun(cfg) as run:  # validation inside: a bad job becomes a FAILED child run
+        with tracked_run(cfg) as run:  # validation inside: a bad job becomes a FAILED child run
             result = execute(cfg, prepare(cfg), run)
     except OptbenchError as exc:
         console.print_error(str(exc), context)

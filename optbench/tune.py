@@ -32,8 +32,8 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from optbench.errors import USER_ERROR_EXIT, OptbenchError
+from optbench.metrics import higher_is_better
 from optbench.tracking import ENV_STUDY, ENV_TRIAL, env_set_overrides
-from optbench.trainers.base import minimised
 
 _ABSENT = object()
 
@@ -132,7 +132,7 @@ class EqualBudgetSweeper(Sweeper):
 
     def sweep(self, arguments: list[str]) -> list[dict[str, Any]]:
         metric = str(self.config.objective)
-        direction = self.direction or ("minimize" if minimised(metric) else "maximize")
+        direction = self.direction or ("maximize" if higher_is_better(metric) else "minimize")
         try:
             studies = self._studies(arguments)
         except OptbenchError as exc:  # one line, exit 2; the CLI marks the sweep FAILED
@@ -302,11 +302,9 @@ class EqualBudgetSweeper(Sweeper):
 
 def _log_on_parent(folder: Path) -> None:
     """The tuning files as artifacts tuning/ of the sweep's parent run."""
-    from optbench.tracking import SweepTracking
+    from optbench.tracking import client_for, open_sweep
 
-    sweep = SweepTracking.active
+    sweep = open_sweep()  # the sweep this process's jobs report to
     if sweep is None:
         return
-    from optbench.mlflow_writer import client_for
-
-    client_for(sweep["uri"]).log_artifacts(sweep["run_id"], str(folder), "tuning")
+    client_for(sweep.uri).log_artifacts(sweep.run_id, str(folder), "tuning")

@@ -56,18 +56,17 @@ def compose_cfg(*overrides: str):
 
 def train(store: str, *overrides: str):
     """Run one job in-process exactly as the CLI does, minus Hydra's process set-up."""
-    from optbench.runner import execute, prepare
-    from optbench.tracking import TrackedRun
+    from optbench.runner import execute, prepare, tracked_run
 
     cfg = compose_cfg(f"tracking.uri={store}", "trainer.progress=false", *overrides)
     plan = prepare(cfg)
-    with TrackedRun(cfg) as run:
+    with tracked_run(cfg) as run:
         result = execute(cfg, plan, run)
     return result, run
 
 
 def client(store: str):
-    from optbench.mlflow_writer import client_for
+    from optbench.tracking import client_for
 
     return client_for(store)  # never creates the store at the same time as a job
 

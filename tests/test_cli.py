@@ -133,7 +133,7 @@ def test_default_run_is_offline_fast_and_accurate(tmp_path, monkeypatch):
     entries = logged(log)
     commands = [" ".join(e["argv"]) for e in entries if e["event"] == "guard installed"]
     assert any(c.endswith("-m optbench") for c in commands), commands
-    assert any("-m optbench.mlflow_writer" in c for c in commands), commands
+    assert any("-m optbench.tracking.helper" in c for c in commands), commands
     assert [e for e in entries if e["event"] != "guard installed"] == []
     (run,) = client(store_of(tmp_path)).search_runs(["1"])
     assert run.info.status == "FINISHED"
@@ -153,6 +153,7 @@ def test_default_run_is_offline_fast_and_accurate(tmp_path, monkeypatch):
             "optimizer.lr=-1.0 is not allowed",
         ),
         (["model=mlp_sklearn"], "it accepts: adam, sgd"),
+        (["model=mlp", "model.hidden=[64]"], "model.hidden was renamed model.hidden_sizes."),
     ],
 )
 def test_user_errors_exit_2_with_one_clear_line_and_no_run(tmp_path, args, message):

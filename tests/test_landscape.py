@@ -12,6 +12,7 @@ from optbench.data.surfaces import load
 from optbench.errors import OptbenchError
 from optbench.runner import prepare
 from optbench.schema import validate
+from optbench.trainers.base import framework_of
 from optbench.trainers.landscape import LandscapeTrainer
 from tests.conftest import client, compose_cfg, run_cli, train
 
@@ -129,11 +130,21 @@ def test_start_noise_moves_the_start_by_seed():
         (["trainer.animate=true"], "model=landscape runs only"),
         (["dataset=beale", "dataset.start=[1,2,3]"], "must be a point"),
         (["dataset=beale", "optimizer.clipnorm=1", "optimizer.clipvalue=1"], "only one of"),
+        (["dataset=beale", "model.framework=keras"], "set model.implementation only"),
     ],
 )
 def test_bad_landscape_configs_are_refused(overrides, message):
     with pytest.raises(OptbenchError, match=message.replace("(", r"\(").replace("=", "=")):
         prepare(compose_cfg(*overrides))
+
+
+@pytest.mark.parametrize("implementation", ["numpy", "keras"])
+def test_the_run_is_tagged_with_the_framework_that_steps(implementation):
+    """model.implementation=keras moves the point with Keras's optimizer: the run's framework
+    (its optbench.framework tag) says keras, and the landscape trainer still runs it."""
+    plan = prepare(compose_cfg("dataset=beale", f"model.implementation={implementation}"))
+    assert framework_of(plan.settings) == plan.settings.model.framework == implementation
+    assert isinstance(plan.trainer, LandscapeTrainer)
 
 
 def test_run_logs_trajectory_plot_and_gif(store, tmp_path):
@@ -192,5 +203,11 @@ def test_sweep_overlays_trajectories_and_report_redraws_them(tmp_path):
     assert report.returncode == 0, report.stderr[-2000:]
     assert (out / "landscape_himmelblau.png").read_bytes().startswith(PNG)
     assert (out / "steps_to_tolerance.csv").read_text() == table.read_text()
+    # index.html shows them: the sweep's own report (on its parent run) and the redrawn one
+    logged = Path(mlflow.download_artifacts(parent.info.run_id, "report", str(tmp_path / "l")))
+    for page in (logged / "index.html", out / "index.html"):
+        text = page.read_text()
+        assert "steps to tolerance" in text and "<td>ill_conditioned_quadratic</td>" in text
+        assert "<img src='landscape_himmelblau.png'" in text, page
     missing = run_cli("report", "--uri", store, "--sweep", "nope", cwd=tmp_path)
     assert missing.returncode == 2 and "no sweep 'nope'" in missing.stdout

@@ -9,6 +9,7 @@ from omegaconf.errors import ConfigAttributeError, ValidationError
 
 from optbench.errors import OptbenchError
 from optbench.runner import prepare
+from optbench.schema import CpuConfig, GpuConfig, refuse_renamed_overrides, validate
 from optbench.trainers.base import framework_of
 from tests.conftest import REPO, compose_cfg
 
@@ -115,6 +116,32 @@ def test_force_added_unknown_key_is_rejected_before_work_starts():
         OptbenchError, match=r"optimizer.lr is not a known key here; optimizer accepts: name"
     ):
         prepare(compose_cfg("+optimizer.lr=0.1"))
+
+
+def test_a_renamed_key_is_refused_with_one_line_naming_the_new_one():
+    """On the command line (before Hydra composes) and force-added (+key) alike."""
+    with pytest.raises(OptbenchError, match=r"^model\.hidden was renamed model\.hidden_sizes\.$"):
+        refuse_renamed_overrides(["-m", "model=mlp", "model.hidden=[256,128]"])
+    with pytest.raises(OptbenchError, match=r"^model\.head\.hidden was renamed model\.head\."):
+        prepare(compose_cfg("model=resnet50", "optimizer=adam", "+model.head.hidden=[32]"))
+    refuse_renamed_overrides(["--cfg", "job", "model=mlp", "model.hidden_sizes=[64]"])  # passes
+
+
+def test_both_mlps_name_their_layer_sizes_hidden_sizes():
+    keras_mlp = validate(compose_cfg("model=mlp", "model.hidden_sizes=[64,32]")).model
+    sklearn_mlp = validate(compose_cfg("model=mlp_sklearn", "optimizer=adam")).model
+    assert (keras_mlp.hidden_sizes, sklearn_mlp.hidden_sizes) == ([64, 32], [100])
+
+
+def test_only_gpu_hardware_has_gpu_settings():
+    cpu = validate(compose_cfg("hardware=cpu")).hardware
+    assert isinstance(cpu, CpuConfig) and not isinstance(cpu, GpuConfig)
+    assert not hasattr(cpu, "gpus") and not hasattr(cpu, "fallback")
+    for name in ("gpu", "mixed", "multi_gpu"):
+        gpu = validate(compose_cfg(f"hardware={name}")).hardware
+        assert isinstance(gpu, GpuConfig) and gpu.device == "gpu" and gpu.fallback == "error"
+    with pytest.raises(ConfigCompositionException):
+        compose_cfg("hardware=cpu", "hardware.fallback=cpu")
 
 
 def test_unknown_group_choice_lists_valid_options():

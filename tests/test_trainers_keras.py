@@ -30,7 +30,7 @@ def test_init_statistics(init, std):
 
     keras.utils.set_random_seed(0)
     settings = validate(
-        compose_cfg("model=mlp", "optimizer=adam", f"model.init={init}", "model.hidden=[512]")
+        compose_cfg("model=mlp", "optimizer=adam", f"model.init={init}", "model.hidden_sizes=[512]")
     )
     model = build_model(settings.model, 784, 10, 1000)
     kernel = model.get_layer("hidden_0").get_weights()[0]
@@ -226,3 +226,21 @@ def test_synthetic_features_train_the_mlp_without_an_image_grid():
     assert result.history[-1]["val_accuracy"] > 0.5  # 3 classes
     paths = {a.path for a in result.artifacts}
     assert paths == {"confusion_matrix.png"}  # no 2-D images to show
+
+
+def test_keras_writes_every_epoch_unless_tracking_log_every_says_otherwise(store, monkeypatch):
+    """tracking.log_every=null: the trainer's own rhythm (Keras: each epoch); a set value wins."""
+    from optbench import runner
+
+    asked = []
+    metrics_logger = runner.TrackedRun.metrics_logger
+
+    def spy(run, every):
+        asked.append(every)
+        return metrics_logger(run, every)
+
+    monkeypatch.setattr(runner.TrackedRun, "metrics_logger", spy)
+    for every in ("null", "7"):
+        overrides = ("model=logreg", "optimizer=adam", "trainer.max_iter=2")
+        train(store, *overrides, f"tracking.log_every={every}")
+    assert asked == [1, 7]

@@ -137,7 +137,7 @@ def test_head_on_cached_features_equals_the_head_trained_through_the_frozen_back
     overrides = (
         *RESNET32,
         "trainer.max_iter=3",
-        "model.head.hidden=[32]",
+        "model.head.hidden_sizes=[32]",
         "model.head.dropout=0.3",
     )
     cached, t_cached = fit(*overrides, "model.cache_features=true")
@@ -285,3 +285,6 @@ def test_transfer_learning_experiment_sweeps_both_backbones_and_prints_the_table
     ):
         assert text in out, text
     assert "2,270,794" in out and "23,608,202" in out  # backbone + Dense(10) head
+    (page,) = (tmp_path / "runs" / "reports").glob("*/index.html")  # the sweep's report
+    text = page.read_text()
+    assert "<h2>Architectures</h2>" in text and "<td>23,608,202</td>" in text

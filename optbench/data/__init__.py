@@ -1,12 +1,27 @@
-"""Datasets by name. Each module exposes ``load(cfg, seed) -> Splits``; imported on demand."""
+"""Datasets by name. Each module exposes ``load(cfg, seed) -> Splits`` (a 2-D test function's
+``-> Surface``); imported on demand."""
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Any, Protocol, Self
 
 from optbench.data.splits import Splits
 from optbench.errors import OptbenchError
+
+
+class Dataset(Protocol):
+    """What the runner and the trainers' ``fit`` take: ``Splits``, or a ``Surface``."""
+
+    info: dict[str, Any]  # source, checksums, ...
+
+    @property
+    def n_classes(self) -> int | None: ...  # None: no classes (a 2-D test function)
+
+    def sizes(self) -> dict[str, int]: ...
+
+    def scaled(self, how: str) -> Self: ...  # the inputs as model.input_scaling says
+
 
 # the 2-D test functions of optbench.optim.functions (model=landscape), listed here so that
 # looking up a dataset never imports more than its own loader
@@ -29,7 +44,7 @@ DATASETS: dict[str, str] = {
 }
 
 
-def load_dataset(cfg, seed: int) -> Any:
+def load_dataset(cfg: Any, seed: int) -> Dataset:
     """Load and describe the dataset named by ``cfg.name``: ``Splits``, or a ``Surface``."""
     try:
         module = DATASETS[cfg.name]
@@ -40,4 +55,4 @@ def load_dataset(cfg, seed: int) -> Any:
     return importlib.import_module(module).load(cfg, seed)
 
 
-__all__ = ["DATASETS", "FUNCTION_NAMES", "Splits", "load_dataset"]
+__all__ = ["DATASETS", "FUNCTION_NAMES", "Dataset", "Splits", "load_dataset"]

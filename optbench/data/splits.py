@@ -25,6 +25,9 @@ class Splits:
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test)}
 
+    def scaled(self, how: str) -> Splits:
+        return scale(self, how)
+
 
 def stratified_take(y: np.ndarray, size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices (taken, rest) with ``size`` a fraction or a count, stratified by label."""

@@ -1,5 +1,5 @@
 """2-D test functions as datasets: the 'data' of a landscape run is its loss surface and
-where the optimizer starts on it."""
+where the optimizer starts on it, with the interface of ``Splits`` that the runner uses."""
 
 from __future__ import annotations
 
@@ -18,8 +18,17 @@ class Surface:
     tolerance: float  # distance to the nearest minimum that counts as reached
     info: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def n_classes(self) -> None:
+        """No classes: no chance-level loss to measure divergence against."""
+        return None
+
     def sizes(self) -> dict[str, int]:
         return {}
+
+    def scaled(self, how: str) -> Surface:
+        """A surface has no inputs to scale."""
+        return self
 
 
 def load(cfg: Any, seed: int) -> Surface:

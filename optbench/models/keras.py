@@ -19,7 +19,7 @@ def regularizer(model: Any, n_train: int) -> Any:
 
 def build_model(model: Any, input_dim: int, n_classes: int, n_train: int, **step: Any) -> Any:
     """logreg: one softmax Dense layer (zero-initialised, as scikit-learn starts); mlp:
-    Flatten -> Dense(h, activation) per hidden size -> Dropout -> Dense(softmax).
+    Flatten -> Dense(h, activation) per entry of hidden_sizes -> Dropout -> Dense(softmax).
     ``step`` goes to TrainStepModel (SAM settings)."""
     import keras
 
@@ -38,7 +38,7 @@ def build_model(model: Any, input_dim: int, n_classes: int, n_train: int, **step
         )(inputs)
     else:
         x = keras.layers.Flatten()(inputs)
-        for i, units in enumerate(model.hidden):
+        for i, units in enumerate(model.hidden_sizes):
             x = keras.layers.Dense(
                 units,
                 activation=model.activation,

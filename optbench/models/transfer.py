@@ -159,7 +159,7 @@ def head_layers(head: Any, n_classes: int, seed: int) -> list:
     layers: list = []
     if head.dropout > 0:
         layers.append(keras.layers.Dropout(head.dropout, seed=seed, name="head_dropout"))
-    for i, units in enumerate(head.hidden):
+    for i, units in enumerate(head.hidden_sizes):
         layers.append(
             keras.layers.Dense(
                 units,

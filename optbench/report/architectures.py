@@ -5,11 +5,12 @@ size (several seeds or optimizers: mean of the runs)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from optbench.report.tables import markdown, table_csv
+from optbench.report.tables import TextTable, markdown, table_csv
 
 HEADER = [
     "Model",
@@ -62,12 +63,13 @@ def architecture_table(runs: list[Any]) -> tuple[list[str], list[list[str]]]:
     return HEADER, rows
 
 
-def log_sweep_architectures(writer: Any, parent_id: str, children: list[Any]) -> dict[str, Any]:
-    """Log the comparison table (Markdown and CSV) on the sweep's parent run."""
-    runs = transfer_children(children)
-    if not runs:
-        return {}
-    header, rows = architecture_table(runs)
-    writer.text(parent_id, markdown(header, rows), "architectures.md")
-    writer.text(parent_id, table_csv(header, rows), "architectures.csv")
-    return {"header": header, "rows": rows}
+def write_architectures(runs: list[Any], folder: Path) -> TextTable | None:
+    """Write the comparison table as architectures.md and .csv in ``folder``; None when no
+    finished run is a transfer-learning run."""
+    transfer = transfer_children(runs)
+    if not transfer:
+        return None
+    table = TextTable(*architecture_table(transfer))
+    (folder / "architectures.md").write_text(markdown(*table))
+    (folder / "architectures.csv").write_text(table_csv(*table))
+    return table

@@ -9,7 +9,6 @@ on it are its (optimizer, schedule) settings; seeds are repetitions."""
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,16 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optbench.report import figures
+from optbench.metrics import higher_is_better
+from optbench.report import plots
+from optbench.report.architectures import write_architectures
 from optbench.report.frame import curves_frame, runs_frame
-from optbench.report.stats import (
-    crossing,
-    derived_target,
-    higher_is_better,
-    performance_profile,
-    seed_summary,
-)
-from optbench.report.tables import markdown
+from optbench.report.html import index_page
+from optbench.report.landscapes import LandscapeView, write_landscapes
+from optbench.report.stats import crossing, derived_target, performance_profile, seed_summary
+from optbench.report.tables import TextTable, markdown
 
 PROBLEM = ["dataset", "model"]
 GROUP = ["dataset", "model", "optimizer", "schedule"]
@@ -46,9 +43,11 @@ class ReportOptions:
 @dataclass
 class Report:
     folder: Path
-    files: list[Path] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)  # the comparison's tables and figures
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     metric: str = ""
+    landscapes: LandscapeView | None = None  # where some runs are landscape runs
+    architectures: TextTable | None = None  # where some runs are transfer-learning runs
 
 
 def _label(runs: pd.DataFrame) -> pd.Series:
@@ -128,6 +127,8 @@ def build_report(client: Any, runs: list[Any], out: Path, options: ReportOptions
     experiments = {e.experiment_id: e.name for e in client.search_experiments()}
     report = Report(Path(out))
     report.folder.mkdir(parents=True, exist_ok=True)
+    report.landscapes = write_landscapes(client, runs, report.folder)
+    report.architectures = write_architectures(runs, report.folder)
     frame = runs_frame(runs, experiments)
     finished = frame[frame["status"] == "FINISHED"].copy() if not frame.empty else frame
     if finished.empty:
@@ -159,7 +160,7 @@ def build_report(client: Any, runs: list[Any], out: Path, options: ReportOptions
     for name, table in report.tables.items():
         report.files += _write_table(table, report.folder / name)
     report.files += _figures(finished, curves, ttt, metric, report.folder)
-    report.files.append(_index_html(report, options))
+    report.files.append(_write_index(report, options.title))
     return report
 
 
@@ -189,53 +190,32 @@ def _figures(
     for (dataset, model), block in runs.groupby(PROBLEM, sort=False):
         labels = dict(zip(block["run_id"], block["label"], strict=True))
         logged = set(curves.loc[curves["run_id"].isin(labels), "key"])
-        plots = [(k, "step", "loss" in k) for k in ("train_loss", "val_loss") if k in logged]
+        panels = [(k, "step", "loss" in k) for k in ("train_loss", "val_loss") if k in logged]
         if metric in logged:
-            plots.append((metric, "elapsed_s", "loss" in metric))
+            panels.append((metric, "elapsed_s", "loss" in metric))
         if "lr" in logged:
-            plots.append(("lr", "step", True))
-        for key, x, log_y in plots:
+            panels.append(("lr", "step", True))
+        for key, x, log_y in panels:
             path = folder / f"{_slug(dataset, model, key, 'vs', x)}.png"
             title = f"{dataset} · {model} · {key} vs {'time' if x == 'elapsed_s' else 'step'}"
-            figures.grouped_curves(curves, labels, key, x, title, log_y).savefig(path)
+            plots.grouped_curves(curves, labels, key, x, title, log_y).savefig(path)
             files.append(path)
     if not ttt.empty:
         costs = _costs(ttt)
         if costs.shape[1] > 1:
-            rho = performance_profile(costs, figures.taus_for(costs))
+            rho = performance_profile(costs, plots.taus_for(costs))
             path = folder / "performance_profile.png"
             title = f"performance profile · time to target on {len(costs)} problems"
-            figures.performance_profile(rho, title).savefig(path)
+            plots.performance_profile(rho, title).savefig(path)
             files.append(path)
     return files
 
 
-def _index_html(report: Report, options: ReportOptions) -> Path:
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>{html.escape(options.title)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em;max-width:1400px}"
-        "table{border-collapse:collapse;font-size:13px;margin:1em 0}"
-        "td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}"
-        "img{max-width:680px;margin:6px;border:1px solid #eee}</style></head><body>",
-        f"<h1>{html.escape(options.title)}</h1>",
-        f"<p>Metric: <b>{html.escape(report.metric)}</b>. Groups compared within each "
-        "(dataset, model); 'within noise': the 95% bootstrap interval of the difference from "
-        "the best group contains 0.</p>",
-    ]
-    for name, caption in (
-        ("summary", "Final results over seeds"),
-        ("time_to_target", "Time to target"),
-    ):
-        table = report.tables.get(name)
-        if table is not None and not table.empty:
-            parts.append(f"<h2>{caption}</h2>")
-            parts.append(table.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-"))
-    images = [f for f in report.files if f.suffix == ".png"]
-    if images:
-        parts.append("<h2>Figures</h2>")
-        parts += [f"<img src='{html.escape(p.name)}' alt='{html.escape(p.stem)}'>" for p in images]
-    parts.append("</body></html>")
+def _write_index(report: Report, title: str) -> Path:
+    figures = [f for f in report.files if f.suffix == ".png"]
+    page = index_page(
+        title, report.metric, report.tables, figures, report.landscapes, report.architectures
+    )
     path = report.folder / "index.html"
-    path.write_text("\n".join(parts))
+    path.write_text(page)
     return path

@@ -1,5 +1,5 @@
 """`optbench report`: the comparison report from the MLflow store (tables, figures,
-index.html), plus the landscape and architecture tables where the runs have them.
+index.html, with the landscape and architecture views where the runs have them).
 
 optbench report                                   # the latest sweep
 optbench report --sweep 20261124-...              # a sweep id (tag optbench.sweep_id) or parent run id
@@ -67,10 +67,9 @@ def main(argv: list[str]) -> int:
 
 
 def _report(args: argparse.Namespace, console: Any) -> int:
-    from optbench.mlflow_writer import client_for
     from optbench.report.build import ReportOptions, build_report
     from optbench.report.frame import search
-    from optbench.tracking import resolve_uri
+    from optbench.tracking import client_for, resolve_uri
 
     uri = resolve_uri(args.uri)
     client = client_for(uri)
@@ -95,7 +94,6 @@ def _report(args: argparse.Namespace, console: Any) -> int:
     options = ReportOptions(args.metric, args.target, args.tolerance, f"optbench report · {name}")
     report = build_report(client, runs, out, options)
     print_report(report, console)
-    _extras(client, runs, out, console)
     log_to = args.log_to or (sweep_run.info.run_id if sweep_run is not None else None)
     if log_to:
         log_report(uri, log_to, out)
@@ -105,8 +103,10 @@ def _report(args: argparse.Namespace, console: Any) -> int:
 
 
 def print_report(report: Any, console: Any) -> None:
+    """The summary and time-to-target tables, then the landscape and architecture views."""
     from rich.table import Table
 
+    from optbench.console import print_table
     from optbench.report.tables import fmt
 
     for name in ("summary", "time_to_target"):
@@ -122,6 +122,12 @@ def print_report(report: Any, console: Any) -> None:
         for row in table.itertuples(index=False):
             rich_table.add_row(*(fmt(v) for v in row))
         console.print(rich_table)
+    if report.architectures is not None:
+        print_table("architectures", *report.architectures)
+    if report.landscapes is not None:
+        for path in report.landscapes.overlays.values():
+            console.print(f"  {path}")
+        print_table("steps to tolerance", *report.landscapes.tolerance)
 
 
 def compact_summary(table: Any, metric: str) -> Any:
@@ -142,33 +148,9 @@ def compact_summary(table: Any, metric: str) -> Any:
 
 
 def log_report(uri: str, run_id: str, folder: Path) -> None:
-    from optbench.mlflow_writer import client_for
+    from optbench.tracking import client_for
 
     client_for(uri).log_artifacts(run_id, str(folder), "report")
-
-
-def _extras(client: Any, runs: list[Any], out: Path, console: Any) -> None:
-    """The landscape overlays and the architecture table, where the runs have them."""
-    from optbench.console import print_table
-    from optbench.report.architectures import architecture_table, transfer_children
-    from optbench.report.landscapes import landscape_children, tolerance_table, trajectories
-    from optbench.report.plots import landscape
-    from optbench.report.tables import markdown, table_csv
-
-    transfer = transfer_children(runs)
-    if transfer:
-        header, rows = architecture_table(transfer)
-        (out / "architectures.md").write_text(markdown(header, rows))
-        print_table("architectures", header, rows)
-    landscape_runs = landscape_children(runs)
-    if landscape_runs:
-        for function, paths in trajectories(client, landscape_runs).items():
-            path = out / f"landscape_{function}.png"
-            landscape(function, paths, f"{function} · {len(paths)} runs").savefig(path)
-            console.print(f"  {path}")
-        header, rows = tolerance_table(landscape_runs)
-        (out / "steps_to_tolerance.csv").write_text(table_csv(header, rows))
-        print_table("steps to tolerance", header, rows)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Sweep-level views of landscape runs: all trajectories on one contour plot per function, and
+"""Report views of landscape runs: all trajectories on one contour plot per function, and
 the steps-to-tolerance table (functions x optimizers), read back from the MLflow store."""
 
 from __future__ import annotations
@@ -6,10 +6,11 @@ from __future__ import annotations
 import csv
 import tempfile
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from optbench.report.tables import table_csv
+from optbench.report.tables import TextTable, table_csv
 
 
 def landscape_children(children: list[Any]) -> list[Any]:
@@ -93,18 +94,26 @@ def tolerance_table(runs: list[Any]) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def log_sweep_landscapes(writer: Any, parent_id: str, children: list[Any]) -> dict[str, Any]:
-    """Log the overlay figures and the steps-to-tolerance table on the sweep's parent run."""
-    runs = landscape_children(children)
-    if not runs:
-        return {}
-    for function, paths in trajectories(writer.client, runs).items():
-        writer.figure(
-            parent_id,
-            "optbench.report.plots:landscape",
-            (function, paths, f"{function} · {len(paths)} runs"),
-            f"landscapes/{function}.png",
-        )
-    header, rows = tolerance_table(runs)
-    writer.text(parent_id, table_csv(header, rows), "steps_to_tolerance.csv")
-    return {"header": header, "rows": rows}
+@dataclass
+class LandscapeView:
+    """What a set of landscape runs shows: steps to tolerance, one overlay figure per function."""
+
+    tolerance: TextTable
+    overlays: dict[str, Path]  # function name -> landscape_<function>.png
+
+
+def write_landscapes(client: Any, runs: list[Any], folder: Path) -> LandscapeView | None:
+    """Draw landscape_<function>.png (every trajectory on one contour plot) and write
+    steps_to_tolerance.csv in ``folder``; None when no finished run is a landscape run."""
+    from optbench.report.plots import landscape
+
+    landscape_runs = landscape_children(runs)
+    if not landscape_runs:
+        return None
+    overlays = {}
+    for function, paths in trajectories(client, landscape_runs).items():
+        overlays[function] = folder / f"landscape_{function}.png"
+        landscape(function, paths, f"{function} · {len(paths)} runs").savefig(overlays[function])
+    tolerance = TextTable(*tolerance_table(landscape_runs))
+    (folder / "steps_to_tolerance.csv").write_text(table_csv(*tolerance))
+    return LandscapeView(tolerance, overlays)

@@ -9,12 +9,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from optbench.metrics import higher_is_better
+
 BOOTSTRAP_SAMPLES = 2000
-MAXIMIZE = ("accuracy",)  # a metric whose name contains one of these is better when higher
-
-
-def higher_is_better(metric: str) -> bool:
-    return any(word in metric for word in MAXIMIZE)
 
 
 def bootstrap_ci(

@@ -5,9 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+
+
+class TextTable(NamedTuple):
+    """A table of text cells, as printed to the terminal and written as CSV or Markdown."""
+
+    header: list[str]
+    rows: list[list[str]]
 
 
 def fmt(value: Any) -> str:

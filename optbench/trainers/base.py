@@ -16,7 +16,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from optbench.callbacks import CallbackList, LoopState
-from optbench.data import Splits
+from optbench.data import Dataset
+from optbench.metrics import higher_is_better
 
 
 def log_loss_and_accuracy(proba: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -64,15 +65,10 @@ class RunResult:
         return objective_value(metric, last, self.diverged)
 
 
-def minimised(metric: str) -> bool:
-    """Losses are minimised; accuracies maximised."""
-    return "loss" in metric
-
-
 def objective_value(metric: str, last: Mapping[str, float], diverged: bool) -> float:
     """The last value of ``metric`` (a val_ metric falls back to its train_ twin where there is
     no validation set); the worst value when diverged or absent."""
-    worst = math.inf if minimised(metric) else -math.inf
+    worst = -math.inf if higher_is_better(metric) else math.inf
     if diverged:
         return worst
     for key in (metric, metric.replace("val_", "train_")):
@@ -109,18 +105,28 @@ class InterruptGuard:
 
 
 class Trainer(Protocol):
-    def fit(self, splits: Splits, callbacks: CallbackList) -> RunResult: ...
+    log_every: int  # steps per MLflow write when tracking.log_every is null
+
+    def fit(self, splits: Dataset, callbacks: CallbackList) -> RunResult: ...
 
 
+def run_title(cfg: Any) -> str:
+    """What a run's figures are titled: model · optimizer · dataset."""
+    return f"{cfg.model.name} · {cfg.optimizer.name} · {cfg.dataset.name}"
+
+
+LANDSCAPE_TRAINER = "optbench.trainers.landscape:LandscapeTrainer"
 TRAINERS = {
     "sklearn": "optbench.trainers.sklearn:SklearnTrainer",
     "keras": "optbench.trainers.keras_trainer:KerasTrainer",
-    "numpy": "optbench.trainers.landscape:LandscapeTrainer",
+    "numpy": LANDSCAPE_TRAINER,
 }
-# models with a trainer of their own within their framework
-MODEL_TRAINERS = dict.fromkeys(
-    ("mobilenet_v2", "resnet50"), "optbench.trainers.transfer:TransferTrainer"
-)
+# models with a trainer of their own within their framework (the landscape steps with NumPy
+# or Keras optimizers, on a surface rather than a model)
+MODEL_TRAINERS = {
+    **dict.fromkeys(("mobilenet_v2", "resnet50"), "optbench.trainers.transfer:TransferTrainer"),
+    "landscape": LANDSCAPE_TRAINER,
+}
 
 
 def framework_of(cfg: Any) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 from optbench.callbacks import CallbackList, LoopState
 from optbench.data import Splits
 from optbench.errors import OptbenchError
-from optbench.trainers.base import Artifact, RunResult, log_loss_and_accuracy
+from optbench.trainers.base import Artifact, RunResult, log_loss_and_accuracy, run_title
 
 KERAS_MODELS = ("logreg", "mlp")
 EVAL_BATCH = 4096
@@ -34,7 +34,7 @@ def batch_size(value: Any, n_train: int) -> int:
 
 
 class KerasTrainer:
-    log_every = 1  # one MLflow log_batch per epoch
+    log_every = 1  # with tracking.log_every=null: one MLflow write per epoch (seconds each)
 
     models = KERAS_MODELS
 
@@ -175,7 +175,7 @@ class KerasTrainer:
 
     def _artifacts(self, model: Any, splits: Splits, proba: np.ndarray) -> list[Artifact]:
         cfg = self.cfg
-        title = f"{cfg.model.name} · {cfg.optimizer.name} · {cfg.dataset.name}"
+        title = run_title(cfg)
         predicted = np.argmax(proba, axis=1)
         artifacts = [
             Artifact(

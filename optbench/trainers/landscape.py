@@ -87,12 +87,16 @@ class KerasStepper:
 
 
 class LandscapeTrainer:
+    log_every = 50  # with tracking.log_every=null: one MLflow write per 50 steps (microseconds)
+
     def __init__(self, cfg: Any):
         self.cfg = cfg
         stepper = KerasStepper if cfg.model.implementation == "keras" else NumpyStepper
         self.stepper = stepper(cfg)
 
-    def fit(self, surface: Surface, callbacks: CallbackList) -> RunResult:
+    def fit(self, splits: Surface, callbacks: CallbackList) -> RunResult:
+        """The trainers' ``fit``: the 'splits' of a 2-D test function are its surface."""
+        surface = splits
         f, w = surface.function, surface.start.copy()
         self.stepper.start(w)
         state = LoopState(max_steps=self.cfg.trainer.max_iter)

@@ -35,6 +35,8 @@ def _batch_size(value: Any, n_train: int) -> Any:
 
 
 class SklearnTrainer:
+    log_every = 50  # with tracking.log_every=null: one MLflow write per 50 iterations
+
     def __init__(self, cfg: Any):
         self.cfg = cfg
         self.kwargs = optimizer_kwargs(cfg.model, cfg.optimizer, cfg.schedule)

@@ -1,5 +1,6 @@
-"""MLflow records read back through MLflow's own client: params, tags, metrics, artifacts,
-batched writes, and the final status on success, failure and Ctrl-C."""
+"""One job's MLflow run (optbench/tracking/run.py), read back through MLflow's own client:
+params, tags, metrics, artifacts, batched writes, and the final status on success, failure
+and Ctrl-C."""
 
 import subprocess
 from pathlib import Path
@@ -9,8 +10,7 @@ import yaml
 
 from optbench.callbacks import DivergenceGuard
 from optbench.errors import OptbenchError
-from optbench.tracking import resolve_uri
-from tests.conftest import client, compose_cfg, train
+from tests.conftest import client, train
 
 
 def test_a_run_records_everything_the_report_needs(store, tmp_path):
@@ -100,82 +100,3 @@ def test_ctrl_c_marks_the_run_killed_and_keeps_what_was_logged(store, monkeypatc
     # steps 1-6 were buffered (log_every=100) and are flushed before the run is closed; the
     # interrupt came in step 7 before its metrics reached the logger
     assert [m.step for m in history] == [1, 2, 3, 4, 5, 6]
-
-
-def test_tracking_uri_resolution(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    assert resolve_uri(None) == f"sqlite:///{tmp_path}/runs/mlflow.db"
-    assert resolve_uri("sqlite:///other/x.db") == f"sqlite:///{tmp_path}/other/x.db"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
-    assert resolve_uri(None) == "http://127.0.0.1:9"
-    assert resolve_uri("sqlite:////abs/y.db") == "sqlite:////abs/y.db"
-
-
-def test_config_hash_ignores_how_a_run_is_watched_but_not_what_it_computes():
-    from optbench.tracking import config_hash
-
-    base = config_hash(compose_cfg())
-    assert config_hash(compose_cfg("trainer.progress=false", "tracking.log_every=7")) == base
-    assert config_hash(compose_cfg("run_name=x", "experiment_name=y")) == base
-    assert config_hash(compose_cfg("seed=1")) != base
-    assert config_hash(compose_cfg("trainer.max_iter=7")) != base
-
-
-URIS = [
-    "nosuchscheme://store",
-    "/abs/mlruns",
-    "relative/mlruns",
-    "C:\\mlruns",
-    "file:///abs/mlruns",
-    "sqlite:///x.db",
-    "postgresql://u@h/db",
-    "postgresql+psycopg2://u@h/db",
-    "mysql+pymysql+x://h/db",
-    "sqlitex:///x.db",
-    "mssql+pyodbc://h/db",
-    "http://127.0.0.1:5000",
-    "https://mlflow.example",
-    "databricks",
-    "databricks://profile",
-    "databricks-uc",
-    "uc",
-    "s3://bucket/path",
-]
-
-
-def test_supported_schemes_are_those_of_mlflows_registry():
-    """optbench checks URIs without importing MLflow, from a copy of its registry's keys."""
-    from mlflow.tracking._tracking_service.utils import _tracking_store_registry
-
-    from optbench.tracking import supported_schemes
-
-    assert set(supported_schemes()) == set(_tracking_store_registry._registry)
-
-
-@pytest.mark.parametrize("uri", URIS)
-def test_a_uri_passes_the_check_exactly_when_mlflows_registry_has_a_store_for_it(uri):
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking._tracking_service.utils import _tracking_store_registry
-
-    from optbench.tracking import check_scheme
-
-    try:
-        _tracking_store_registry.get_store_builder(uri)
-        mlflow_accepts = True
-    except MlflowException:
-        mlflow_accepts = False
-    try:
-        check_scheme(uri)
-        optbench_accepts = True
-    except OptbenchError:
-        optbench_accepts = False
-    assert optbench_accepts == mlflow_accepts
-
-
-def test_a_bad_store_from_the_environment_names_the_variable(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "s3://bucket/runs")
-    with pytest.raises(OptbenchError, match=r"^\$MLFLOW_TRACKING_URI='s3://bucket/runs': MLflow"):
-        resolve_uri(None)
-    with pytest.raises(OptbenchError, match=r"^tracking.uri='ftp://x': MLflow has no tracking"):
-        resolve_uri("ftp://x")

@@ -1,0 +1,82 @@
+"""The whole run's schema (conf/config.yaml), its registration in Hydra's ConfigStore, and
+``validate``: Hydra checks types and unknown keys when it composes; ``validate`` then checks
+ranges and cross-field rules before any work starts."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from optbench.constraints import Interval, OneOf, check_dataclass, constrained
+from optbench.errors import OptbenchError
+from optbench.schema import dataset, hardware, model, optimizer, schedule
+from optbench.schema.renamed import refuse_renamed
+from optbench.schema.trainer import TrackingConfig, TrainerConfig
+
+OBJECTIVES = ("val_loss", "val_accuracy", "train_loss", "train_accuracy")
+
+
+@dataclass
+class Config:
+    dataset: Any = MISSING
+    model: Any = MISSING
+    optimizer: Any = MISSING
+    schedule: Any = MISSING
+    hardware: Any = MISSING
+    seed: int = constrained(0, Interval(0, 2**32 - 1, integer=True))
+    # the final metric a job returns to sweepers (hparams_search ranks trials by it); a run
+    # without a validation set falls back to the train_ one
+    objective: str = constrained("val_loss", OneOf(OBJECTIVES))
+    experiment_name: str = "optbench"
+    run_name: str | None = None
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+
+
+# per group, the schemas its YAML files extend (``/schema/<group>/<name>@_here_``)
+SCHEMAS: dict[str, dict[str, type]] = {
+    "dataset": dataset.SCHEMAS,
+    "model": model.SCHEMAS,
+    "optimizer": optimizer.SCHEMAS,
+    "schedule": schedule.SCHEMAS,
+    "hardware": hardware.SCHEMAS,
+}
+
+
+def register_configs() -> None:
+    """Store the top-level schema and each group's schemas for the YAML files to extend."""
+    cs = ConfigStore.instance()
+    cs.store(name="optbench_schema", node=Config)
+    for group, schemas in SCHEMAS.items():
+        for name, node in schemas.items():
+            cs.store(group=f"schema/{group}", name=name, node=node)
+
+
+def _reject_unknown_keys(node: DictConfig, prefix: str = "") -> None:
+    """``+group.key=...`` force-adds keys that ``to_object`` would silently drop: refuse them."""
+    schema = OmegaConf.get_type(node)
+    if dataclasses.is_dataclass(schema):
+        known = [f.name for f in dataclasses.fields(schema)]
+        unknown = [k for k in node if k not in known]
+        if unknown:
+            refuse_renamed(f"{prefix}{unknown[0]}")
+            raise OptbenchError(
+                f"{prefix}{unknown[0]} is not a known key here; {prefix.rstrip('.') or 'the top level'}"
+                f" accepts: {', '.join(known)}."
+            )
+    for key in node:
+        child = node._get_node(key)
+        if isinstance(child, DictConfig):
+            _reject_unknown_keys(child, f"{prefix}{key}.")
+
+
+def validate(cfg: DictConfig) -> Config:
+    """Turn the composed config into typed dataclasses and check every constraint."""
+    _reject_unknown_keys(cfg)
+    obj = OmegaConf.to_object(cfg)
+    check_dataclass(obj)
+    return obj

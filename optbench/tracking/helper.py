@@ -1,0 +1,189 @@
+"""The MLflow helper process: ``RemoteWriter`` sends MlflowWriter calls to ``serve``, which
+runs them in a child process, so importing MLflow (about 2 s) and matplotlib happens on the
+other core while the job imports scikit-learn and trains.
+
+The helper opens the store only on the first request, so a job that fails validation can
+discard it without touching the store. If the job's process dies, the helper sees the pipe
+close and marks the open run KILLED. It ignores Ctrl-C: the job handles that and closes the run."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from typing import Any
+
+from optbench.tracking.writer import MlflowWriter
+
+# The job waits only for the calls in WAITED_FOR; every other call is queued. Until the helper
+# has created the run, the job refers to it as PENDING_RUN and the helper substitutes the id.
+PENDING_RUN = "<run being created by the MLflow helper>"
+WAITED_FOR = frozenset({"drain", "finish"})
+
+
+def _warm_up(uri: str) -> None:
+    """Import what the writer needs before the first request arrives."""
+    import mlflow
+
+    if uri.startswith("sqlite:"):
+        import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def serve(conn: Any, uri: str) -> None:
+    """Run MlflowWriter methods sent over ``conn`` until told to stop or the job goes away.
+
+    Messages back are ("error", exception), sent as soon as a call fails, and
+    ("reply", result) for each call in WAITED_FOR. After an error, queued calls are skipped;
+    waited-for calls still run, so ``finish`` always closes the run."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _warm_up(uri)  # at full priority: this overlaps with the job's own start-up
+    os.nice(19)  # from now on, writes yield the CPU to training
+    writer = MlflowWriter(uri)
+    open_run: str | None = None
+    failed = False
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:  # the job's process is gone
+            if open_run is not None:
+                writer.finish(open_run, "KILLED")
+            return
+        if message is None:
+            return
+        method, args = message
+        if args and args[0] == PENDING_RUN:
+            args = (open_run, *args[1:])
+        result = None
+        if not failed or method in WAITED_FOR:
+            try:
+                result = getattr(writer, method)(*args)
+            except Exception as exc:
+                failed = True
+                conn.send(("error", _picklable(exc)))
+        if method == "start" and result is not None:
+            open_run = result[0]
+        if method in WAITED_FOR:
+            if method == "finish":
+                open_run = None
+            conn.send(("reply", result))
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold SIGINT until the block ends (main thread only; elsewhere Python gets no SIGINT)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+class RemoteWriter:
+    """MlflowWriter's interface, carried out by the helper process.
+
+    The helper is a plain ``python -m optbench.tracking.helper`` child talking over a socket
+    pair, so it never re-imports the caller's main module (as multiprocessing's spawn would)."""
+
+    def __init__(self, uri: str):
+        ours, theirs = socket.socketpair()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "optbench.tracking.helper", str(theirs.fileno()), uri],
+            pass_fds=(theirs.fileno(),),
+        )
+        theirs.close()
+        self._conn = Connection(ours.detach())
+        self._started = False
+
+    def _call(self, method: str, *args: Any, wait: bool = False) -> Any:
+        """Queue a call; with ``wait``, return its result once every earlier call is done.
+        An error the helper reported in the meantime is raised here."""
+        try:
+            while self._conn.poll():
+                _, error = self._conn.recv()  # only errors arrive unasked
+                raise error
+            with _sigint_deferred():  # Ctrl-C must not cut a message in half
+                self._conn.send((method, args))
+            error = None
+            while wait:
+                kind, value = self._conn.recv()
+                if kind == "reply":
+                    if error is not None:
+                        raise error
+                    return value
+                error = error or value
+        except (EOFError, OSError) as exc:
+            raise RuntimeError(
+                f"the MLflow helper process stopped (exit code {self._process.poll()}); its "
+                "error is printed above. Run with tracking.helper_process=false to debug."
+            ) from exc
+        return None
+
+    def start(self, *args: Any) -> tuple[str, str | None]:
+        """Queued: the real ids come back from ``finish``."""
+        self._started = True
+        self._call("start", *args)
+        return PENDING_RUN, None
+
+    def metrics(self, *args: Any) -> None:
+        self._call("metrics", *args)
+
+    def tags(self, *args: Any) -> None:
+        self._call("tags", *args)
+
+    def text(self, *args: Any) -> None:
+        self._call("text", *args)
+
+    def figure(self, *args: Any) -> None:
+        self._call("figure", *args)
+
+    def file(self, *args: Any) -> None:
+        self._call("file", *args)
+
+    def drain(self) -> None:
+        """Wait until every queued write is done."""
+        self._call("drain", wait=True)
+
+    def finish(self, *args: Any) -> tuple[str, str]:
+        """Close the run once every queued write is done; returns (run_id, artifact_uri)."""
+        return self._call("finish", *args, wait=True)
+
+    def close(self) -> None:
+        """Stop the helper: politely after a run, at once if it never opened the store."""
+        if self._process.poll() is None:
+            if self._started:
+                try:
+                    self._conn.send(None)  # every write is committed: it exits at once
+                    self._process.wait(timeout=30)
+                except (OSError, subprocess.TimeoutExpired):
+                    self._process.kill()
+            else:
+                self._process.kill()
+            self._process.wait()
+        self._conn.close()
+
+
+if __name__ == "__main__":
+    serve(Connection(int(sys.argv[1])), sys.argv[2])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # everything is committed; skip MLflow's slow interpreter shutdown

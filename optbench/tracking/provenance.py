@@ -1,0 +1,76 @@
+"""Where a run came from, as tags and artifacts: the config choices and hash, the host, the
+versions of the libraries that decide its numbers, the git commit, the command-line overrides
+that composed it (``optbench reproduce`` re-composes from them) and the installed packages."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import platform
+import socket
+import subprocess
+from importlib import metadata
+from typing import Any
+
+from optbench.tracking.env import job_tags
+from optbench.tracking.hashing import config_hash
+
+VERSIONED = ("scikit-learn", "numpy", "mlflow", "hydra-core", "tensorflow", "keras")
+
+
+def run_tags(cfg: Any, framework: str) -> dict[str, str]:
+    """The tags a job's run starts with; ``framework`` is the trainer's (sklearn, keras, ...)."""
+    tags = {
+        "optbench.config_hash": config_hash(cfg),
+        "optbench.framework": framework,
+        "optbench.model": str(cfg.model.name),
+        "optbench.optimizer": str(cfg.optimizer.name),
+        "optbench.schedule": str(cfg.schedule.name),
+        "optbench.dataset": str(cfg.dataset.name),
+        "optbench.seed": str(cfg.seed),
+        "optbench.host": socket.gethostname(),
+        **versions(),
+    }
+    commit = git_commit()
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+    overrides = job_overrides()
+    if overrides is not None:
+        tags["optbench.overrides"] = json.dumps(overrides)
+    tags.update(job_tags())  # a trial of hparams_search: its study and trial
+    return tags
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
+    except OSError:
+        return None
+    return out.stdout.strip() or None
+
+
+def versions() -> dict[str, str]:
+    tags = {"optbench.version.python": platform.python_version()}
+    for dist in VERSIONED:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            tags[f"optbench.version.{dist}"] = metadata.version(dist)
+    return tags
+
+
+def job_overrides() -> list[str] | None:
+    """The command-line overrides that composed this job (with a sweep's choices for it)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    return list(HydraConfig.get().overrides.task)
+
+
+def environment_freeze() -> str:
+    """``name==version`` of every installed distribution (pip freeze, without running pip)."""
+    lines = {
+        f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata["Name"]
+    }
+    return "\n".join(sorted(lines, key=str.lower)) + "\n"

@@ -1,0 +1,148 @@
+"""One job's MLflow run: ``TrackedRun`` opens it (a child of the sweep's parent inside a
+sweep), writes through MlflowWriter or the helper process, and always closes it with a final
+status; ``MetricsLogger`` is the callback the training loop sees, batching per-step metrics."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from optbench.callbacks import Callback
+from optbench.tracking.env import open_sweep
+from optbench.tracking.provenance import run_tags
+from optbench.tracking.store import resolve_uri
+from optbench.tracking.writer import MlflowWriter, Record
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, str]:
+    """Nested config -> {'optimizer.lr': '0.001', ...}."""
+    if isinstance(tree, dict):
+        out: dict[str, str] = {}
+        for key, value in tree.items():
+            out.update(flatten(value, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): str(tree)}
+
+
+def metric_records(values: dict[str, float], step: int) -> list[Record]:
+    now = int(time.time() * 1000)
+    return [(k, float(v), now, step) for k, v in values.items()]
+
+
+class MetricsLogger(Callback):
+    """Buffers per-step metrics and writes them with one log_batch per ``every`` steps."""
+
+    def __init__(self, run: TrackedRun, every: int):
+        self.run, self.every = run, every
+        self.pending: list[Record] = []
+        self.steps_pending = 0
+
+    def on_epoch_end(self, step: int, logs: dict[str, float]) -> None:
+        self.pending.extend(metric_records(logs, step))
+        self.steps_pending += 1
+        if self.steps_pending >= self.every:
+            self.flush()
+
+    def on_train_end(self, logs: dict[str, float]) -> None:
+        self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.run.writer.metrics(self.run.run_id, self.pending)
+        self.pending, self.steps_pending = [], 0
+
+
+class TrackedRun:
+    """One MLflow run as a context manager: FINISHED on success, KILLED on Ctrl-C, FAILED on
+    any other exception (with the error as a tag); whatever was logged stays.
+
+    ``framework`` is the tag of the trainer that will run it (optbench.trainers.base
+    .framework_of): the caller knows its trainers, tracking does not.
+
+    Create it as early as possible: with ``tracking.helper_process`` the helper starts
+    importing MLflow right away; ``discard()`` it if the job ends before ``__enter__``."""
+
+    def __init__(self, cfg: Any, framework: str):
+        self.cfg, self.framework = cfg, framework
+        self.uri = resolve_uri(cfg.tracking.uri)
+        self.loggers: list[MetricsLogger] = []
+        # The helper hides MLflow's import; where MLflow is loaded already (a sequential
+        # sweep's main process), writing from here is cheaper than warming up a helper.
+        # A joblib or Ray worker runs job after job: importing MLflow there once beats warming
+        # up a helper per job.
+        from optbench.launchers import in_pool_worker
+
+        pool_worker = in_pool_worker()
+        if cfg.tracking.helper_process and "mlflow" not in sys.modules and not pool_worker:
+            from optbench.tracking.helper import RemoteWriter
+
+            self.writer: Any = RemoteWriter(self.uri)
+        else:
+            self.writer = MlflowWriter(self.uri)
+
+    def __enter__(self) -> TrackedRun:
+        from omegaconf import OmegaConf
+
+        cfg = self.cfg
+        tags = run_tags(cfg, self.framework)
+        sweep = open_sweep()
+        if sweep is not None:
+            tags["mlflow.parentRunId"] = sweep.run_id
+            tags["optbench.sweep_id"] = sweep.sweep_id
+        name = (
+            cfg.run_name or f"{cfg.model.name}-{cfg.optimizer.name}-{cfg.dataset.name}-s{cfg.seed}"
+        )
+        params = flatten(OmegaConf.to_container(cfg, resolve=True))
+        try:
+            self.run_id, self.artifact_uri = self.writer.start(
+                cfg.experiment_name, name, tags, params
+            )
+        except BaseException:
+            self.discard()
+            raise
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        try:
+            for logger in self.loggers:
+                logger.flush()
+            if exc_type is None:
+                status = "FINISHED"
+            else:
+                status = "KILLED" if issubclass(exc_type, KeyboardInterrupt) else "FAILED"
+                from optbench.errors import OptbenchError
+
+                kind = "user" if isinstance(exc, OptbenchError) else type(exc).__name__
+                self.set_tags({"optbench.error": str(exc) or kind, "optbench.error_type": kind})
+            self.run_id, self.artifact_uri = self.writer.finish(self.run_id, status)
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        """Stop the helper process, if any (safe at any time; the store is opened lazily)."""
+        close = getattr(self.writer, "close", None)
+        if close is not None:
+            close()
+
+    def metrics_logger(self, every: int) -> MetricsLogger:
+        logger = MetricsLogger(self, every)
+        self.loggers.append(logger)
+        return logger
+
+    def log_metrics(self, values: dict[str, float], step: int = 0) -> None:
+        self.writer.metrics(self.run_id, metric_records(values, step))
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        self.writer.tags(self.run_id, {k: str(v) for k, v in tags.items()})
+
+    def log_text(self, text: str, path: str) -> None:
+        self.writer.text(self.run_id, text, path)
+
+    def log_file(self, local: str, path: str) -> None:
+        """Upload the local file ``local`` as artifact ``path``."""
+        self.writer.file(self.run_id, local, path)
+
+    def log_figure(self, draw: str, args: tuple, path: str) -> None:
+        """Log the figure that ``draw`` ('module:function') makes from ``args``."""
+        self.writer.figure(self.run_id, draw, args, path)

@@ -1,0 +1,90 @@
+"""``MlflowWriter``: every MLflow call a job makes, on plain data (ids, dicts, tuples), so
+that the same calls run in the job's process or, by default, in the helper process
+(optbench/tracking/helper.py) while the job imports its framework and trains. Nothing here
+imports MLflow until a call needs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from optbench.tracking.store import client_for, experiment_id
+
+MAX_METRICS_PER_BATCH = 1000  # MLflow's limit for one log_batch call
+MAX_PARAMS_PER_BATCH = 100
+Record = tuple[str, float, int, int]  # a metric: (key, value, timestamp_ms, step)
+
+
+class MlflowWriter:
+    """Writes one store's runs; the store is opened on first use, so a writer that is
+    discarded (a job that failed validation) never touches it."""
+
+    def __init__(self, uri: str):
+        self.uri = uri
+        self._client: Any = None
+        self._artifact_uris: dict[str, str] = {}
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = client_for(self.uri)
+        return self._client
+
+    def start(
+        self, experiment_name: str, run_name: str, tags: dict[str, str], params: dict[str, str]
+    ) -> tuple[str, str]:
+        """Create the run and log its params; returns (run_id, artifact_uri)."""
+        from mlflow.entities import Param
+
+        exp_id = experiment_id(self.client, experiment_name, self.uri)
+        run = self.client.create_run(exp_id, run_name=run_name, tags=tags)
+        records = [Param(k, v[:6000]) for k, v in params.items()]
+        for i in range(0, len(records), MAX_PARAMS_PER_BATCH):
+            self.client.log_batch(run.info.run_id, params=records[i : i + MAX_PARAMS_PER_BATCH])
+        self._artifact_uris[run.info.run_id] = run.info.artifact_uri
+        return run.info.run_id, run.info.artifact_uri
+
+    def metrics(self, run_id: str, records: list[Record]) -> None:
+        """Write ``records`` in MLflow-sized batches."""
+        from mlflow.entities import Metric
+
+        metrics = [Metric(*r) for r in records]
+        for i in range(0, len(metrics), MAX_METRICS_PER_BATCH):
+            self.client.log_batch(run_id, metrics=metrics[i : i + MAX_METRICS_PER_BATCH])
+
+    def tags(self, run_id: str, tags: dict[str, str]) -> None:
+        from mlflow.entities import RunTag
+
+        self.client.log_batch(run_id, tags=[RunTag(k, v[:5000]) for k, v in tags.items()])
+
+    def text(self, run_id: str, text: str, path: str) -> None:
+        self.client.log_text(run_id, text, path)
+
+    def figure(self, run_id: str, draw: str, args: tuple, path: str) -> None:
+        """Draw with ``module:function(*args)`` where MLflow runs, then log the result: a
+        Figure for a .png path, otherwise any object with ``save(local_path)`` (an animation)."""
+        import importlib
+        import tempfile
+
+        module, name = draw.split(":")
+        drawn = getattr(importlib.import_module(module), name)(*args)
+        if path.endswith(".png"):
+            self.client.log_figure(run_id, drawn, path)
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            local = f"{tmp}/{Path(path).name}"
+            drawn.save(local)
+            self.file(run_id, local, path)
+
+    def file(self, run_id: str, local: str, path: str) -> None:
+        folder = path.rpartition("/")[0]
+        if Path(local).name != Path(path).name:
+            raise ValueError(f"artifact {path} must keep the file name of {local}")
+        self.client.log_artifact(run_id, local, artifact_path=folder or None)
+
+    def drain(self) -> None:
+        """Return once every earlier write is done (they already are, in this process)."""
+
+    def finish(self, run_id: str, status: str) -> tuple[str, str]:
+        self.client.set_terminated(run_id, status=status)
+        return run_id, self._artifact_uris.get(run_id, "")

@@ -1,0 +1,55 @@
+"""When two runs are the same run (optbench/tracking/hashing.py): the config hash, and the
+one list of settings that do not change a result."""
+
+from optbench.tracking import RESULT_NEUTRAL, config_hash, result_defining
+from tests.conftest import compose_cfg
+
+
+def test_config_hash_ignores_how_a_run_is_watched_but_not_what_it_computes():
+    base = config_hash(compose_cfg())
+    assert config_hash(compose_cfg("trainer.progress=false", "tracking.log_every=7")) == base
+    assert config_hash(compose_cfg("run_name=x", "experiment_name=y")) == base
+    assert config_hash(compose_cfg("seed=1")) != base
+    assert config_hash(compose_cfg("trainer.max_iter=7")) != base
+
+
+def test_result_defining_drops_exactly_the_result_neutral_settings():
+    tree = {
+        "experiment_name": "e",
+        "run_name": "r",
+        "tracking": {"uri": "x", "log_every": 5},
+        "seed": 0,
+        "trainer": {"progress": True, "skip_existing": False, "max_iter": 5},
+    }
+    assert result_defining(tree) == {"seed": 0, "trainer": {"max_iter": 5}}
+    assert tree["trainer"]["progress"] is True  # the caller's tree is left as it was
+    assert {key.split(".")[0] for key in RESULT_NEUTRAL} <= set(tree)
+
+
+class LoggedConfig:
+    """A store that holds one run's config.yaml."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def download_artifacts(self, run_id, path, folder):
+        target = f"{folder}/{path}"
+        with open(target, "w") as handle:
+            handle.write(self.text)
+        return target
+
+
+def test_reproduce_compares_configs_without_the_same_settings(capsys):
+    from omegaconf import OmegaConf
+
+    from optbench.reproduce import _check_config
+
+    def yaml_of(*overrides):
+        return OmegaConf.to_yaml(compose_cfg(*overrides), resolve=True)
+
+    logged = LoggedConfig(yaml_of("run_name=a", "tracking.uri=sqlite:///a.db"))
+    _check_config(logged, "run", yaml_of("run_name=b", "trainer.progress=false"))
+    assert "composes differently" not in capsys.readouterr().out
+    _check_config(logged, "run", yaml_of("trainer.max_iter=7"))
+    out = capsys.readouterr().out
+    assert "composes differently" in out and "max_iter: 7" in out
