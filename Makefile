@@ -19,6 +19,8 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/optbench $(ARGS)
 
+# up to 4 workers (each loads TensorFlow once); PYTEST_ARGS="-n 0" runs in one process
+PYTEST_ARGS ?= -n auto --maxprocesses 4
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -27,9 +29,11 @@ lint: install
 	$(BIN)/ruff format --check optbench tests bench hydra_plugins
 	$(BIN)/lint-imports  # the layer contracts in pyproject.toml [tool.importlinter]
 
+# MLflow's server with one worker and no GenAI job runners (3 processes, not 15), then the
+# link to each experiment's results (optbench/tracking/server.py)
 ui: install
 	mkdir -p runs
-	$(BIN)/mlflow ui --backend-store-uri $(STORE) --host 127.0.0.1 --port $(PORT)
+	$(BIN)/optbench ui --uri $(STORE) --host 127.0.0.1 --port $(PORT)
 
 bench: install
 	$(BIN)/python bench/bench_sklearn_loop.py
@@ -46,10 +50,15 @@ MUTMUT_CHILDREN ?= 2
 mutate: install
 	$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/pip install 'mutmut>=3.3,<4'
 	rm -rf mutants
-	test ! -d ../shared/data || export OPTBENCH_DATA_DIR="$${OPTBENCH_DATA_DIR:-$$(cd ../shared/data && pwd)}"; \
-	  $(BIN)/mutmut run --max-children $(MUTMUT_CHILDREN) | tr '\r' '\n' | grep -v '^ *[^ ]* *\(Generating mutants\|Running\)' ; \
-	  $(BIN)/mutmut results; \
-	  $(BIN)/mutmut results --all true | $(BIN)/python docs/mutation_score.py
+	if [ -z "$$OPTBENCH_DATA_DIR" ] && [ -d ../shared/data ]; then \
+	  export OPTBENCH_DATA_DIR="$$(cd ../shared/data && pwd)"; fi; \
+	  $(BIN)/mutmut run --max-children $(MUTMUT_CHILDREN)
+	$(BIN)/mutmut results
+	@$(BIN)/mutmut results --all true | awk -F': ' \
+	  '{ m = $$1; sub(/^ +/, "", m); sub(/[.]x(_|ǁ).*/, "", m); n[m]++; c[m, $$2]++ } \
+	  END { for (m in n) printf "%-26s %4d mutants %4d killed %3d survived %3d other %6.1f %%\n", \
+	    m, n[m], c[m, "killed"], c[m, "survived"], n[m] - c[m, "killed"] - c[m, "survived"], \
+	    100 * c[m, "killed"] / n[m] }' | sort
 
 # Debian's Chromium + ChromeDriver, for the test that renders the report's index.html headless
 browser:

@@ -43,7 +43,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("OPTBENCH_CACHE_DIR", tempfile.mkdtemp(prefix="optbench-bench-"))
 
-    from optbench.models.transfer import BACKBONES, keras_models_dir
+    from optbench.models.backbones import BACKBONES, keras_models_dir
 
     def weights(model: str, size: int) -> str:
         cached = keras_models_dir() / BACKBONES[model].weights_file(size)

@@ -11,9 +11,10 @@ import hydra
 from omegaconf import DictConfig
 
 from optbench.errors import USER_ERROR_EXIT, OptbenchError
-from optbench.schema import refuse_renamed_overrides, register_configs
+from optbench.hparams_search import register as register_tuning
+from optbench.schema import check_overrides, register_configs
+from optbench.signals import TERMINATED_EXIT, Terminated, sigterm_interrupts
 from optbench.tracking import ClosedSweep, OpenSweep, StoreRefused, close_sweep, open_sweep
-from optbench.tune import register as register_tuning
 
 if TYPE_CHECKING:
     from optbench.report.sweep import SweepReport
@@ -32,7 +33,7 @@ def _hydra_entry(cfg: DictConfig) -> float:
 def main() -> None:
     """Run one job or a sweep (-m); close the sweep however it ends, then report on it.
     ``optbench report ...`` builds the comparison report instead, ``optbench reproduce
-    RUN_ID`` re-runs a stored run."""
+    RUN_ID`` re-runs a stored run, ``optbench ui`` serves the MLflow UI on the results."""
     if sys.argv[1:2] == ["report"]:
         from optbench.report.cli import main as report
 
@@ -41,8 +42,12 @@ def main() -> None:
         from optbench.reproduce import main as reproduce
 
         sys.exit(reproduce(sys.argv[2:]))
+    if sys.argv[1:2] == ["ui"]:
+        from optbench.tracking.server import main as ui
+
+        sys.exit(ui(sys.argv[2:]))
     try:
-        refuse_renamed_overrides(sys.argv[1:])  # one line, not Hydra's 'not in struct' error
+        check_overrides(sys.argv[1:])  # one line, not Hydra's 'not in struct' error or a merge
     except OptbenchError as exc:
         from optbench import console
 
@@ -50,10 +55,11 @@ def main() -> None:
         sys.exit(USER_ERROR_EXIT)
     inherited = open_sweep()  # a parent run our caller's environment names is not ours to close
     try:
-        _hydra_entry()
-    except KeyboardInterrupt:
+        with sigterm_interrupts():  # preempted (SLURM, Ray, kill): close runs as on Ctrl-C
+            _hydra_entry()
+    except KeyboardInterrupt as stop:
         _end_sweep(inherited, "KILLED")
-        sys.exit(130)
+        sys.exit(TERMINATED_EXIT if isinstance(stop, Terminated) else 130)
     except StoreRefused as exc:  # before any job started: no sweep to close
         from optbench import console
 

@@ -51,18 +51,15 @@ def print_run_summary(result: Any, run: Any) -> None:
         highlight=False,
         soft_wrap=True,
     )
-    console.print(f"browse them: {ui_hint(run.uri)}", highlight=False, soft_wrap=True)
+    print_browse_hint(run.uri, run.experiment_id, run.run_id)
 
 
-def ui_hint(uri: str) -> str:
-    """How to open the MLflow UI on this store."""
-    if uri.startswith("http"):
-        return f"open {uri}"
-    from optbench.tracking import DEFAULT_STORE
+def print_browse_hint(uri: str, experiment_id: str, run_id: str | None = None) -> None:
+    """The MLflow UI's link to the run (or the experiment), and the command that serves it."""
+    from optbench.tracking import browse_hint
 
-    if uri == f"sqlite:///{DEFAULT_STORE.absolute()}":
-        return "make ui  (MLflow UI on http://127.0.0.1:5000)"
-    return f"mlflow ui --backend-store-uri {uri} --host 127.0.0.1"
+    hint = browse_hint(uri, experiment_id, run_id)
+    console.print(f"browse them: {hint}", highlight=False, soft_wrap=True)
 
 
 SWEEP_COLUMNS = ("val_loss", "test_accuracy", "final_loss", "distance_to_min", "steps_to_tolerance")
@@ -100,6 +97,7 @@ def print_sweep_summary(sweep: Any, report: Any) -> None:
         )
     if report.architectures:
         print_table("architectures", *report.architectures)
+    print_browse_hint(sweep.uri, sweep.experiment_id)
 
 
 def print_tuning_start(studies: list[Any], n_trials: int, metric: str, direction: str) -> None:

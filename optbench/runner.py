@@ -29,6 +29,8 @@ from optbench.callbacks import (
 from optbench.convergence import convergence_metrics
 from optbench.errors import USER_ERROR_EXIT, OptbenchError
 from optbench.launchers import cpu_share
+from optbench.optim.rules import check as check_rules
+from optbench.preflight import check_files
 from optbench.schema import Config, validate
 from optbench.tracking import TrackedRun
 from optbench.trainers.base import (
@@ -56,6 +58,8 @@ def prepare(cfg: DictConfig) -> Plan:
     """Every check that can fail on the config alone, before any work starts."""
     settings = validate(cfg)
     settings.hardware.threads = settings.hardware.threads or cpu_share()
+    check_rules(settings)  # (make_trainer's first step too) so that files come second,
+    check_files(settings)  # all in one message, before TensorFlow loads and any download
     return Plan(settings, make_trainer(settings))
 
 
@@ -91,6 +95,7 @@ def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
                 **{f"optbench.n_{k}": v for k, v in data.sizes().items()},
             }
         )
+        run.log_dataset(cfg.dataset, data.info, data.sizes())  # the UI's Dataset column
         limit = settings.trainer.diverge_above
         if limit is not None and data.n_classes is not None:
             limit *= math.log(data.n_classes)  # x the log-loss of a uniform guess

@@ -152,7 +152,7 @@ def test_default_run_is_offline_fast_and_accurate(tmp_path, monkeypatch):
             ["model=mlp_sklearn", "optimizer=adam", "optimizer.lr=-1"],
             "optimizer.lr=-1.0 is not allowed",
         ),
-        (["model=mlp_sklearn"], "it accepts: adam, sgd"),
+        (["model=mlp_sklearn", "optimizer=saga"], "it accepts: adam, sgd"),
         (["model=mlp", "model.hidden=[64]"], "model.hidden was renamed model.hidden_sizes."),
     ],
 )
@@ -162,6 +162,25 @@ def test_user_errors_exit_2_with_one_clear_line_and_no_run(tmp_path, args, messa
     assert message in done.stderr and "Traceback" not in done.stderr
     db = tmp_path / "runs" / "mlflow.db"
     assert not db.exists() or not client(store_of(tmp_path)).search_runs(["1"])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["optimizer=[saga,lbfgs]"], id="run"),
+        pytest.param(["-m", "optimizer=[saga, lbfgs]", "seed=0,1"], id="sweep"),
+        pytest.param(["+optimizer=[saga,lbfgs]"], id="append"),
+    ],
+)
+def test_a_list_of_options_for_a_group_is_refused_before_any_work(tmp_path, args):
+    """Hydra would merge both optimizer files into one config: a run of neither."""
+    done = run_cli(*args, cwd=tmp_path)
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("error: ") and line.endswith(
+        ": one option per group; sweep with -m optimizer=saga,lbfgs"
+    )
+    assert not (tmp_path / "runs").exists()  # no store, no run, no sweep folder
 
 
 def test_unknown_choice_lists_the_valid_ones(tmp_path):

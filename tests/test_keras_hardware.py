@@ -17,7 +17,7 @@ from tests.keras_support import cli_run_tags, gpus
 def test_hardware_gpu_trains_on_the_gpu_or_is_refused_without_one(tmp_path):
     """hardware=gpu (fallback: error): with no GPU, refused before any data is loaded; with
     one, the run trains on it."""
-    overrides = ("model=mlp", "optimizer=adam", "hardware=gpu")
+    overrides = ("model=mlp", "dataset=digits", "optimizer=adam", "hardware=gpu")
     if not gpus():
         with pytest.raises(OptbenchError, match=r"needs a GPU, but TensorFlow sees none"):
             prepare(compose_cfg(*overrides))
@@ -28,7 +28,13 @@ def test_hardware_gpu_trains_on_the_gpu_or_is_refused_without_one(tmp_path):
 
 
 def test_gpu_fallback_runs_on_the_cpu_with_a_tag_only_without_a_gpu(store, tmp_path):
-    overrides = ("model=mlp", "optimizer=adam", "hardware=gpu", "hardware.fallback=cpu")
+    overrides = (
+        "model=mlp",
+        "dataset=digits",
+        "optimizer=adam",
+        "hardware=gpu",
+        "hardware.fallback=cpu",
+    )
     if gpus():  # nothing to fall back from: the run uses the GPU, untagged
         tags = cli_run_tags(tmp_path, *overrides, "trainer.max_iter=1")
         assert tags["optbench.devices"] == "/GPU:0" and tags["optbench.gpu_names"] != "none"
@@ -46,6 +52,7 @@ def test_mixed_float16_uses_loss_scaling(store):
     result, run = train(
         store,
         "model=mlp",
+        "dataset=digits",
         "optimizer=adam",
         "hardware=mixed",
         "hardware.fallback=cpu",

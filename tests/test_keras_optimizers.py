@@ -19,7 +19,9 @@ OPTIMIZERS = [*KERAS_CLASSES, "sam"]
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_every_optimizer_trains_an_epoch_on_real_digits(optimizer):
-    result, _, _ = fit("model=mlp", f"optimizer={optimizer}", "trainer.max_iter=2")
+    result, _, _ = fit(
+        "model=mlp", "dataset=digits", f"optimizer={optimizer}", "trainer.max_iter=2"
+    )
     first, last = result.history[0], result.history[-1]
     assert not result.diverged
     assert last["val_loss"] < math.log(10), last  # better than chance (10 classes)

@@ -7,13 +7,14 @@ import math
 
 import pytest
 
-from optbench.optim.keras import KERAS_SCHEDULES
+from optbench.optim.schedules import KERAS_SCHEDULES
 from tests.keras_support import fit
 
 
 @pytest.mark.parametrize("schedule", KERAS_SCHEDULES)
 def test_every_schedule_trains(schedule):
-    result, _, _ = fit("model=mlp", "optimizer=sgd", f"schedule={schedule}", "trainer.max_iter=2")
+    overrides = ("model=mlp", "dataset=digits", "optimizer=sgd", f"schedule={schedule}")
+    result, _, _ = fit(*overrides, "trainer.max_iter=2")
     assert not result.diverged and result.history[-1]["val_loss"] < math.log(10)
 
 

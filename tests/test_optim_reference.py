@@ -1,13 +1,20 @@
-"""The NumPy reference optimizers run the same algorithms as keras.optimizers: the same
-gradients for 100 steps leave the same weights (1e-6 relative), with and without weight
-decay, gradient clipping and a learning-rate schedule."""
+"""The NumPy reference optimizers run the algorithms we say they run, two ways:
 
+* closed form (fast): each rule's first steps against the textbook formulas written out
+  here, with hand-checkable numbers; clipping, decoupled weight decay, the cosine schedule
+  and ``from_config`` likewise. These are what `make mutate` runs (docs/mutation.md).
+* against keras.optimizers (slow: seconds of eager Keras per case): the same gradients for
+  100 steps leave the same weights (1e-6 relative), with and without weight decay, gradient
+  clipping and a learning-rate schedule."""
+
+import functools
+
+import keras  # a hard dependency (TensorFlow): a broken install fails here, never skips
 import numpy as np
 import pytest
 
-from optbench.optim.reference import RULES, ReferenceOptimizer, cosine_decay
-
-keras = pytest.importorskip("keras")
+from optbench.optim.reference import RULES, ReferenceOptimizer
+from optbench.optim.schedules import cosine_decay
 
 # Keras computes Adam's bias correction from float32-rounded betas (about 7e-6 relative on
 # the step for 0.999), so Adam is compared with betas that float32 holds exactly.
@@ -54,12 +61,17 @@ def float64_keras():
     keras.config.set_floatx(previous)
 
 
-def digits_loss_gradient(weights):
-    """Gradient of the mean softmax cross-entropy of a linear model on 200 real digits."""
+@functools.cache
+def digits_200():
     from sklearn.datasets import load_digits
 
     x, y = load_digits(return_X_y=True)
-    x, y = x[:200] / 16.0, y[:200]
+    return x[:200] / 16.0, y[:200]
+
+
+def digits_loss_gradient(weights):
+    """Gradient of the mean softmax cross-entropy of a linear model on 200 real digits."""
+    x, y = digits_200()
     w, b = weights
     logits = x @ w + b
     p = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -95,6 +107,7 @@ def run_both(name, tricks, gradient_source, schedule=False):
     return weights, [np.asarray(v) for v in variables], start
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("trick", list(TRICKS))
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
 def test_reference_matches_keras_on_random_gradients(name, trick):
@@ -104,6 +117,7 @@ def test_reference_matches_keras_on_random_gradients(name, trick):
     assert_close(ours, theirs)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
 def test_reference_matches_keras_on_a_real_loss_with_a_schedule(name):
     tricks = {"weight_decay": 0.01, "global_clipnorm": 1.0}
@@ -128,3 +142,372 @@ def test_reference_descends_a_real_loss():
         first = first if first is not None else np.linalg.norm(grads[0])
         weights = opt.apply(grads, weights)
     assert np.linalg.norm(digits_loss_gradient(weights)[0]) < 0.2 * first
+
+
+# ---------------------------------------------------------------- closed form
+W0 = np.array([1.0, -2.0, 0.5])
+GRADS = [np.array([0.5, -1.0, 2.0]), np.array([0.25, 0.5, -1.0]), np.array([-0.5, 0.1, 0.3])]
+
+
+def run_rule(rule, lr=0.1, w=W0, grads=GRADS):
+    """The weights after each step of ``rule`` alone (no clipping, decay or schedule)."""
+    state, out = rule.init(w), []
+    for value in state.values():  # float arrays shaped like w (or a scalar product)
+        assert np.shape(value) in (w.shape, ()) and np.asarray(value).dtype == np.float64
+    for t, g in enumerate(grads, start=1):
+        w = rule.update(g, w, state, lr, t)
+        assert w.dtype == np.float64 and w.shape == W0.shape
+        out.append(w)
+    return out
+
+
+def assert_steps(ours, expected):
+    assert len(ours) == len(expected)
+    for a, b in zip(ours, expected, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+def test_sgd_plain_step_by_hand():
+    (w1,) = run_rule(RULES["sgd"](), lr=0.1, grads=GRADS[:1])
+    np.testing.assert_allclose(w1, [0.95, -1.9, 0.3], rtol=1e-12)
+
+
+@pytest.mark.parametrize("mu", [0.9, 0.5, 1.0])  # 1.0: no damping, still allowed by Keras
+def test_momentum_is_polyaks_heavy_ball_at_a_constant_rate(mu):
+    """Polyak: v <- mu v + g ; w <- w - lr v (Keras's lr-in-velocity form, constant lr)."""
+    w, v, expected = W0, np.zeros(3), []
+    for g in GRADS:
+        v = mu * v + g
+        w = w - 0.1 * v
+        expected.append(w)
+    assert_steps(run_rule(RULES["momentum"](momentum=mu), lr=0.1), expected)
+    # two steps by hand, mu = 0.9: v2 = 0.9 g1 + g2
+    if mu == 0.9:
+        w2 = run_rule(RULES["momentum"](), lr=0.1)[1]
+        np.testing.assert_allclose(w2, W0 - 0.1 * GRADS[0] - 0.1 * (0.9 * GRADS[0] + GRADS[1]))
+
+
+@pytest.mark.parametrize("mu", [0.9, 0.5])
+def test_nesterov_is_sutskevers_lookahead_at_a_constant_rate(mu):
+    """v <- mu v + g ; w <- w - lr (g + mu v)."""
+    w, v, expected = W0, np.zeros(3), []
+    for g in GRADS:
+        v = mu * v + g
+        w = w - 0.1 * (g + mu * v)
+        expected.append(w)
+    assert_steps(run_rule(RULES["nesterov"](momentum=mu), lr=0.1), expected)
+    assert RULES["nesterov"]().nesterov and not RULES["momentum"]().nesterov
+
+
+def test_adagrad_accumulates_squares_from_its_initial_value():
+    eps, a0 = 0.01, 0.25
+    a, w, expected = np.full(3, a0), W0, []
+    for g in GRADS:
+        a = a + g * g
+        w = w - 0.1 * g / np.sqrt(a + eps)
+        expected.append(w)
+    assert_steps(run_rule(RULES["adagrad"](epsilon=eps, initial_accumulator_value=a0)), expected)
+    # Keras's defaults: the accumulator starts at 0.1, eps 1e-7 inside the sqrt
+    (w1,) = run_rule(RULES["adagrad"](), grads=GRADS[:1])
+    np.testing.assert_allclose(w1, W0 - 0.1 * GRADS[0] / np.sqrt(0.1 + GRADS[0] ** 2 + 1e-7))
+
+
+@pytest.mark.parametrize("mu", [0.0, 0.5])
+def test_rmsprop_with_and_without_momentum(mu):
+    rho, eps = 0.8, 0.01
+    v, b, w, expected = np.zeros(3), np.zeros(3), W0, []
+    for g in GRADS:
+        v = rho * v + (1 - rho) * g * g
+        step = 0.1 * g / np.sqrt(v + eps)
+        b = mu * b + step
+        w = w - b
+        expected.append(w)
+    assert_steps(run_rule(RULES["rmsprop"](rho=rho, momentum=mu, epsilon=eps)), expected)
+
+
+def adam_by_the_paper(b1, b2, eps, lr=0.1):
+    """Kingma & Ba, section 2 (the 'epsilon hat' variant: eps scaled by sqrt(1 - b2^t))."""
+    m, v, w, out = np.zeros(3), np.zeros(3), W0, []
+    for t, g in enumerate(GRADS, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+        w = w - lr * m_hat / (np.sqrt(v_hat) + eps / np.sqrt(1 - b2**t))
+        out.append(w)
+    return out
+
+
+def test_adam_is_the_papers_rule():
+    rule = RULES["adam"](beta_1=0.8, beta_2=0.9, epsilon=0.05)
+    assert_steps(run_rule(rule), adam_by_the_paper(0.8, 0.9, 0.05))
+    # step 1 by hand (eps -> 0): the move is lr sign(g) whatever the gradient's size
+    (w1,) = run_rule(RULES["adam"](epsilon=0.0), grads=GRADS[:1])
+    np.testing.assert_allclose(w1, W0 - 0.1 * np.sign(GRADS[0]), rtol=1e-12)
+
+
+def test_moments_are_exponential_averages():
+    rule = RULES["adam"](beta_1=0.8, beta_2=0.9)
+    state = rule.init(W0)
+    assert set(state) == {"m", "v"} and not state["m"].any() and not state["v"].any()
+    rule.update_moments(GRADS[0], state)
+    rule.update_moments(GRADS[1], state)
+    np.testing.assert_allclose(state["m"], 0.8 * 0.2 * GRADS[0] + 0.2 * GRADS[1])
+    np.testing.assert_allclose(state["v"], 0.9 * 0.1 * GRADS[0] ** 2 + 0.1 * GRADS[1] ** 2)
+
+
+def test_nadam_follows_dozats_momentum_schedule():
+    """mu_t = b1 (1 - 0.5 0.96^t); Nesterov-corrected first moment, bias-corrected second."""
+    b1, b2, eps = 0.8, 0.9, 0.05
+    rule = RULES["nadam"](beta_1=b1, beta_2=b2, epsilon=eps)
+    assert rule.mu(1) == pytest.approx(0.8 * (1 - 0.5 * 0.96))
+    assert rule.mu(3) == pytest.approx(0.8 * (1 - 0.5 * 0.96**3))
+    mu = [b1 * (1 - 0.5 * 0.96**t) for t in range(0, 6)]
+    m, v, w, expected = np.zeros(3), np.zeros(3), W0, []
+    for t, g in enumerate(GRADS, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        product_t = np.prod(mu[1 : t + 1])
+        m_hat = mu[t + 1] * m / (1 - product_t * mu[t + 1]) + (1 - mu[t]) * g / (1 - product_t)
+        w = w - 0.1 * m_hat / (np.sqrt(v / (1 - b2**t)) + eps)
+        expected.append(w)
+    assert_steps(run_rule(rule), expected)
+    assert rule.init(W0)["mu_product"] == 1.0
+
+
+def test_lion_moves_by_the_sign_of_the_interpolation():
+    b1, b2 = 0.8, 0.6
+    m, w, expected = np.zeros(3), W0, []
+    for g in GRADS:
+        w = w - 0.1 * np.sign(b1 * m + (1 - b1) * g)
+        m = b2 * m + (1 - b2) * g
+        expected.append(w)
+    assert_steps(run_rule(RULES["lion"](beta_1=b1, beta_2=b2)), expected)
+    # step 2 by hand: m1 = 0.4 g1; sign(0.8 * 0.4 g1 + 0.2 g2) = sign(0.32 g1 + 0.2 g2)
+    np.testing.assert_allclose(
+        expected[1], W0 - 0.1 * np.sign(GRADS[0]) - 0.1 * np.array([1, -1, 1])
+    )
+
+
+def test_lion_momentum_magnitude_and_a_zero_sign():
+    rule = RULES["lion"](beta_1=0.8, beta_2=0.6)
+    state = rule.init(W0)
+    w1 = rule.update(np.array([0.0, 1.0, -1.0]), W0, state, 0.1, 1)
+    np.testing.assert_allclose(w1, W0 - 0.1 * np.array([0.0, 1.0, -1.0]))  # sign(0) = 0: stays
+    np.testing.assert_allclose(state["m"], [0.0, 0.4, -0.4])  # (1 - b2) g
+    # m's size matters: 0.8 * 0.4 - 0.2 * 2 < 0, so the second step goes the other way
+    w2 = rule.update(np.array([0.0, -2.0, 2.0]), w1, state, 0.1, 2)
+    np.testing.assert_allclose(w2, w1 - 0.1 * np.array([0.0, -1.0, 1.0]))
+    np.testing.assert_allclose(state["m"], [0.0, 0.6 * 0.4 - 0.8, -0.6 * 0.4 + 0.8])
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.1])  # ||w|| above and below 1
+def test_lamb_scales_adams_direction_by_the_trust_ratio(scale):
+    b1, b2, eps = 0.8, 0.9, 0.05
+    m, v, w, expected = np.zeros(3), np.zeros(3), scale * W0, []
+    for t, g in enumerate(GRADS, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        u = (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+        w = w - 0.1 * np.linalg.norm(w) / np.linalg.norm(u) * u
+        expected.append(w)
+    assert_steps(run_rule(RULES["lamb"](beta_1=b1, beta_2=b2, epsilon=eps), w=scale * W0), expected)
+
+
+def test_lamb_trust_ratio_is_one_when_a_norm_is_zero():
+    rule = RULES["lamb"](epsilon=0.0)
+    (w1,) = run_rule(rule, w=np.zeros(3), grads=GRADS[:1])  # ||w|| = 0: ratio 1, Adam's step
+    np.testing.assert_allclose(w1, -0.1 * np.sign(GRADS[0]), rtol=1e-12)
+    with np.errstate(all="raise"):  # ||u|| = 0 (zero gradient): no move, and no 0/0 either
+        (w1,) = run_rule(RULES["lamb"](), grads=[np.zeros(3)])
+    np.testing.assert_array_equal(w1, W0)
+
+
+def test_cosine_decay_by_hand():
+    lr = cosine_decay(0.2, 100, alpha=0.1)
+    assert lr(0) == pytest.approx(0.2)
+    assert lr(25) == pytest.approx(0.2 * (0.9 * 0.5 * (1 + np.cos(np.pi / 4)) + 0.1))
+    assert lr(50) == pytest.approx(0.2 * (0.9 * 0.5 + 0.1))
+    assert lr(100) == pytest.approx(0.02) and lr(250) == pytest.approx(0.02)  # held at alpha
+    assert cosine_decay(1.0, 10)(10) == pytest.approx(0.0, abs=1e-15)  # alpha defaults to 0
+
+
+def sgd_steps(opt, n, grads=None):
+    """The update each of n plain-SGD steps applied (w_t - w_{t+1}), starting from W0."""
+    weights, moves = [W0.copy()], []
+    for i in range(n):
+        g = [np.ones(3)] if grads is None else [grads[i]]
+        new = opt.apply(g, weights)
+        moves.append(weights[0] - new[0])
+        weights = new
+    return moves
+
+
+def test_a_schedule_is_read_at_the_step_count_before_the_update():
+    lr = cosine_decay(0.2, 4)
+    opt = ReferenceOptimizer(RULES["sgd"](), lr)
+    moves = sgd_steps(opt, 5)
+    assert [m[0] for m in moves] == pytest.approx([lr(0), lr(1), lr(2), lr(3), lr(4)])
+    assert opt.iterations == 5 and opt.lr() == pytest.approx(lr(5))
+    constant = ReferenceOptimizer(RULES["sgd"](), 0.3)
+    assert constant.lr() == 0.3 and isinstance(constant.lr(), float)
+
+
+def test_the_rule_sees_t_from_1_and_keeps_its_state_across_apply_calls():
+    opt = ReferenceOptimizer(RULES["adam"](beta_1=0.8, beta_2=0.9, epsilon=0.05), 0.1)
+    weights = [W0.copy()]
+    for g in GRADS:
+        weights = opt.apply([g], weights)
+    np.testing.assert_allclose(weights[0], adam_by_the_paper(0.8, 0.9, 0.05)[-1], rtol=1e-12)
+    assert len(opt.states) == 1
+
+
+def test_clipnorm_rescales_each_variable_above_the_norm_only():
+    opt = ReferenceOptimizer(RULES["sgd"](), 1.0, clipnorm=2.0)
+    big, small = np.array([3.0, 4.0]), np.array([0.6, 0.8])  # norms 5 and 1
+    clipped = opt.clip([big, small])
+    np.testing.assert_allclose(clipped[0], [1.2, 1.6])
+    np.testing.assert_allclose(clipped[1], small)
+    np.testing.assert_allclose(opt.clip([np.array([0.0, 2.0])])[0], [0.0, 2.0])  # at the norm
+
+
+def test_global_clipnorm_rescales_all_variables_together():
+    opt = ReferenceOptimizer(RULES["sgd"](), 1.0, global_clipnorm=2.5)
+    grads = [np.array([3.0, 4.0]), np.array([0.0, 0.0, 0.0])]  # global norm 5
+    clipped = opt.clip(grads)
+    np.testing.assert_allclose(clipped[0], [1.5, 2.0])
+    np.testing.assert_allclose(clipped[1], [0.0, 0.0, 0.0])
+    below = [np.array([1.0, 0.0]), np.array([0.0, 1.0, 1.0])]  # global norm sqrt(3) < 2.5
+    for a, b in zip(opt.clip(below), below, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_clipvalue_clips_each_element():
+    opt = ReferenceOptimizer(RULES["sgd"](), 1.0, clipvalue=0.5)
+    np.testing.assert_array_equal(opt.clip([np.array([-2.0, 0.2, 0.7])])[0], [-0.5, 0.2, 0.5])
+    plain = [np.array([-2.0, 9.0])]
+    assert ReferenceOptimizer(RULES["sgd"](), 1.0).clip(plain) is plain
+
+
+def test_clipping_happens_before_the_step():
+    opt = ReferenceOptimizer(RULES["sgd"](), 0.1, clipvalue=0.5)
+    (move,) = sgd_steps(opt, 1, grads=[np.array([2.0, -0.2, -3.0])])
+    np.testing.assert_allclose(move, [0.05, -0.02, -0.05])
+
+
+def test_decoupled_weight_decay_shrinks_the_weights_by_lr_times_wd_first():
+    """w <- w - lr wd w, then the rule's step from the decayed weights (matters for Lamb)."""
+    opt = ReferenceOptimizer(RULES["sgd"](), 0.1, weight_decay=0.5)
+    (w1,) = opt.apply([GRADS[0]], [W0.copy()])
+    np.testing.assert_allclose(w1, W0 * (1 - 0.05) - 0.1 * GRADS[0], rtol=1e-12)
+    lamb = ReferenceOptimizer(RULES["lamb"](epsilon=0.0), 0.1, weight_decay=0.5)
+    (w1,) = lamb.apply([GRADS[0]], [W0.copy()])
+    decayed = W0 * 0.95
+    u = np.sign(GRADS[0])  # Adam's first direction with eps = 0
+    ratio = np.linalg.norm(decayed) / np.linalg.norm(u)
+    np.testing.assert_allclose(w1, decayed - 0.1 * ratio * u, rtol=1e-12)
+
+
+def test_apply_refuses_a_gradient_list_that_does_not_match_the_weights():
+    opt = ReferenceOptimizer(RULES["sgd"](), 0.1)
+    with pytest.raises(ValueError):
+        opt.apply([np.ones(2)], [np.zeros(2), np.zeros(3)])
+
+
+def test_apply_updates_every_variable_with_its_own_state():
+    opt = ReferenceOptimizer(RULES["momentum"](momentum=0.5), 0.1)
+    weights = [np.array([1.0, 2.0]), np.array([[0.5]])]
+    weights = opt.apply([np.array([1.0, -1.0]), np.array([[2.0]])], weights)
+    weights = opt.apply([np.array([1.0, -1.0]), np.array([[0.0]])], weights)
+    np.testing.assert_allclose(weights[0], [1.0 - 0.1 - 0.15, 2.0 + 0.1 + 0.15])
+    np.testing.assert_allclose(weights[1], [[0.5 - 0.2 - 0.1]])
+
+
+# ---------------------------------------------------------------- from_config
+def from_cfg(opt, schedule=None, total_steps=40):
+    from optbench.optim.reference import from_config
+    from optbench.schema import ScheduleConfig
+
+    return from_config(opt, schedule or ScheduleConfig(name="constant"), total_steps)
+
+
+def test_from_config_builds_the_rule_with_the_configs_fields():
+    from optbench.optim.reference import Adam, Nadam
+    from optbench.schema import AdamConfig, CosineConfig, MomentsConfig
+
+    opt = AdamConfig(name="adamw", lr=0.02, beta_1=0.8, beta_2=0.95, epsilon=1e-5)
+    opt.weight_decay, opt.global_clipnorm = 0.004, 1.5
+    ref = from_cfg(opt, CosineConfig(name="cosine", alpha=0.1, decay_steps=None), total_steps=40)
+    assert ref.rule == Adam(beta_1=0.8, beta_2=0.95, epsilon=1e-5)
+    assert (ref.weight_decay, ref.global_clipnorm, ref.clipnorm, ref.clipvalue) == (
+        0.004,
+        1.5,
+        None,
+        None,
+    )
+    expected = cosine_decay(0.02, 40, 0.1)
+    assert [ref.learning_rate(t) for t in (0, 20, 40, 60)] == pytest.approx(
+        [expected(t) for t in (0, 20, 40, 60)]
+    )
+    fixed = from_cfg(opt, CosineConfig(name="cosine", alpha=0.0, decay_steps=10), total_steps=40)
+    assert fixed.learning_rate(5) == pytest.approx(0.01) and fixed.learning_rate(10) == 0.0
+    nadam = from_cfg(MomentsConfig(name="nadam", lr=0.3, beta_1=0.7))
+    assert nadam.rule == Nadam(beta_1=0.7) and nadam.learning_rate == 0.3
+    assert nadam.weight_decay is None
+
+
+def test_from_config_for_every_reference_rule():
+    from optbench.optim import reference
+    from optbench.schema import (
+        AdagradConfig,
+        LionConfig,
+        MomentsConfig,
+        RmspropConfig,
+        SgdConfig,
+    )
+
+    cases = [
+        (SgdConfig(name="nesterov", momentum=0.7, nesterov=True), reference.SGD(0.7, True)),
+        (SgdConfig(name="momentum", momentum=0.6, clipvalue=0.5), reference.SGD(0.6)),
+        (
+            AdagradConfig(name="adagrad", initial_accumulator_value=0.2),
+            reference.Adagrad(1e-7, 0.2),
+        ),
+        (RmspropConfig(name="rmsprop", rho=0.8, momentum=0.1), reference.RMSprop(0.8, 0.1)),
+        (LionConfig(name="lion", beta_1=0.85), reference.Lion(0.85, 0.99)),
+        (MomentsConfig(name="lamb", beta_2=0.9), reference.Lamb(beta_2=0.9)),
+    ]
+    for opt, rule in cases:
+        ref = from_cfg(opt)
+        assert ref.rule == rule and type(ref.rule) is type(rule)
+        assert ref.learning_rate == opt.lr and ref.clipvalue == opt.clipvalue
+    assert from_cfg(SgdConfig(name="sgd", clipnorm=2.0)).clipnorm == 2.0
+
+
+def test_from_config_names_what_it_cannot_run():
+    from optbench.errors import OptbenchError
+    from optbench.schema import AdamConfig, MomentsConfig, RmspropConfig, ScheduleConfig
+
+    with pytest.raises(OptbenchError) as info:
+        from_cfg(MomentsConfig(name="adamax"))
+    assert str(info.value) == (
+        "optimizer=adamax has no NumPy reference implementation (those are: sgd, momentum, "
+        "nesterov, adagrad, rmsprop, adam, adamw, nadam, lion, lamb); use "
+        "model.implementation=keras to run Keras's."
+    )
+    for opt, key in [
+        (RmspropConfig(name="rmsprop", centered=True), "centered"),
+        (AdamConfig(name="adam", amsgrad=True), "amsgrad"),
+        (AdamConfig(name="adam", use_ema=True), "use_ema"),
+    ]:
+        with pytest.raises(OptbenchError) as info:
+            from_cfg(opt)
+        assert str(info.value) == (
+            f"optimizer.{key}=True is not in the NumPy reference optimizers; use "
+            "model.implementation=keras."
+        )
+    with pytest.raises(OptbenchError) as info:
+        from_cfg(AdamConfig(name="adam"), ScheduleConfig(name="step"))
+    assert str(info.value) == (
+        "schedule=step is not in the NumPy reference optimizers (constant, cosine); use "
+        "model.implementation=keras."
+    )

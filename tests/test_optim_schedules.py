@@ -12,8 +12,8 @@ from collections.abc import Callable
 import keras  # a hard dependency (TensorFlow): a broken install fails here, never skips
 import pytest
 
-from optbench.optim.keras import KERAS_SCHEDULES, build_schedule, plateau_callback
-from optbench.optim.sklearn import MLP_SCHEDULES
+from optbench.optim.schedules import KERAS_SCHEDULES, build_schedule, plateau_callback
+from optbench.optim.schedules import SKLEARN_SCHEDULES as MLP_SCHEDULES
 from optbench.schema import validate
 from tests.conftest import REPO, compose_cfg
 

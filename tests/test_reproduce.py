@@ -21,7 +21,13 @@ def _run_id(stdout: str) -> str:
     "overrides",
     [
         ("optimizer=saga", "seed=3", "trainer.max_iter=20"),
-        ("model=mlp", "optimizer=adam", "trainer.max_iter=2", "hardware.deterministic=true"),
+        (
+            "model=mlp",
+            "dataset=digits",
+            "optimizer=adam",
+            "trainer.max_iter=2",
+            "hardware.deterministic=true",
+        ),
     ],
     ids=["sklearn", "keras-deterministic"],
 )

@@ -82,7 +82,7 @@ def test_out_of_range_values_name_key_value_and_allowed(overrides, expected):
             "not available in scikit-learn",
         ),
         (
-            ["model=mlp_sklearn"],
+            ["model=mlp_sklearn", "optimizer=saga"],  # alone, model=mlp_sklearn brings adam
             "model=mlp_sklearn cannot be trained with optimizer=saga; it accepts: adam, sgd",
         ),
         (["model.l1_ratio=0.5", "optimizer=lbfgs"], "needs optimizer=saga"),
@@ -125,6 +125,18 @@ def test_a_renamed_key_is_refused_with_one_line_naming_the_new_one():
     with pytest.raises(OptbenchError, match=r"^model\.head\.hidden was renamed model\.head\."):
         prepare(compose_cfg("model=resnet50", "optimizer=adam", "+model.head.hidden=[32]"))
     refuse_renamed_overrides(["--cfg", "job", "model=mlp", "model.hidden_sizes=[64]"])  # passes
+
+
+def test_one_option_per_group_but_lists_of_values_pass():
+    from optbench.schema import SINGLE_OPTION_GROUPS, check_overrides
+
+    for group in SINGLE_OPTION_GROUPS:
+        with pytest.raises(OptbenchError, match=rf"^{group}=\[a,b\]: one option per group; "):
+            check_overrides([f"{group}=[a,b]"])
+    with pytest.raises(OptbenchError, match=r"sweep with -m schedule=cosine,step$"):
+        check_overrides(["schedule@x=[cosine, step]"])
+    check_overrides(["-m", "optimizer=saga,lbfgs", "model=mlp", "model.hidden_sizes=[64,32]"])
+    check_overrides(["dataset=cifar10", "dataset.classes=[cat,dog]", "+experiment=[a]"])
 
 
 def test_both_mlps_name_their_layer_sizes_hidden_sizes():

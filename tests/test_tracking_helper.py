@@ -107,6 +107,89 @@ def test_a_killed_job_leaves_no_run_running(tmp_path):
     assert status == "KILLED"
 
 
+# logistic regression on digits: steps of ~10-50 ms, which reach the store only through the
+# time-based flush (optbench.tracking.run.FLUSH_EVERY_S), never through log_every
+FAST_STEPS = [
+    "trainer.max_iter=100000",
+    "trainer.early_stop.enabled=false",
+    "tracking.log_every=100000",
+    "trainer.progress=false",
+]
+
+
+def stored_history(store):
+    """The store's one run and its train_loss history; (None, []) before they exist."""
+    try:
+        runs = client(store).search_runs(["1"])
+    except Exception:  # the store is still being created
+        return None, []
+    if not runs:
+        return None, []
+    return runs[0], client(store).get_metric_history(runs[0].info.run_id, "train_loss")
+
+
+def just_flushed(store, timeout_s=120):
+    """Wait until a new batch of metrics reaches the store; return its run at that moment."""
+    deadline = time.monotonic() + timeout_s
+    seen = None
+    while time.monotonic() < deadline:
+        run, history = stored_history(store)
+        if history and seen is not None and len(history) > seen:
+            return run
+        if history:
+            seen = len(history)
+        time.sleep(0.05)
+    raise TimeoutError("no metrics reached the store")
+
+
+def seconds_behind(store, run, killed_at):
+    """How long before ``killed_at`` (time.time()) the run's last stored step ended."""
+    history = client(store).get_metric_history(run.info.run_id, "train_loss")
+    assert sorted(m.step for m in history) == list(range(1, len(history) + 1))  # no gap
+    return killed_at - max(m.timestamp for m in history) / 1000
+
+
+def test_sigterm_exits_143_and_the_run_keeps_every_step_up_to_the_signal(tmp_path):
+    """What SLURM, Ray and `kill` send on preemption: the buffered steps are flushed as on
+    Ctrl-C. The signal comes 1 s after a timed flush, so 1 s of steps is only in the job's
+    buffer; the stored history must still reach the step that ran when the signal came."""
+    store = store_of(tmp_path)
+    job = start_cli(tmp_path, *FAST_STEPS)
+    try:
+        run = just_flushed(store)
+        time.sleep(1.0)
+        killed_at = time.time()
+        job.send_signal(signal.SIGTERM)
+        assert job.wait(timeout=60) == 143
+    finally:
+        job.kill()
+    final = client(store).get_run(run.info.run_id)
+    assert final.info.status == "KILLED"
+    assert final.data.tags["optbench.error_type"] == "Terminated"
+    assert seconds_behind(store, run, killed_at) < 0.5  # one step, and the signal's delivery
+
+
+def test_kill_9_loses_at_most_the_last_2_seconds_of_steps(tmp_path):
+    """No chance to flush: what reaches the store is what the timed flush wrote."""
+    from optbench.tracking.run import FLUSH_EVERY_S
+
+    store = store_of(tmp_path)
+    job = start_cli(tmp_path, *FAST_STEPS)
+    try:
+        run = just_flushed(store)
+        time.sleep(3.0)
+        killed_at = time.time()
+        os.kill(job.pid, signal.SIGKILL)
+        job.wait(timeout=30)
+    finally:
+        job.kill()
+    status = wait_for(
+        lambda: (s := client(store).get_run(run.info.run_id).info.status) != "RUNNING" and s
+    )
+    assert status == "KILLED"
+    assert seconds_behind(store, run, killed_at) < FLUSH_EVERY_S + 0.5
+
+
 BAD_STORE_ERROR = (
     "error: tracking.uri='nosuchscheme://store': MLflow has no tracking store for scheme "
     "'nosuchscheme'; supported: a local path, file://, sqlite://, postgresql://, mysql://, "

@@ -62,6 +62,7 @@ def test_metric_writes_are_batched(store, monkeypatch):
         return real_log_batch(self, run_id, metrics=metrics, **kwargs)
 
     monkeypatch.setattr(MlflowClient, "log_batch", counting_log_batch)
+    monkeypatch.setattr("optbench.tracking.run.FLUSH_EVERY_S", 1e9)  # steps only, however slow
     # count the real log_batch calls, so keep MLflow in this process
     train(
         store,
@@ -100,3 +101,41 @@ def test_ctrl_c_marks_the_run_killed_and_keeps_what_was_logged(store, monkeypatc
     # steps 1-6 were buffered (log_every=100) and are flushed before the run is closed; the
     # interrupt came in step 7 before its metrics reached the logger
     assert [m.step for m in history] == [1, 2, 3, 4, 5, 6]
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+class RecordingWriter:
+    def __init__(self):
+        self.batches = []
+
+    def metrics(self, run_id, records):
+        self.batches.append([step for _, _, _, step in records])
+
+
+def test_buffered_metrics_are_written_every_n_steps_or_every_2_seconds(monkeypatch):
+    """A job killed outright loses at most the last 2 s of steps, however large log_every."""
+    from types import SimpleNamespace
+
+    from optbench.tracking.run import FLUSH_EVERY_S, MetricsLogger
+
+    clock = FakeClock()
+    monkeypatch.setattr("optbench.tracking.run.time.monotonic", clock)
+    writer = RecordingWriter()
+    logger = MetricsLogger(SimpleNamespace(writer=writer, run_id="r"), every=3)
+    for step in (1, 2, 3, 4):  # fast steps: one write per 3
+        logger.on_epoch_end(step, {"train_loss": 1.0})
+    assert writer.batches == [[1, 2, 3]]
+    clock.now += FLUSH_EVERY_S  # a slow step: written at once, not 2 steps later
+    logger.on_epoch_end(5, {"train_loss": 1.0})
+    assert writer.batches == [[1, 2, 3], [4, 5]]
+    clock.now += FLUSH_EVERY_S - 0.1
+    logger.on_epoch_end(6, {"train_loss": 1.0})
+    logger.on_train_end({})
+    assert writer.batches == [[1, 2, 3], [4, 5], [6]]

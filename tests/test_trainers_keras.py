@@ -60,7 +60,12 @@ def test_keras_logreg_minimises_the_same_objective_as_scikit_learn():
 
 def test_divergence_stops_training_and_is_reported(store):
     result, run = train(
-        store, "model=mlp", "optimizer=sgd", "optimizer.lr=50", "trainer.max_iter=5"
+        store,
+        "model=mlp",
+        "dataset=digits",
+        "optimizer=sgd",
+        "optimizer.lr=50",
+        "trainer.max_iter=5",
     )
     assert result.diverged and "diverged" in result.stop_reason
     record = client(store).get_run(run.run_id)
@@ -71,7 +76,8 @@ def test_divergence_stops_training_and_is_reported(store):
 
 def test_target_and_stop_at_target():
     tracker = TargetTracker("val_accuracy", 0.9, stop=True)
-    result, _, _ = fit("model=mlp", "optimizer=adam", "trainer.max_iter=30", callbacks=[tracker])
+    overrides = ("model=mlp", "dataset=digits", "optimizer=adam", "trainer.max_iter=30")
+    result, _, _ = fit(*overrides, callbacks=[tracker])
     epochs = tracker.reached["epochs_to_target"]
     assert len(result.history) == epochs < 30
     assert result.history[epochs - 1]["val_accuracy"] >= 0.9
@@ -86,6 +92,7 @@ def test_run_records_metrics_artifacts_devices_and_the_model(store, tmp_path):
     result, run = train(
         store,
         "model=mlp",
+        "dataset=digits",
         "optimizer=adam",
         "trainer.max_iter=3",
         "trainer.save_model=true",

@@ -1,13 +1,13 @@
 """optbench's tuning sweeper, where Hydra looks for plugins (its class name must start with
-hydra_plugins.); the logic is optbench/tune.py."""
+hydra_plugins.); the logic is optbench/hparams_search.py."""
 
 from hydra.core.config_store import ConfigStore
 
-from optbench.tune import EqualBudgetSweeper, TuneSweeperConf
+from optbench.hparams_search import EqualBudgetSweeper, TuneSweeperConf
 
 
 class TuneSweeper(EqualBudgetSweeper):
-    """``hydra/sweeper=optbench_tune``: equal-budget Optuna studies (optbench.tune)."""
+    """``hydra/sweeper=optbench_tune``: equal-budget Optuna studies (optbench.hparams_search)."""
 
 
 ConfigStore.instance().store(

@@ -18,22 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from optbench.data.files import KERAS_CACHE, download, search_dirs, sha256
+from optbench.data.files import KERAS_CACHE, Missing, download, search_dirs, sha256
 from optbench.data.splits import Splits, split_pool, split_with_holdout, subsample
 from optbench.errors import OptbenchError
+from optbench.schema.dataset import CIFAR10_CLASS_NAMES as CLASS_NAMES
+from optbench.schema.dataset import cifar10_class_ids as class_ids
 
-CLASS_NAMES = (
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-)
 TAR_NAME = "cifar-10-python.tar.gz"
 TAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 TAR_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
@@ -64,15 +54,39 @@ def read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def _resolve(name: str, dirs: list[Path]) -> Path:
+def _candidates(name: str, dirs: list[Path]) -> list[Path]:
     path = Path(name).expanduser()
-    candidates = [path] if path.is_absolute() else [d / path for d in dirs]
+    return [path] if path.is_absolute() else [d / path for d in dirs]
+
+
+def _resolve(name: str, dirs: list[Path]) -> Path:
+    candidates = _candidates(name, dirs)
     for candidate in candidates:
         if candidate.is_file():
             return candidate
     raise OptbenchError(
         f"dataset file {name} not found; looked in: {', '.join(str(c) for c in candidates)}."
     )
+
+
+def missing(cfg) -> list[Missing]:
+    """The files ``load`` would need and not find here, found without reading or downloading
+    anything (the run's check before it starts)."""
+    dirs = search_dirs(cfg.data_dir)
+    if cfg.train_npz:
+        absent = []
+        for name in (n for n in (cfg.train_npz, cfg.test_npz) if n):
+            candidates = _candidates(name, dirs)
+            if not any(c.is_file() for c in candidates):
+                others = ", ".join(map(str, candidates[1:]))
+                what = f"dataset file {name}" + (f" (also looked at {others})" if others else "")
+                absent.append(Missing(what, str(candidates[0])))
+        return absent
+    if _find_batches(dirs) is not None:
+        return []
+    where = f"{dirs[0] / BATCHES}/" + ("" if cfg.data_dir else " (or in $OPTBENCH_DATA_DIR)")
+    what = f"CIFAR-10's {BATCHES}/ folder (inside {TAR_NAME})"
+    return [Missing(what, where, TAR_URL, "dataset.download", cfg.download)]
 
 
 def _find_batches(dirs: list[Path]) -> Path | None:
@@ -122,22 +136,6 @@ def _keep_classes(x: np.ndarray, y: np.ndarray, classes: list[int]) -> tuple:
     mapping[list(classes)] = np.arange(len(classes))
     keep = mapping[y] >= 0
     return x[keep], mapping[y[keep]]
-
-
-def class_ids(classes: list) -> list[int]:
-    """Class names or ids -> ids (names as in CLASS_NAMES)."""
-    ids = []
-    for c in classes:
-        if isinstance(c, str) and not c.isdigit():
-            if c not in CLASS_NAMES:
-                raise OptbenchError(
-                    f"dataset.classes: {c!r} is not a CIFAR-10 class; classes are "
-                    f"{', '.join(CLASS_NAMES)} (or ids 0-9)."
-                )
-            ids.append(CLASS_NAMES.index(c))
-        else:
-            ids.append(int(c))
-    return ids
 
 
 def load(cfg, seed: int) -> Splits:

@@ -6,14 +6,44 @@ import hashlib
 import os
 import shutil
 import tempfile
+import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 
 from optbench.errors import OptbenchError
 
 KERAS_CACHE = Path("~/.keras/datasets").expanduser()
+PROBE_TIMEOUT_S = 5.0  # offline, a run stops this soon rather than at a download's timeout
+
+
+@dataclass(frozen=True)
+class Missing:
+    """A file a run needs that is not on this machine, found before anything is downloaded:
+    what it is, the path to put it at, and where it comes from (``url``, fetched by the run
+    when ``switch`` is on; ``origin``: how to get it otherwise)."""
+
+    what: str
+    where: str  # the path it is looked for at first (a folder ends with /)
+    url: str | None = None
+    switch: str = ""  # the setting that allows the download, e.g. dataset.download
+    download: bool = False  # the run would download it
+    origin: str = ""
+
+
+def unreachable(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
+    """Why ``url``'s server does not answer (None: it does): one HEAD request, through the
+    same proxies as the download, bounded by ``timeout_s``."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout_s):
+            return None
+    except urllib.error.HTTPError:
+        return None  # the server answered
+    except (OSError, ValueError) as exc:
+        return f"{urlparse(url).hostname}: {getattr(exc, 'reason', exc)}"
 
 
 def search_dirs(data_dir: str | None) -> list[Path]:

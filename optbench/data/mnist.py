@@ -9,6 +9,7 @@ import numpy as np
 
 from optbench.data.files import (
     KERAS_CACHE,
+    Missing,
     cached_arrays,
     download,
     save_arrays,
@@ -89,6 +90,16 @@ def locate(data_dir: str | None, allow_download: bool) -> tuple[dict[str, np.nda
         raise OptbenchError(_missing_message(dirs, "Downloading is off (dataset.download=false)."))
     arrays, checksums = _from_npz(npz)
     return arrays, {"source": str(npz), "checksums": checksums}
+
+
+def missing(cfg) -> list[Missing]:
+    """MNIST when neither the IDX files nor mnist.npz are here (nothing read or downloaded)."""
+    dirs = search_dirs(cfg.data_dir)
+    if all(_find(dirs, n) for n in IDX_SHA256) or _find(dirs, NPZ_NAME):
+        return []
+    where = f"{dirs[0] / 'mnist'}/" + ("" if cfg.data_dir else " (or $OPTBENCH_DATA_DIR/mnist/)")
+    what = f"MNIST (the four official {', '.join(IDX_SHA256)} files, or Keras's {NPZ_NAME})"
+    return [Missing(what, where, NPZ_URL, "dataset.download", cfg.download)]
 
 
 def _missing_message(dirs: list[Path], why: str) -> str:

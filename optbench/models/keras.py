@@ -1,4 +1,5 @@
-"""Keras models, built with the functional API on ``TrainStepModel`` (for its train step)."""
+"""Keras models, built with the functional API on ``TrainStepModel`` (models/train_step.py: the
+optimizer's own train step where it has one, and the gradient-norm probe)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def build_model(model: Any, input_dim: int, n_classes: int, n_train: int, **step
     ``step`` goes to TrainStepModel (SAM settings)."""
     import keras
 
-    from optbench.trainers.keras_step import TrainStepModel
+    from optbench.models.train_step import TrainStepModel
 
     inputs = keras.Input(shape=(input_dim,), name="features")
     if model.name == "logreg":

@@ -1,6 +1,6 @@
 """Transfer learning: a keras.applications backbone (no top) with ImageNet, random or
-file weights, and a small head. The backbone is frozen by default and then always called with
-``training=False`` so its BatchNorm statistics stay put.
+file weights (optbench.models.backbones finds them), and a small head. The backbone is frozen
+by default and then always called with ``training=False`` so its BatchNorm statistics stay put.
 
 Pieces, so that the feature cache and end-to-end training share them exactly:
 ``extractor`` (uint8 images -> [augment] -> resize -> the backbone's own ``preprocess_input``
@@ -10,60 +10,24 @@ seeded initializers, so the head starts the same whichever way it is built)."""
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import keras
 
 from optbench.errors import OptbenchError
+from optbench.models.backbones import BACKBONES, find_weights, imagenet_file, search_folders
 
 IMAGE_SHAPE = (32, 32, 3)
-BASE_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
-
-
-@dataclass(frozen=True)
-class Backbone:
-    constructor: str  # keras.applications.<constructor>
-    module: str  # keras.applications.<module>.preprocess_input
-    weights_url: str  # '{size}' filled with the input size where the file depends on it
-    weights_hash: str | None  # Keras's own check of the downloaded file (None: Keras has none)
-
-    def weights_file(self, size: int) -> str:
-        return self.weights_url.format(size=size).rsplit("/", 1)[1]
-
-
-BACKBONES = {
-    "mobilenet_v2": Backbone(
-        "MobileNetV2",
-        "mobilenet_v2",
-        BASE_URL
-        + "mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{size}_no_top.h5",
-        None,
-    ),
-    "resnet50": Backbone(
-        "ResNet50",
-        "resnet50",
-        BASE_URL + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
-        "4d473c1dd8becc155b73f8504c6f6626",
-    ),
-}
-
-
-def keras_models_dir() -> Path:
-    """Where Keras caches application weights: $KERAS_HOME/models, default ~/.keras/models."""
-    from keras.src.backend.config import keras_home
-
-    return Path(keras_home()).expanduser() / "models"
 
 
 def imagenet_weights(name: str, size: int, download: bool) -> Path:
     """The cached ImageNet weights file, fetched by Keras's get_file (with its checksum) when
     missing; offline, the error names the file, the URL and the folder to put it in."""
     backbone = BACKBONES[name]
-    filename = backbone.weights_file(size)
     url = backbone.weights_url.format(size=size)
-    path = keras_models_dir() / filename
+    path = imagenet_file(name, size)
+    filename = path.name
     if path.is_file():
         return path
     why = "Downloading is off (model.download_weights=false)."
@@ -83,18 +47,24 @@ def imagenet_weights(name: str, size: int, download: bool) -> Path:
     )
 
 
-def weights_path(model: Any) -> Path | None:
-    """The weights file the backbone loads (None: random init)."""
+def weights_path(model: Any, data_dir: str | None = None) -> Path | None:
+    """The weights file the backbone loads (None: random init); a relative model.weights is
+    found in ``data_dir``, then in the working directory."""
     if model.weights is None:
         return None
     if model.weights == "imagenet":
         return imagenet_weights(model.name, model.input_size, model.download_weights)
-    return Path(model.weights).expanduser()
+    path = find_weights(model.weights, data_dir)
+    if path is None:
+        folders = ", ".join(map(str, search_folders(data_dir)))
+        raise OptbenchError(f"model.weights: no file {model.weights} in {folders}.")
+    return path
 
 
-def build_backbone(model: Any, seed: int) -> Any:
+def build_backbone(model: Any, seed: int, data_dir: str | None = None) -> Any:
     """The backbone (include_top=False, no pooling) at ``model.input_size``, weights loaded
-    and checked against its layers (a mismatch is a config error naming the file)."""
+    (a relative model.weights from ``data_dir``) and checked against its layers (a mismatch
+    is a config error naming the file)."""
     if model.name not in BACKBONES:
         raise OptbenchError(
             f"model={model.name} is not a backbone; those are: {', '.join(BACKBONES)}."
@@ -103,7 +73,7 @@ def build_backbone(model: Any, seed: int) -> Any:
     constructor = getattr(keras.applications, BACKBONES[model.name].constructor)
     size = model.input_size
     backbone = constructor(include_top=False, weights=None, input_shape=(size, size, 3))
-    path = weights_path(model)
+    path = weights_path(model, data_dir)
     if path is not None:
         problem = ""
         with warnings.catch_warnings(record=True) as caught:

@@ -12,14 +12,16 @@ the same ``lr_t``. Where Keras's form differs from the textbook one, the docstri
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-Schedule = Callable[[int], float]  # step index (0-based, as Keras's iterations) -> lr
+from optbench.optim.registry import OPTIMIZERS
+from optbench.optim.rules import check_reference
+from optbench.optim.schedules import SCHEDULES, LrSchedule
 
 
 @dataclass
@@ -171,36 +173,12 @@ class Lamb(Moments):
         return w - ratio * lr * u
 
 
-RULES: dict[str, Callable[..., Any]] = {
-    "sgd": SGD,
-    "momentum": lambda **kw: SGD(momentum=kw.pop("momentum", 0.9), **kw),
-    "nesterov": lambda **kw: SGD(momentum=kw.pop("momentum", 0.9), nesterov=True, **kw),
-    "adagrad": Adagrad,
-    "rmsprop": RMSprop,
-    "adam": Adam,
-    "adamw": Adam,  # + weight_decay in ReferenceOptimizer (Keras's AdamW default: 0.004)
-    "nadam": Nadam,
-    "lion": Lion,
-    "lamb": Lamb,
-}
-
-
-def cosine_decay(initial_lr: float, decay_steps: int, alpha: float = 0.0) -> Schedule:
-    """lr_t = lr_0 ((1 - alpha) (1 + cos(pi min(t, T) / T)) / 2 + alpha): never negative."""
-
-    def lr(t: int) -> float:
-        progress = min(t, decay_steps) / decay_steps
-        return initial_lr * ((1 - alpha) * 0.5 * (1 + math.cos(math.pi * progress)) + alpha)
-
-    return lr
-
-
 @dataclass
 class ReferenceOptimizer:
     """A rule plus Keras's clipping, decoupled weight decay and learning-rate schedule."""
 
     rule: Any
-    learning_rate: float | Schedule = 0.01
+    learning_rate: float | LrSchedule = 0.01
     weight_decay: float | None = None
     clipnorm: float | None = None
     global_clipnorm: float | None = None
@@ -240,52 +218,23 @@ class ReferenceOptimizer:
         return new
 
 
-# optimizer config name -> rule class; the rule's fields are read from the config
-RULE_CLASSES: dict[str, type] = {
-    "sgd": SGD,
-    "momentum": SGD,
-    "nesterov": SGD,
-    "adagrad": Adagrad,
-    "rmsprop": RMSprop,
-    "adam": Adam,
-    "adamw": Adam,
-    "nadam": Nadam,
-    "lion": Lion,
-    "lamb": Lamb,
+# optimizer name -> its rule class with the row's preset (momentum: SGD with momentum=0.9);
+# the registry names each row's class, as it names Keras's
+RULES: dict[str, functools.partial] = {
+    name: functools.partial(globals()[row.reference], **row.preset)
+    for name, row in OPTIMIZERS.items()
+    if row.reference
 }
-# config switches the reference rules do not implement, with the value that means "off"
-NOT_IMPLEMENTED = {"centered": False, "amsgrad": False, "use_ema": False}
 
 
 def from_config(opt: Any, schedule: Any, total_steps: int) -> ReferenceOptimizer:
     """The reference optimizer for an optimizer/schedule config, or a clear error."""
-    from optbench.errors import OptbenchError
-
-    if opt.name not in RULE_CLASSES:
-        raise OptbenchError(
-            f"optimizer={opt.name} has no NumPy reference implementation (those are: "
-            f"{', '.join(RULE_CLASSES)}); use model.implementation=keras to run Keras's."
-        )
-    for key, off in NOT_IMPLEMENTED.items():
-        if getattr(opt, key, off) != off:
-            raise OptbenchError(
-                f"optimizer.{key}={getattr(opt, key)} is not in the NumPy reference "
-                f"optimizers; use model.implementation=keras."
-            )
-    rule_cls = RULE_CLASSES[opt.name]
-    rule = rule_cls(**{f.name: getattr(opt, f.name) for f in dataclasses.fields(rule_cls)})
-    if schedule.name == "constant":
-        learning_rate: float | Schedule = opt.lr
-    elif schedule.name == "cosine":
-        learning_rate = cosine_decay(opt.lr, schedule.decay_steps or total_steps, schedule.alpha)
-    else:
-        raise OptbenchError(
-            f"schedule={schedule.name} is not in the NumPy reference optimizers (constant, "
-            "cosine); use model.implementation=keras."
-        )
+    check_reference(opt, schedule)
+    make_rule = RULES[opt.name]
+    rule = make_rule(**{f.name: getattr(opt, f.name) for f in dataclasses.fields(make_rule.func)})
     return ReferenceOptimizer(
         rule,
-        learning_rate,
+        SCHEDULES[schedule.name].numpy(schedule, opt.lr, total_steps),
         weight_decay=opt.weight_decay,
         clipnorm=opt.clipnorm,
         global_clipnorm=opt.global_clipnorm,

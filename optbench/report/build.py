@@ -38,6 +38,7 @@ class ReportOptions:
     target: float | None = None  # None: each problem's best final value within tolerance
     tolerance: float = 0.02  # relative, for the derived target
     title: str = "optbench report"
+    ui_base: str | None = None  # the MLflow UI on the runs' store: index.html links to it
 
 
 @dataclass
@@ -160,8 +161,18 @@ def build_report(client: Any, runs: list[Any], out: Path, options: ReportOptions
     for name, table in report.tables.items():
         report.files += _write_table(table, report.folder / name)
     report.files += _figures(finished, curves, ttt, metric, report.folder)
-    report.files.append(_write_index(report, options.title))
+    report.files.append(_write_index(report, options.title, _ui_links(runs, experiments, options)))
     return report
+
+
+def _ui_links(runs: list[Any], names: dict[str, str], options: ReportOptions) -> dict[str, str]:
+    """The runs' experiments in the MLflow UI, by name."""
+    if options.ui_base is None:
+        return {}
+    from optbench.tracking import experiment_link
+
+    ids = dict.fromkeys(run.info.experiment_id for run in runs)
+    return {names.get(i, i): experiment_link(options.ui_base, i) for i in ids}
 
 
 def _best_steps(runs: pd.DataFrame, curves: pd.DataFrame, metric: str) -> pd.Series:
@@ -211,10 +222,16 @@ def _figures(
     return files
 
 
-def _write_index(report: Report, title: str) -> Path:
+def _write_index(report: Report, title: str, ui_links: dict[str, str]) -> Path:
     figures = [f for f in report.files if f.suffix == ".png"]
     page = index_page(
-        title, report.metric, report.tables, figures, report.landscapes, report.architectures
+        title,
+        report.metric,
+        report.tables,
+        figures,
+        report.landscapes,
+        report.architectures,
+        ui_links,
     )
     path = report.folder / "index.html"
     path.write_text(page)

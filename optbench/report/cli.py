@@ -69,7 +69,7 @@ def main(argv: list[str]) -> int:
 def _report(args: argparse.Namespace, console: Any) -> int:
     from optbench.report.build import ReportOptions, build_report
     from optbench.report.frame import search
-    from optbench.tracking import client_for, resolve_uri
+    from optbench.tracking import client_for, resolve_uri, ui_base
 
     uri = resolve_uri(args.uri)
     client = client_for(uri)
@@ -91,7 +91,8 @@ def _report(args: argparse.Namespace, console: Any) -> int:
         else "_".join(experiments or ["all"])
     )
     out = Path(args.out or Path("runs") / "reports" / name)
-    options = ReportOptions(args.metric, args.target, args.tolerance, f"optbench report · {name}")
+    title = f"optbench report · {name}"
+    options = ReportOptions(args.metric, args.target, args.tolerance, title, ui_base(uri))
     report = build_report(client, runs, out, options)
     print_report(report, console)
     log_to = args.log_to or (sweep_run.info.run_id if sweep_run is not None else None)

@@ -1,5 +1,5 @@
 """index.html of a report: its tables and figures on one page, with the landscape overlays
-and the architecture table where the runs have them."""
+and the architecture table where the runs have them, and links to the runs in the MLflow UI."""
 
 from __future__ import annotations
 
@@ -29,9 +29,11 @@ def index_page(
     figures: list[Path],
     landscapes: LandscapeView | None = None,
     architectures: TextTable | None = None,
+    ui_links: dict[str, str] | None = None,
 ) -> str:
     """The page: ``tables`` (by name, captioned by CAPTIONS), then ``figures`` (files in the
-    page's folder), then the landscape and architecture views when given."""
+    page's folder), then the landscape and architecture views when given. ``ui_links``: the
+    experiments in the MLflow UI (optbench.tracking.ui), by name."""
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title>",
@@ -41,6 +43,12 @@ def index_page(
         "(dataset, model); 'within noise': the 95% bootstrap interval of the difference from "
         "the best group contains 0.</p>",
     ]
+    if ui_links:
+        links = ", ".join(
+            f"<a href='{html.escape(url)}'>{html.escape(name)}</a>"
+            for name, url in ui_links.items()
+        )
+        parts.append(f"<p>Every run in the MLflow UI (<code>optbench ui</code>): {links}</p>")
     for name, caption in CAPTIONS.items():
         table = tables.get(name)
         if table is not None and not table.empty:

@@ -3,7 +3,8 @@ its runs on one figure, and the comparison report (optbench.report.build, with t
 overlays and the architecture table where the sweep has them) written to
 runs/reports/<sweep id>/ and logged as artifacts report/ of the parent run. The views' files
 are also top-level artifacts of the parent (landscapes/<function>.png, steps_to_tolerance.csv,
-architectures.md/.csv), where the MLflow UI shows them first."""
+architectures.md/.csv), where the MLflow UI shows them first; the parent's description says
+where the report is."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 from optbench.report.build import Report, ReportOptions, build_report
 from optbench.report.curves import log_sweep_curves
 from optbench.report.tables import TextTable
-from optbench.tracking import ClosedSweep, MlflowWriter
+from optbench.tracking import NOTE_TAG, ClosedSweep, MlflowWriter, sweep_description, ui_base
 
 
 @dataclass
@@ -39,7 +40,7 @@ def report_sweep(sweep: ClosedSweep) -> SweepReport:
         return drawn
     folder = Path("runs") / "reports" / (sweep.sweep_id or sweep.run_id)
     try:
-        options = ReportOptions(title=f"sweep {folder.name}")
+        options = ReportOptions(title=f"sweep {folder.name}", ui_base=ui_base(sweep.uri))
         report = build_report(writer.client, finished, folder, options)
         writer.client.log_artifacts(sweep.run_id, str(folder), "report")
         _log_views(writer.client, sweep.run_id, report)
@@ -49,6 +50,8 @@ def report_sweep(sweep: ClosedSweep) -> SweepReport:
         print_error(f"the sweep report could not be built: {type(exc).__name__}: {exc}")
         return drawn
     drawn.index = folder / "index.html"
+    command = writer.client.get_run(sweep.run_id).data.tags.get(NOTE_TAG, "")
+    writer.tags(sweep.run_id, {NOTE_TAG: sweep_description(command, drawn.index)})
     drawn.landscapes = report.landscapes.tolerance if report.landscapes else None
     drawn.architectures = report.architectures
     return drawn

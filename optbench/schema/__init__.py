@@ -48,6 +48,7 @@ from optbench.schema.optimizer import (
     SgdConfig,
     SolverConfig,
 )
+from optbench.schema.overrides import SINGLE_OPTION_GROUPS, check_overrides
 from optbench.schema.renamed import RENAMED_KEYS, refuse_renamed_overrides
 from optbench.schema.schedule import (
     CosineConfig,
@@ -75,6 +76,7 @@ __all__ = [
     "RENAMED_KEYS",
     "SAM_BASES",
     "SCHEMAS",
+    "SINGLE_OPTION_GROUPS",
     "AdafactorConfig",
     "AdagradConfig",
     "AdamConfig",
@@ -119,6 +121,7 @@ __all__ = [
     "TrainerConfig",
     "TransferConfig",
     "WarmupCosineConfig",
+    "check_overrides",
     "refuse_renamed_overrides",
     "register_configs",
     "validate",

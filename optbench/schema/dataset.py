@@ -81,6 +81,37 @@ class MnistConfig(DatasetConfig):
     download: bool = True  # fetch Keras's mnist.npz (sha256-checked) when no local copy exists
 
 
+CIFAR10_CLASS_NAMES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
+
+
+def cifar10_class_ids(classes: list) -> list[int]:
+    """Class names or ids -> ids (names as in CIFAR10_CLASS_NAMES). Here, not in the loader,
+    so that validating dataset.classes imports no data code."""
+    ids = []
+    for c in classes:
+        if isinstance(c, str) and not c.isdigit():
+            if c not in CIFAR10_CLASS_NAMES:
+                raise OptbenchError(
+                    f"dataset.classes: {c!r} is not a CIFAR-10 class; classes are "
+                    f"{', '.join(CIFAR10_CLASS_NAMES)} (or ids 0-9)."
+                )
+            ids.append(CIFAR10_CLASS_NAMES.index(c))
+        else:
+            ids.append(int(c))
+    return ids
+
+
 @dataclass
 class Cifar10Config(DatasetConfig):
     download: bool = True  # fetch the official tarball (sha256-checked) when no local copy exists
@@ -89,13 +120,14 @@ class Cifar10Config(DatasetConfig):
     test_fraction: float = constrained(0.2, FRACTION)
     test_subset: float | None = positive(None, nullable=True)  # a count (> 1) or fraction
     classes: list[Any] | None = None  # class names or ids to keep (relabelled 0..k-1)
+    # model.weights per backbone that +experiment=transfer_learning uses on this data (null:
+    # random init); a backbone not named gets Keras's ImageNet weights
+    backbone_weights: dict[str, str | None] = field(default_factory=dict)
 
     def check(self) -> None:
         super().check()
-        from optbench.data.cifar10 import class_ids
-
         if self.classes is not None:
-            ids = class_ids(self.classes)
+            ids = cifar10_class_ids(self.classes)
             if len(set(ids)) != len(ids) or len(ids) < 2 or not all(0 <= i < 10 for i in ids):
                 raise OptbenchError(
                     f"dataset.classes={list(self.classes)} is not allowed: must name at least "

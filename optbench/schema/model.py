@@ -106,7 +106,9 @@ class TransferConfig(ModelConfig):
 
     framework: str = constrained("keras", OneOf(("keras",)))
     input_scaling: str = constrained("raw", OneOf(("raw",)))
-    weights: str | None = "imagenet"  # imagenet | null (random init) | path to .h5/.weights.h5
+    # imagenet | null (random init) | a .h5/.weights.h5 file: absolute, or relative to the data
+    # directory (dataset.data_dir) or the working directory; checked before the run starts
+    weights: str | None = "imagenet"
     download_weights: bool = True  # imagenet: fetch into Keras's cache when missing
     input_size: int = constrained(96, Interval(32, None, integer=True))  # images resized to this
     head: HeadConfig = field(default_factory=HeadConfig)
@@ -126,8 +128,6 @@ class TransferConfig(ModelConfig):
                     f"model.weights={self.weights!r} is not allowed: must be imagenet, null, or "
                     "a path to a .h5 / .weights.h5 file."
                 )
-            if not path.is_file():
-                raise OptbenchError(f"model.weights: no file at {path}.")
         if (
             self.name == "mobilenet_v2"
             and self.weights == "imagenet"

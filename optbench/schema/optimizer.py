@@ -95,6 +95,7 @@ class AdamConfig(MomentsConfig):
 
 @dataclass
 class ScheduleFreeConfig(MomentsConfig):
+    epsilon: float = positive(1e-8)  # Keras's ScheduleFreeAdamW default
     warmup_steps: int = non_negative(0)
 
 
@@ -107,7 +108,9 @@ class LionConfig(GradientConfig):
 @dataclass
 class AdafactorConfig(GradientConfig):
     beta_2_decay: float = -0.8
-    epsilon_1: float = positive(1e-30)
+    # Keras uses 1e-30, which underflows in float32 (NaN) when a weight row never gets a
+    # gradient (constant-zero pixels)
+    epsilon_1: float = positive(1e-15)
     epsilon_2: float = positive(1e-3)
     clip_threshold: float = positive(1.0)
     relative_step: bool = True
@@ -117,6 +120,7 @@ class AdafactorConfig(GradientConfig):
 class MuonConfig(GradientConfig):
     """Muon: orthogonalised momentum for 2-D weights, AdamW for the rest (Keras's Muon)."""
 
+    weight_decay: float | None = non_negative(0.004, nullable=True)  # Keras's Muon default
     momentum: float = constrained(0.95, BETA)
     nesterov: bool = True
     ns_steps: int = positive_int(5)  # Newton-Schulz iterations

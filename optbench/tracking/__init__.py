@@ -8,6 +8,9 @@
 - provenance  a run's tags: config choices, versions, git commit, overrides; the package freeze
 - hashing     the settings that do not change a result, and the config hash without them
 - sweep       ``SweepTracking`` (Hydra callback: the parent run) and ``close_sweep``
+- datasets    the data a run trained on, as an MLflow dataset input
+- ui          the MLflow UI: the links optbench prints and the experiment view they open
+- server      ``optbench ui``: a light MLflow server on a store, and its links
 
 The training loop never sees MLflow: it talks to ``MetricsLogger``. Nothing here imports the
 trainers, the report or the console; the sweep's report is optbench/report/sweep.py.
@@ -39,7 +42,9 @@ _HOMES = {
     "RemoteWriter": "helper",
     "MetricsLogger": "run",
     "TrackedRun": "run",
+    "NOTE_TAG": "provenance",
     "environment_freeze": "provenance",
+    "sweep_description": "provenance",
     "RESULT_NEUTRAL": "hashing",
     "config_hash": "hashing",
     "find_finished": "hashing",
@@ -48,6 +53,10 @@ _HOMES = {
     "StoreRefused": "sweep",
     "SweepTracking": "sweep",
     "close_sweep": "sweep",
+    "browse_hint": "ui",
+    "experiment_link": "ui",
+    "run_link": "ui",
+    "ui_base": "ui",
 }
 __all__ = sorted(_HOMES)
 

@@ -3,7 +3,7 @@
 A job runs in this process (Hydra's basic launcher), in a joblib or Ray worker, or on a SLURM
 node: the environment is the one channel all of them share. The sweep callback sets the
 tracking variables here and, through ``hydra.job.env_set``, in every job's process; the tuning
-sweeper (optbench/tune.py) adds each job's study and trial."""
+sweeper (optbench/hparams_search.py) adds each job's study and trial."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ other core while the job imports scikit-learn and trains.
 
 The helper opens the store only on the first request, so a job that fails validation can
 discard it without touching the store. If the job's process dies, the helper sees the pipe
-close and marks the open run KILLED. It ignores Ctrl-C: the job handles that and closes the run."""
+close and marks the open run KILLED. It ignores Ctrl-C and SIGTERM: the job handles them and
+closes the run (a preempted job's whole process group gets SIGTERM)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ def serve(conn: Any, uri: str) -> None:
     ("reply", result) for each call in WAITED_FOR. After an error, queued calls are skipped;
     waited-for calls still run, so ``finish`` always closes the run."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _warm_up(uri)  # at full priority: this overlaps with the job's own start-up
     os.nice(19)  # from now on, writes yield the CPU to training
     writer = MlflowWriter(uri)
@@ -85,17 +87,21 @@ def serve(conn: Any, uri: str) -> None:
             conn.send(("reply", result))
 
 
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
 @contextlib.contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """Hold SIGINT until the block ends (main thread only; elsewhere Python gets no SIGINT)."""
+def _stop_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block ends (main thread only; elsewhere Python runs
+    no signal handler)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 class RemoteWriter:
@@ -121,7 +127,7 @@ class RemoteWriter:
             while self._conn.poll():
                 _, error = self._conn.recv()  # only errors arrive unasked
                 raise error
-            with _sigint_deferred():  # Ctrl-C must not cut a message in half
+            with _stop_deferred():  # Ctrl-C or SIGTERM must not cut a message in half
                 self._conn.send((method, args))
             error = None
             while wait:
@@ -147,6 +153,9 @@ class RemoteWriter:
     def metrics(self, *args: Any) -> None:
         self._call("metrics", *args)
 
+    def inputs(self, *args: Any) -> None:
+        self._call("inputs", *args)
+
     def tags(self, *args: Any) -> None:
         self._call("tags", *args)
 
@@ -163,8 +172,9 @@ class RemoteWriter:
         """Wait until every queued write is done."""
         self._call("drain", wait=True)
 
-    def finish(self, *args: Any) -> tuple[str, str]:
-        """Close the run once every queued write is done; returns (run_id, artifact_uri)."""
+    def finish(self, *args: Any) -> tuple[str, str, str]:
+        """Close the run once every queued write is done; returns (run_id, artifact_uri,
+        experiment_id)."""
         return self._call("finish", *args, wait=True)
 
     def close(self) -> None:

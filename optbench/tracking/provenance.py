@@ -1,21 +1,43 @@
 """Where a run came from, as tags and artifacts: the config choices and hash, the host, the
 versions of the libraries that decide its numbers, the git commit, the command-line overrides
-that composed it (``optbench reproduce`` re-composes from them) and the installed packages."""
+that composed it (``optbench reproduce`` re-composes from them) and the installed packages.
+MLflow's own source tags name the optbench command, and the run's description (the UI's
+Description) holds its command line."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import platform
+import shlex
 import socket
 import subprocess
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from optbench.tracking.env import job_tags
 from optbench.tracking.hashing import config_hash
 
 VERSIONED = ("scikit-learn", "numpy", "mlflow", "hydra-core", "tensorflow", "keras")
+NOTE_TAG = "mlflow.note.content"  # the run's description in the MLflow UI (Markdown)
+
+
+def command_line(arguments: list[str]) -> str:
+    """The optbench command that ``arguments`` make, quoted to paste into a shell."""
+    return shlex.join(["optbench", *arguments])
+
+
+def source_tags(command: str) -> dict[str, str]:
+    """MLflow's source tags (the runs table's Source column) and the description."""
+    return {"mlflow.source.name": "optbench", "mlflow.source.type": "LOCAL", NOTE_TAG: command}
+
+
+def sweep_description(command: str, report: Path | None) -> str:
+    """A sweep parent's description: its command line, and where its report is."""
+    if report is None:
+        return command
+    return f"{command}\n\nReport: {report.absolute()} (also this run's artifact report/index.html)"
 
 
 def run_tags(cfg: Any, framework: str) -> dict[str, str]:
@@ -37,6 +59,7 @@ def run_tags(cfg: Any, framework: str) -> dict[str, str]:
     overrides = job_overrides()
     if overrides is not None:
         tags["optbench.overrides"] = json.dumps(overrides)
+    tags.update(source_tags(command_line(overrides or [])))  # in a sweep: this job's own
     tags.update(job_tags())  # a trial of hparams_search: its study and trial
     return tags
 

@@ -4,11 +4,14 @@ status; ``MetricsLogger`` is the callback the training loop sees, batching per-s
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from typing import Any
 
 from optbench.callbacks import Callback
+from optbench.signals import sigterm_interrupts
+from optbench.tracking.datasets import dataset_record
 from optbench.tracking.env import open_sweep
 from optbench.tracking.provenance import run_tags
 from optbench.tracking.store import resolve_uri
@@ -30,18 +33,25 @@ def metric_records(values: dict[str, float], step: int) -> list[Record]:
     return [(k, float(v), now, step) for k, v in values.items()]
 
 
-class MetricsLogger(Callback):
-    """Buffers per-step metrics and writes them with one log_batch per ``every`` steps."""
+FLUSH_EVERY_S = 2.0  # a job killed outright (kill -9, out of memory) loses at most this
 
-    def __init__(self, run: TrackedRun, every: int):
+
+class MetricsLogger(Callback):
+    """Buffers per-step metrics and writes them with one log_batch per ``every`` steps, or
+    sooner once FLUSH_EVERY_S have passed since the last write: slow steps (an epoch of a
+    large model) are stored as they come, fast ones still in batches."""
+
+    def __init__(self, run: TrackedRun, every: int, every_s: float | None = None):
         self.run, self.every = run, every
+        self.every_s = FLUSH_EVERY_S if every_s is None else every_s
         self.pending: list[Record] = []
         self.steps_pending = 0
+        self.flush_at = time.monotonic() + self.every_s
 
     def on_epoch_end(self, step: int, logs: dict[str, float]) -> None:
         self.pending.extend(metric_records(logs, step))
         self.steps_pending += 1
-        if self.steps_pending >= self.every:
+        if self.steps_pending >= self.every or time.monotonic() >= self.flush_at:
             self.flush()
 
     def on_train_end(self, logs: dict[str, float]) -> None:
@@ -51,11 +61,13 @@ class MetricsLogger(Callback):
         if self.pending:
             self.run.writer.metrics(self.run.run_id, self.pending)
         self.pending, self.steps_pending = [], 0
+        self.flush_at = time.monotonic() + self.every_s
 
 
 class TrackedRun:
-    """One MLflow run as a context manager: FINISHED on success, KILLED on Ctrl-C, FAILED on
-    any other exception (with the error as a tag); whatever was logged stays.
+    """One MLflow run as a context manager: FINISHED on success, KILLED on Ctrl-C or SIGTERM
+    (optbench.signals), FAILED on any other exception (with the error as a tag); whatever was
+    logged stays, the metrics still buffered included.
 
     ``framework`` is the tag of the trainer that will run it (optbench.trainers.base
     .framework_of): the caller knows its trainers, tracking does not.
@@ -66,7 +78,9 @@ class TrackedRun:
     def __init__(self, cfg: Any, framework: str):
         self.cfg, self.framework = cfg, framework
         self.uri = resolve_uri(cfg.tracking.uri)
+        self.experiment_id = ""  # known once the run is closed
         self.loggers: list[MetricsLogger] = []
+        self._signals = contextlib.ExitStack()
         # The helper hides MLflow's import; where MLflow is loaded already (a sequential
         # sweep's main process), writing from here is cheaper than warming up a helper.
         # A joblib or Ray worker runs job after job: importing MLflow there once beats warming
@@ -101,6 +115,7 @@ class TrackedRun:
         except BaseException:
             self.discard()
             raise
+        self._signals.enter_context(sigterm_interrupts())
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
@@ -115,8 +130,10 @@ class TrackedRun:
 
                 kind = "user" if isinstance(exc, OptbenchError) else type(exc).__name__
                 self.set_tags({"optbench.error": str(exc) or kind, "optbench.error_type": kind})
-            self.run_id, self.artifact_uri = self.writer.finish(self.run_id, status)
+            closed = self.writer.finish(self.run_id, status)
+            self.run_id, self.artifact_uri, self.experiment_id = closed
         finally:
+            self._signals.close()
             self.discard()
 
     def discard(self) -> None:
@@ -132,6 +149,10 @@ class TrackedRun:
 
     def log_metrics(self, values: dict[str, float], step: int = 0) -> None:
         self.writer.metrics(self.run_id, metric_records(values, step))
+
+    def log_dataset(self, config: Any, info: dict[str, Any], sizes: dict[str, int]) -> None:
+        """Log the data the run trains on as an MLflow dataset input (tracking.datasets)."""
+        self.writer.inputs(self.run_id, [dataset_record(config, info, sizes)])
 
     def set_tags(self, tags: dict[str, Any]) -> None:
         self.writer.tags(self.run_id, {k: str(v) for k, v in tags.items()})

@@ -8,6 +8,7 @@ set for the jobs (optbench.tracking.env): no state is kept anywhere else."""
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from typing import Any
 from hydra.experimental.callback import Callback as HydraCallback
 
 from optbench.tracking.env import OpenSweep, env_set_overrides, export, withdraw
+from optbench.tracking.provenance import command_line, source_tags
 from optbench.tracking.run import metric_records
 from optbench.tracking.store import resolve_uri
 from optbench.tracking.writer import MlflowWriter
@@ -53,6 +55,7 @@ class SweepTracking(HydraCallback):
             "optbench.role": "sweep",
             "optbench.overrides": " ".join(config.hydra.overrides.task),
             "optbench.sweep_dir": str(Path(config.hydra.sweep.dir).absolute()),
+            **source_tags(command_line(sys.argv[1:])),  # the report is added once drawn
         }
         parent_id, _ = MlflowWriter(uri).start(
             config.experiment_name, f"sweep {sweep_id}", tags, params={}
@@ -82,6 +85,7 @@ class ClosedSweep:
     status: str
     children: list[Any] = field(default_factory=list)
     failed: list[Any] = field(default_factory=list)  # children not FINISHED
+    experiment_id: str = ""
 
 
 def sweep_children(client: Any, experiment_ids: Iterable[str], parent_id: str) -> list[Any]:
@@ -106,5 +110,7 @@ def close_sweep(sweep: OpenSweep, status: str) -> ClosedSweep:
         counts = {"n_jobs": len(children), "n_failed": len(failed)}
         writer.metrics(sweep.run_id, metric_records(counts, 0))
     finally:
-        writer.finish(sweep.run_id, status)
-    return ClosedSweep(sweep.uri, sweep.run_id, sweep.sweep_id, status, children, failed)
+        _, _, experiment = writer.finish(sweep.run_id, status)
+    return ClosedSweep(
+        sweep.uri, sweep.run_id, sweep.sweep_id, status, children, failed, experiment
+    )

@@ -8,7 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from optbench.tracking.datasets import DatasetRecord
 from optbench.tracking.store import client_for, experiment_id
+from optbench.tracking.ui import ui_tags
 
 MAX_METRICS_PER_BATCH = 1000  # MLflow's limit for one log_batch call
 MAX_PARAMS_PER_BATCH = 100
@@ -22,7 +24,8 @@ class MlflowWriter:
     def __init__(self, uri: str):
         self.uri = uri
         self._client: Any = None
-        self._artifact_uris: dict[str, str] = {}
+        self._runs: dict[str, tuple[str, str]] = {}  # run id -> (artifact uri, experiment id)
+        self._ui_ready: set[str] = set()  # experiments whose UI tags are checked
 
     @property
     def client(self) -> Any:
@@ -36,13 +39,23 @@ class MlflowWriter:
         """Create the run and log its params; returns (run_id, artifact_uri)."""
         from mlflow.entities import Param
 
-        exp_id = experiment_id(self.client, experiment_name, self.uri)
+        exp_id = self._experiment(experiment_name)
         run = self.client.create_run(exp_id, run_name=run_name, tags=tags)
         records = [Param(k, v[:6000]) for k, v in params.items()]
         for i in range(0, len(records), MAX_PARAMS_PER_BATCH):
             self.client.log_batch(run.info.run_id, params=records[i : i + MAX_PARAMS_PER_BATCH])
-        self._artifact_uris[run.info.run_id] = run.info.artifact_uri
+        self._runs[run.info.run_id] = (run.info.artifact_uri, exp_id)
         return run.info.run_id, run.info.artifact_uri
+
+    def _experiment(self, name: str) -> str:
+        """Get or create the experiment, with the tags the MLflow UI needs (optbench.tracking.ui)
+        set once: new experiments and those an older optbench made."""
+        exp_id = experiment_id(self.client, name, self.uri)
+        if exp_id not in self._ui_ready:
+            for key, value in ui_tags(self.client.get_experiment(exp_id).tags).items():
+                self.client.set_experiment_tag(exp_id, key, value)
+            self._ui_ready.add(exp_id)
+        return exp_id
 
     def metrics(self, run_id: str, records: list[Record]) -> None:
         """Write ``records`` in MLflow-sized batches."""
@@ -51,6 +64,27 @@ class MlflowWriter:
         metrics = [Metric(*r) for r in records]
         for i in range(0, len(metrics), MAX_METRICS_PER_BATCH):
             self.client.log_batch(run_id, metrics=metrics[i : i + MAX_METRICS_PER_BATCH])
+
+    def inputs(self, run_id: str, datasets: list[DatasetRecord]) -> None:
+        """Log the data the run trained on as MLflow datasets (optbench.tracking.datasets):
+        files as a local source, generated data as a code source with its settings."""
+        from mlflow.data.code_dataset_source import CodeDatasetSource
+        from mlflow.data.meta_dataset import MetaDataset
+        from mlflow.data.sources import LocalArtifactDatasetSource
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+        from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+        inputs = []
+        for record in datasets:
+            if record["source_type"] == "local":
+                source: Any = LocalArtifactDatasetSource(record["source"])
+            else:
+                source = CodeDatasetSource({"generator": record["source"], **record["settings"]})
+            meta = MetaDataset(source, name=record["name"], digest=record["digest"])
+            dataset = Dataset(**meta.to_dict(), profile=record["profile"])
+            context = InputTag(MLFLOW_DATASET_CONTEXT, record["context"])
+            inputs.append(DatasetInput(dataset, tags=[context]))
+        self.client.log_inputs(run_id, datasets=inputs)
 
     def tags(self, run_id: str, tags: dict[str, str]) -> None:
         from mlflow.entities import RunTag
@@ -85,6 +119,10 @@ class MlflowWriter:
     def drain(self) -> None:
         """Return once every earlier write is done (they already are, in this process)."""
 
-    def finish(self, run_id: str, status: str) -> tuple[str, str]:
+    def finish(self, run_id: str, status: str) -> tuple[str, str, str]:
+        """Close the run; returns (run_id, artifact_uri, experiment_id)."""
         self.client.set_terminated(run_id, status=status)
-        return run_id, self._artifact_uris.get(run_id, "")
+        if run_id not in self._runs:  # a run another writer started (a sweep's parent)
+            info = self.client.get_run(run_id).info
+            self._runs[run_id] = (info.artifact_uri, info.experiment_id)
+        return (run_id, *self._runs[run_id])

@@ -18,6 +18,7 @@ import numpy as np
 from optbench.callbacks import CallbackList, LoopState
 from optbench.data import Dataset
 from optbench.metrics import higher_is_better
+from optbench.optim.rules import framework_of
 
 
 def log_loss_and_accuracy(proba: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -129,23 +130,13 @@ MODEL_TRAINERS = {
 }
 
 
-def framework_of(cfg: Any) -> str:
-    """model.framework, with 'auto' (logreg) resolved by the optimizer: scikit-learn's own
-    solvers train it in scikit-learn, gradient optimizers in Keras (same objective)."""
-    from optbench.optim.sklearn import OPTIMIZERS
-
-    framework = cfg.model.framework
-    if framework == "auto":
-        return "sklearn" if cfg.optimizer.name in OPTIMIZERS["logreg"] else "keras"
-    return framework
-
-
 def make_trainer(cfg: Any) -> Trainer:
-    """Pick the trainer for ``cfg.model.framework`` (imports only that framework)."""
+    """Pick the trainer for ``cfg.model.framework`` (imports only that framework), once the
+    compatibility rules (optbench/optim/rules.py) accept the job."""
     import importlib
 
-    from optbench.data import FUNCTION_NAMES
     from optbench.errors import OptbenchError
+    from optbench.optim.rules import check
 
     framework = framework_of(cfg)
     if framework not in TRAINERS:
@@ -153,15 +144,6 @@ def make_trainer(cfg: Any) -> Trainer:
             f"model.framework={framework!r} has no trainer yet; available: "
             f"{', '.join(sorted(TRAINERS))}."
         )
-    is_function = cfg.dataset.name in FUNCTION_NAMES
-    if is_function != (cfg.model.name == "landscape"):
-        raise OptbenchError(
-            f"dataset={cfg.dataset.name} is a 2-D test function: train it with model=landscape."
-            if is_function
-            else f"model=landscape needs a 2-D test function as dataset, one of: "
-            f"{', '.join(FUNCTION_NAMES)}."
-        )
-    if cfg.trainer.animate and not is_function:
-        raise OptbenchError("trainer.animate=true applies to model=landscape runs only.")
+    check(cfg)
     module, name = MODEL_TRAINERS.get(cfg.model.name, TRAINERS[framework]).split(":")
     return getattr(importlib.import_module(module), name)(cfg)

@@ -19,10 +19,8 @@ import numpy as np
 
 from optbench.callbacks import CallbackList, LoopState
 from optbench.data import Splits
-from optbench.errors import OptbenchError
 from optbench.trainers.base import Artifact, RunResult, log_loss_and_accuracy, run_title
 
-KERAS_MODELS = ("logreg", "mlp")
 EVAL_BATCH = 4096
 GRAD_SAMPLE = 2048  # training examples the per-epoch gradient norm is measured on
 
@@ -36,24 +34,11 @@ def batch_size(value: Any, n_train: int) -> int:
 class KerasTrainer:
     log_every = 1  # with tracking.log_every=null: one MLflow write per epoch (seconds each)
 
-    models = KERAS_MODELS
-
     def __init__(self, cfg: Any):
-        from optbench.optim.keras import KERAS_CLASSES, require_keras_schedule
+        """The job's compatibility was checked by make_trainer (optbench/optim/rules.py)."""
+        from optbench.hardware import configure
 
         self.cfg = cfg
-        opt = cfg.optimizer
-        if cfg.model.name not in self.models:
-            raise OptbenchError(
-                f"model={cfg.model.name} is not a Keras model; those are: {', '.join(self.models)}."
-            )
-        if opt.name not in KERAS_CLASSES and opt.name != "sam":
-            raise OptbenchError(
-                f"optimizer={opt.name} is a scikit-learn solver; model={cfg.model.name} with "
-                f"Keras takes: {', '.join(KERAS_CLASSES)}, sam."
-            )
-        require_keras_schedule(cfg.schedule)
-        from optbench.hardware import configure
 
         self.hardware = configure(cfg.hardware, cfg.seed)
 
@@ -70,12 +55,13 @@ class KerasTrainer:
         """What the trained model takes; here the (scaled) data itself."""
         return splits
 
-    def build(self, inputs: Splits, sam: dict) -> Any:
+    def build(self, inputs: Splits, step: dict) -> Any:
+        """The model to train; ``step``: the optimizer's train-step settings (SAM's)."""
         from optbench.models.keras import build_model
 
         n_train = len(inputs.y_train)
         return build_model(
-            self.cfg.model, inputs.x_train.shape[1], inputs.n_classes, n_train, **sam
+            self.cfg.model, inputs.x_train.shape[1], inputs.n_classes, n_train, **step
         )
 
     def after_fit(self, model: Any, splits: Splits, inputs: Splits, bridge: EpochBridge) -> tuple:
@@ -91,7 +77,9 @@ class KerasTrainer:
 
     def fit(self, splits: Splits, callbacks: CallbackList) -> RunResult:
         from optbench.hardware import reset
-        from optbench.optim.keras import build_optimizer, build_schedule, plateau_callback
+        from optbench.optim.keras import build_optimizer
+        from optbench.optim.registry import optimizer_row
+        from optbench.optim.schedules import build_schedule, plateau_callback
 
         cfg, hw = self.cfg, self.hardware
         keras.utils.set_random_seed(cfg.seed)
@@ -99,12 +87,12 @@ class KerasTrainer:
         bs = batch_size(cfg.trainer.batch_size, n_train)
         steps_per_epoch = math.ceil(n_train / bs)
         total_steps = steps_per_epoch * cfg.trainer.max_iter
-        opt = cfg.optimizer
-        sam = {"sam_rho": opt.rho, "sam_adaptive": opt.adaptive} if opt.name == "sam" else {}
+        opt, row = cfg.optimizer, optimizer_row(cfg.optimizer.name)
+        step = row.train_step(opt) if row.train_step else {}
         try:
             inputs = self.model_inputs(splits)
             with hw.strategy.scope():
-                model = self.build(inputs, sam)
+                model = self.build(inputs, step)
                 schedule = build_schedule(cfg.schedule, opt.lr, total_steps, steps_per_epoch)
                 model.compile(
                     optimizer=build_optimizer(opt, schedule),
@@ -125,7 +113,7 @@ class KerasTrainer:
             )
             model, inputs = self.after_fit(model, splits, inputs, bridge)
             test_proba = predict(model, inputs.x_test)
-            final = self._final(model, splits, test_proba, bridge, state, sam)
+            final = self._final(model, splits, test_proba, bridge, state, row.gradient_evaluations)
             final.update(self.extra_final(model, splits))
             callbacks.on_train_end(final)
         finally:
@@ -152,7 +140,7 @@ class KerasTrainer:
         proba: np.ndarray,
         bridge: EpochBridge,
         state: LoopState,
-        sam: dict,
+        gradients_per_step: int,
     ) -> dict:
         epochs = len(bridge.history)
         steps = int(model.optimizer.iterations.numpy())
@@ -169,7 +157,7 @@ class KerasTrainer:
             time_per_iter_s=bridge.train_time / max(epochs, 1),
             n_iter=epochs,
             optimizer_steps=steps,
-            gradient_evaluations=steps * (2 if sam else 1),
+            gradient_evaluations=steps * gradients_per_step,
         )
         return final
 

@@ -57,16 +57,10 @@ class KerasStepper:
     """keras.optimizers' optimizer applied to a float64 variable holding (x, y)."""
 
     def __init__(self, cfg: Any):
-        from optbench.optim.keras import build_optimizer, build_schedule
+        from optbench.optim.keras import build_optimizer
+        from optbench.optim.schedules import build_schedule
 
         opt = cfg.optimizer
-        if opt.name == "sam":
-            from optbench.errors import OptbenchError
-
-            raise OptbenchError(
-                "optimizer=sam needs a model's train_step (two gradients of a loss on data); "
-                "it is not available for model=landscape."
-            )
         with _float64_keras():  # the optimizer's lr and state in float64, as ours
             schedule = build_schedule(cfg.schedule, opt.lr, cfg.trainer.max_iter)
             self.optimizer = build_optimizer(opt, schedule)

@@ -17,8 +17,8 @@ from sklearn.neural_network._stochastic_optimizers import SGDOptimizer
 
 from optbench.callbacks import CallbackList, LoopState
 from optbench.data import Splits
-from optbench.errors import OptbenchError
 from optbench.models.sklearn import BUILDERS, count_params
+from optbench.optim.rules import check_sklearn
 from optbench.optim.sklearn import optimizer_kwargs
 from optbench.trainers.base import InterruptGuard, RunResult, log_loss_and_accuracy
 
@@ -39,13 +39,8 @@ class SklearnTrainer:
 
     def __init__(self, cfg: Any):
         self.cfg = cfg
+        check_sklearn(cfg)  # as make_trainer does: built on its own, it refuses the same jobs
         self.kwargs = optimizer_kwargs(cfg.model, cfg.optimizer, cfg.schedule)
-        if cfg.model.name == "logreg" and cfg.trainer.batch_size != "auto":
-            raise OptbenchError(
-                f"trainer.batch_size={cfg.trainer.batch_size!r} does not apply to "
-                f"optimizer={cfg.optimizer.name} on model=logreg (scikit-learn's solvers use "
-                "the whole training set each iteration); leave it at 'auto'."
-            )
 
     def _estimator(self, n_train: int) -> Any:
         model, trainer = self.cfg.model, self.cfg.trainer

@@ -18,36 +18,14 @@ import keras
 import numpy as np
 
 from optbench.data import Splits
-from optbench.errors import OptbenchError
-from optbench.models.transfer import BACKBONES
 from optbench.trainers.keras_trainer import EpochBridge, KerasTrainer, batch_size, predict
 
-IMAGE_DATASETS = ("cifar10",)
 TIMING_MIN_S = 1.0  # inference timing: repeat until this much time has been measured
 
 
 class TransferTrainer(KerasTrainer):
-    models = tuple(BACKBONES)
-
     def __init__(self, cfg: Any):
-        if cfg.dataset.name not in IMAGE_DATASETS:
-            raise OptbenchError(
-                f"model={cfg.model.name} needs RGB images: dataset={' or '.join(IMAGE_DATASETS)} "
-                f"(got dataset={cfg.dataset.name})."
-            )
-        if cfg.optimizer.name == "sam":
-            raise OptbenchError(f"optimizer=sam is not supported with model={cfg.model.name}.")
-        m, t = cfg.model, cfg.trainer
-        if (m.fine_tune_layers > 0) != (t.fine_tune_epochs > 0):
-            raise OptbenchError(
-                "fine-tuning needs both model.fine_tune_layers > 0 and trainer.fine_tune_epochs "
-                f"> 0 (got {m.fine_tune_layers} and {t.fine_tune_epochs})."
-            )
-        if m.fine_tune_layers > 0 and not m.freeze:
-            raise OptbenchError(
-                "model.fine_tune_layers applies to a frozen backbone (model.freeze=true); with "
-                "model.freeze=false the whole backbone already trains."
-            )
+        """RGB images, no SAM, fine-tuning settings: checked by make_trainer (optim/rules.py)."""
         super().__init__(cfg)
         self.cache_info: dict[str, Any] = {}
         self.cache_folder = ""
@@ -59,7 +37,7 @@ class TransferTrainer(KerasTrainer):
 
         cfg = self.cfg
         with self.hardware.strategy.scope():
-            self.backbone = build_backbone(cfg.model, cfg.seed)
+            self.backbone = build_backbone(cfg.model, cfg.seed, cfg.dataset.data_dir)
             set_trainable(self.backbone, cfg.model, fine_tune=False)
             self.extractor = extractor(cfg.model, self.backbone, cfg.seed)
         if not cfg.model.use_cache:
@@ -67,9 +45,9 @@ class TransferTrainer(KerasTrainer):
             return splits
         return self._cached_features(splits)
 
-    def build(self, inputs: Splits, sam: dict) -> Any:
+    def build(self, inputs: Splits, step: dict) -> Any:
+        from optbench.models.train_step import TrainStepModel
         from optbench.models.transfer import apply, head_layers
-        from optbench.trainers.keras_step import TrainStepModel
 
         cfg = self.cfg
         self.head = head_layers(cfg.model.head, inputs.n_classes, cfg.seed)
@@ -138,8 +116,8 @@ class TransferTrainer(KerasTrainer):
 
     # -- pieces
     def _end_to_end(self) -> Any:
+        from optbench.models.train_step import TrainStepModel
         from optbench.models.transfer import apply
-        from optbench.trainers.keras_step import TrainStepModel
 
         x = self.extractor.output
         return TrainStepModel(
@@ -151,7 +129,8 @@ class TransferTrainer(KerasTrainer):
         from optbench.models.transfer import weights_path
 
         cfg = self.cfg
-        cache = FeatureCache(cache_key(cfg.model, cfg.seed, weights_path(cfg.model)))
+        path = weights_path(cfg.model, cfg.dataset.data_dir)
+        cache = FeatureCache(cache_key(cfg.model, cfg.seed, path))
 
         def compute(images: np.ndarray) -> np.ndarray:
             return predict(self.extractor, images, batch=256, pad_last=True)
@@ -191,9 +170,25 @@ class TransferTrainer(KerasTrainer):
         result.tags["optbench.feature_cache_hit"] = str(self.cache_info.get("hit", "off"))
         if self.cache_folder:
             result.tags["optbench.feature_cache"] = self.cache_folder
-        result.tags["optbench.weights"] = str(self.cfg.model.weights)
+        result.tags.update(weights_tags(self.cfg.model, self.cfg.dataset.data_dir))
         result.notes.extend(self.notes)
         return result
+
+
+def weights_tags(model: Any, data_dir: str | None) -> dict[str, str]:
+    """model.weights as given, the file's sha256, and what the report's table calls them."""
+    from optbench.data.files import sha256
+    from optbench.models.backbones import weights_label
+    from optbench.models.transfer import weights_path
+
+    path = weights_path(model, data_dir)  # found (or cached, for imagenet) by now
+    digest = sha256(path) if path is not None else None
+    tags = {"optbench.weights": str(model.weights)}
+    tags["optbench.weights_label"] = weights_label(model.weights, digest)
+    if digest is not None:
+        tags["optbench.weights_sha256"] = digest
+        tags["optbench.weights_file"] = str(path)
+    return tags
 
 
 def inference_ms(model: Any, x: np.ndarray, bs: int) -> float:

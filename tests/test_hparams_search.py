@@ -10,7 +10,7 @@ import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from optbench.errors import OptbenchError
-from optbench.tune import distribution
+from optbench.hparams_search import distribution
 from tests.conftest import client, run_cli, store_of
 
 
