@@ -132,6 +132,22 @@ def test_split_with_holdout_sizes_stratification_and_disjointness():
     assert not np.array_equal(other.x_test, s.x_test)
 
 
+def test_split_with_holdout_seeds_every_split():
+    """The seed fixes the held-out test split, the subsample and the validation split."""
+    y = labels(90, 60, 50)
+    x = features(y)
+    cfg = SimpleNamespace(test_fraction=0.25, val_fraction=0.2, subset=100)
+    first, again = (split_with_holdout(x, y, cfg, seed=4, info={}) for _ in range(2))
+    for a, b in zip(
+        (first.x_train, first.x_val, first.x_test),
+        (again.x_train, again.x_val, again.x_test),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(a, b)
+    other = split_with_holdout(x, y, cfg, seed=5, info={})
+    assert not np.array_equal(other.x_val, first.x_val)
+
+
 def image_splits(info=None):
     rng = np.random.default_rng(0)
     train = rng.integers(0, 200, (6, 2, 2)).astype(np.uint8)
