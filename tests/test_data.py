@@ -11,12 +11,14 @@ from optbench.data import load_dataset
 from optbench.data.mnist import IDX_SHA256, NPZ_NAME, read_idx
 from optbench.data.splits import scale
 from optbench.errors import OptbenchError
-from optbench.runner import prepare
+from optbench.schema import validate
 from tests.conftest import compose_cfg, needs_mnist
 
 
 def dataset_cfg(*overrides):
-    return prepare(compose_cfg(*overrides)).settings.dataset
+    """The validated dataset settings, without the runner's preflight file check: these tests
+    exercise the loaders' own errors (tests/test_preflight.py covers the preflight)."""
+    return validate(compose_cfg(*overrides)).dataset
 
 
 def test_digits_splits_are_stratified_seeded_and_disjoint():

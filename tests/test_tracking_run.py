@@ -2,6 +2,9 @@
 params, tags, metrics, artifacts, batched writes, and the final status on success, failure
 and Ctrl-C."""
 
+import os
+import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -10,7 +13,7 @@ import yaml
 
 from optbench.callbacks import DivergenceGuard
 from optbench.errors import OptbenchError
-from tests.conftest import client, train
+from tests.conftest import client, needs_mnist, train
 
 
 def test_a_run_records_everything_the_report_needs(store, tmp_path):
@@ -75,13 +78,21 @@ def test_metric_writes_are_batched(store, monkeypatch):
     assert calls[:4] == [40, 40, 40, 40] and len(calls) == 5
 
 
+@needs_mnist
 def test_a_failing_run_is_marked_failed_with_the_error(store, tmp_path, monkeypatch):
+    """A file that exists (so the preflight passes) but fails its checksum once the run has
+    started: the run is FAILED with the loader's message."""
     monkeypatch.setattr("optbench.data.files.KERAS_CACHE", tmp_path / "empty")
-    with pytest.raises(OptbenchError, match="MNIST not found"):
+    shutil.copytree(Path(os.environ["OPTBENCH_DATA_DIR"]) / "mnist", tmp_path / "mnist")
+    with open(tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz", "r+b") as f:
+        f.seek(100)
+        f.write(b"\x00\x01\x02")
+    message = r"t10k-labels-idx1-ubyte\.gz has sha256 .* expected f7ae60f9"
+    with pytest.raises(OptbenchError, match=message):
         train(store, "dataset=mnist", f"dataset.data_dir={tmp_path}", "dataset.download=false")
     (failed,) = client(store).search_runs(["1"])
     assert failed.info.status == "FAILED"
-    assert "MNIST not found" in failed.data.tags["optbench.error"]
+    assert re.search(message, failed.data.tags["optbench.error"])
     assert failed.data.tags["optbench.error_type"] == "user"
 
 
