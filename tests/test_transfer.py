@@ -61,7 +61,11 @@ def test_backbone_parameter_counts_are_keras_own(name, size, expected):
 
 
 @needs_sample
-def test_frozen_head_is_all_that_trains_and_the_run_logs_the_comparison_metrics(store):
+def test_frozen_head_is_all_that_trains_and_the_run_logs_the_comparison_metrics(
+    store, tmp_path, monkeypatch
+):
+    # a cache of its own: in random order another test may have built these features already
+    monkeypatch.setenv("OPTBENCH_CACHE_DIR", str(tmp_path / "cache"))
     result, run = train(store, "model=mobilenet_v2", *QUICK, "trainer.max_iter=2")
     record = client(store).get_run(run.run_id)
     m, tags = record.data.metrics, record.data.tags

