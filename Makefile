@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 5000
 STORE  ?= sqlite:///$(CURDIR)/runs/mlflow.db
 
-.PHONY: install run test lint ui bench browser mutate clean
+.PHONY: install run test lint ui bench browser mutate clean torch
 
 install: $(STAMP)
 
@@ -15,6 +15,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install -e '.[dev]'
 	touch $(STAMP)
+
+# PyTorch for hardware.backend=torch, CPU build (~200 MB; PyPI's default is the CUDA build)
+torch: install
+	$(BIN)/python -c "import torch" 2>/dev/null || \
+	  $(BIN)/pip install torch --index-url https://download.pytorch.org/whl/cpu
 
 run: install
 	$(BIN)/optbench $(ARGS)

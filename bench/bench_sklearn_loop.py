@@ -6,19 +6,22 @@
 (b) whole command: `optbench` (the default run) vs a bare script that imports scikit-learn,
     loads the same data and fits the same model the same way (target <= 2.0x).
 
-Usage: python bench/bench_sklearn_loop.py [--iters 300] [--repeats 7]
+Usage: python bench/bench_sklearn_loop.py [--iters 300] [--repeats 15]
+Writes bench/results/sklearn_loop.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
-from pathlib import Path
+
+from results import Result
 
 BARE_SCRIPT = """
 import warnings, numpy as np
@@ -100,11 +103,18 @@ def command_time(args: list[str], cwd: str) -> float:
     return time.perf_counter() - start
 
 
+def spread(values: list[float]) -> str:
+    """Median and interquartile range, as the tables show them."""
+    q1, med, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
+    return f"{med:5.3f}x (IQR {q1:.3f}-{q3:.3f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iters", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
+    result = Result("sklearn_loop")
 
     from optbench.data import load_dataset
     from optbench.data.splits import scale
@@ -123,13 +133,18 @@ def main() -> None:
         optbench_loop(splits, 2, store, "inprocess")  # create the store outside the timing
         variants = ("bare", "none", "helper", "inprocess")
         times: dict[str, list[float]] = {v: [] for v in variants}
-        for _ in range(args.repeats):  # interleaved, so drift in machine load hits all
-            times["bare"].append(bare_loop(splits, args.iters))
-            for variant in variants[1:]:
-                times[variant].append(optbench_loop(splits, args.iters, store, variant))
-        median = {v: statistics.median(t) for v, t in times.items()}
-        print(
-            f"(a) training loop, {args.iters} SAGA iterations on digits, median of {args.repeats}"
+        shuffle = random.Random(0)
+        for _ in range(args.repeats):  # each repeat runs all four in a random order
+            for variant in shuffle.sample(variants, len(variants)):
+                if variant == "bare":
+                    times[variant].append(bare_loop(splits, args.iters))
+                else:
+                    times[variant].append(optbench_loop(splits, args.iters, store, variant))
+        # ratios within a repeat, then their median: slow spells of a shared machine hit both
+        ratio = {v: [a / b for a, b in zip(times[v], times["bare"], strict=True)] for v in variants}
+        result.print(
+            f"(a) training loop, {args.iters} SAGA iterations on digits, {args.repeats} repeats: "
+            "median time, median of the per-repeat ratios"
         )
         rows = [
             ("bare scikit-learn loop", "bare", ""),
@@ -138,11 +153,12 @@ def main() -> None:
             ("optbench loop + MLflow in-process", "inprocess", "tracking.helper_process=false"),
         ]
         for label, key, note in rows:
-            print(
-                f"    {label:36s} {median[key]:7.3f} s   {median[key] / median['bare']:5.3f}x  {note}"
+            result.print(
+                f"    {label:34s} {statistics.median(times[key]):6.3f} s  {spread(ratio[key])}"
+                f"  {note}"
             )
-        overhead = median["helper"] / median["none"] - 1
-        print(f"    tracking overhead (default vs none)  {100 * overhead:+6.1f} %   (target < 2 %)")
+        overhead = [a / b for a, b in zip(times["helper"], times["none"], strict=True)]
+        result.print(f"    tracking overhead (default / none) {spread(overhead)}  (target < 1.02x)")
 
         bare_cmd = [sys.executable, "-c", BARE_SCRIPT.replace("{iters}", str(args.iters))]
         ours_cmd = [
@@ -154,18 +170,21 @@ def main() -> None:
             "trainer.early_stop.enabled=false",
         ]
         command_time(ours_cmd, tmp)  # first run creates runs/mlflow.db; users pay that once
-        bare_times, ours_times = [], []
-        for _ in range(args.repeats):
-            bare_times.append(command_time(bare_cmd, tmp))
-            ours_times.append(command_time(ours_cmd, tmp))
-        bare_total, ours_total = statistics.median(bare_times), statistics.median(ours_times)
-        print(f"(b) whole command (start-up, data, {args.iters} iterations, test, logging)")
-        print(f"    bare python script                     {bare_total:7.3f} s")
-        print(
-            f"    optbench (default run)                 {ours_total:7.3f} s   "
-            f"ratio {ours_total / bare_total:5.3f}x   (target <= 2.0x)"
+        commands = []
+        for _ in range(max(3, args.repeats // 3)):
+            commands.append((command_time(bare_cmd, tmp), command_time(ours_cmd, tmp)))
+        bare_total = statistics.median(b for b, _ in commands)
+        ours_total = statistics.median(o for _, o in commands)
+        result.print(
+            f"(b) whole command (start-up, data, {args.iters} iterations, test, logging), "
+            f"{len(commands)} repeats"
         )
-        print(f"    ({Path(sys.executable).name} {sys.version.split()[0]}, store {store})")
+        result.print(f"    bare python script                 {bare_total:6.3f} s")
+        result.print(
+            f"    optbench (default run)             {ours_total:6.3f} s  "
+            f"{spread([o / b for b, o in commands])}  (target <= 2.0x)"
+        )
+    result.save()
 
 
 if __name__ == "__main__":

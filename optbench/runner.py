@@ -28,6 +28,13 @@ from optbench.callbacks import (
 )
 from optbench.convergence import convergence_metrics
 from optbench.errors import USER_ERROR_EXIT, OptbenchError
+from optbench.fresh_process import (
+    hand_back,
+    in_fresh_process,
+    job_number,
+    needs_fresh_process,
+    run_in_fresh_process,
+)
 from optbench.launchers import cpu_share
 from optbench.optim.rules import check as check_rules
 from optbench.preflight import check_files
@@ -147,6 +154,8 @@ def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
 
 
 def _in_sweep() -> bool:
+    if in_fresh_process():
+        return True
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
@@ -157,9 +166,14 @@ def run_job(cfg: DictConfig) -> float:
             done = _finished_before(cfg)
             if done is not None:
                 return done
-        if _in_sweep():
-            return _run_sweep_job(cfg)
-        return _run_single_job(cfg)
+        if not _in_sweep():
+            return _run_single_job(cfg)
+        if needs_fresh_process(cfg):  # another Keras backend than this process runs
+            return run_in_fresh_process(HydraConfig.get())
+        objective = _run_sweep_job(cfg)
+        if in_fresh_process():
+            hand_back(objective)
+        return objective
     except OptbenchError as exc:
         console.print_error(str(exc))
         sys.exit(USER_ERROR_EXIT)
@@ -191,8 +205,8 @@ def _finished_before(cfg: DictConfig) -> float | None:
 
 
 def _run_sweep_job(cfg: DictConfig) -> float:
-    job = HydraConfig.get().job
-    context = f" in job #{job.num} ({' '.join(HydraConfig.get().overrides.task)})"
+    hydra = HydraConfig.get()
+    context = f" in job #{job_number(hydra)} ({' '.join(hydra.overrides.task)})"
     try:
         with tracked_run(cfg) as run:  # validation inside: a bad job becomes a FAILED child run
             result = execute(cfg, prepare(cfg), run)

@@ -9,7 +9,7 @@ import keras  # a hard dependency (TensorFlow): a broken install fails here, nev
 import numpy as np
 import pytest
 
-from optbench.optim.keras import KERAS_CLASSES
+from optbench.optim.keras import KERAS_CLASSES, keras_class
 from optbench.schema import validate
 from tests.conftest import compose_cfg
 from tests.keras_support import fit
@@ -32,8 +32,9 @@ def test_every_optimizer_trains_an_epoch_on_real_digits(optimizer):
         assert math.isfinite(last[key]) and last[key] >= 0, key
 
 
-# optimizer name -> (the keras.optimizers class, overrides, attributes the built optimizer must
-# have). Overrides differ from Keras's own defaults, so a keyword that is not passed on shows.
+# optimizer name -> (the keras.optimizers class, or optbench's "module:Class", overrides,
+# attributes the built optimizer must have). Overrides differ from Keras's own defaults, so a
+# keyword that is not passed on shows.
 BUILT: dict[str, tuple[str, tuple[str, ...], dict]] = {
     "sgd": (
         "SGD",
@@ -76,8 +77,8 @@ BUILT: dict[str, tuple[str, tuple[str, ...], dict]] = {
         ("optimizer.ns_steps=3",),
         {"momentum": 0.95, "nesterov": True, "ns_steps": 3, "adam_weight_decay": 0.004},
     ),
-    "schedule_free_adamw": (
-        "ScheduleFreeAdamW",
+    "schedule_free_adamw": (  # Keras's, its update step fixed
+        "optbench.optim.schedule_free:ScheduleFreeAdamW",
         ("optimizer.warmup_steps=10",),
         {"warmup_steps": 10, "epsilon": 1e-8},
     ),
@@ -105,11 +106,25 @@ def test_each_optimizer_builds_its_keras_class_with_its_settings(name):
     cls, overrides, attributes = BUILT[name]
     settings = validate(compose_cfg("model=mlp", f"optimizer={name.split('-')[0]}", *overrides))
     built = build_optimizer(settings.optimizer, 0.0123)
-    assert type(built) is getattr(keras.optimizers, cls)
+    assert type(built) is keras_class(cls)
     assert float(built.learning_rate) == pytest.approx(0.0123)
     for key, value in attributes.items():
         got = getattr(built, key)
         assert got == (pytest.approx(value) if isinstance(value, float) else value), key
+
+
+def test_schedule_free_adamw_round_trips_through_keras_serialization():
+    """optbench's ScheduleFreeAdamW is registered with Keras, so a saved model loads with it."""
+    from optbench.optim.keras import build_optimizer
+    from optbench.optim.schedule_free import ScheduleFreeAdamW
+
+    settings = validate(compose_cfg("model=mlp", "optimizer=schedule_free_adamw"))
+    built = build_optimizer(settings.optimizer, 0.01)
+    config = keras.optimizers.serialize(built)
+    assert config["registered_name"] == "optbench>ScheduleFreeAdamW"
+    loaded = keras.optimizers.deserialize(config)
+    assert type(loaded) is ScheduleFreeAdamW
+    assert loaded.get_config() == built.get_config()
 
 
 def _softmax_regression_grad(w, b, x, y):

@@ -86,6 +86,8 @@ def test_sgd_with_a_huge_lr_is_reported_diverged_not_a_crash(store):
         ("nadam", EXACT_BETAS),
         ("lion", [f32("beta_1", 0.9), f32("beta_2", 0.99)]),
         ("lamb", ["optimizer.global_clipnorm=50", *EXACT_BETAS]),
+        # optbench's subclass of Keras's (optbench/optim/schedule_free.py)
+        ("schedule_free_adamw", ["optimizer.warmup_steps=10", "optimizer.weight_decay=0.01"]),
     ],
 )
 def test_numpy_and_keras_walk_the_same_path(optimizer, extra):

@@ -10,7 +10,7 @@ import keras  # a hard dependency (TensorFlow): a broken install fails here, nev
 import pytest
 
 from optbench.errors import OptbenchError
-from optbench.optim.keras import KERAS_CLASSES, build_optimizer, optimizer_kwargs
+from optbench.optim.keras import KERAS_CLASSES, build_optimizer, keras_class, optimizer_kwargs
 from optbench.optim.schedules import build_schedule, plateau_callback, require_keras_schedule
 from optbench.schema import ScheduleConfig, validate
 from tests.conftest import compose_cfg
@@ -77,7 +77,8 @@ def test_sam_passes_the_shared_fields_and_its_bases_defaults(base, extra):
 def test_every_optimizer_builds_its_keras_class_with_its_arguments(name):
     opt = optimizer(name)
     built = build_optimizer(opt, 0.0625)  # exact in float32
-    assert type(built) is getattr(keras.optimizers, KERAS_CLASSES[name])
+    assert type(built) is keras_class(KERAS_CLASSES[name])
+    assert isinstance(built, keras.optimizers.Optimizer)
     config = built.get_config()
     assert config["learning_rate"] == 0.0625
     for key, value in optimizer_kwargs(opt).items():

@@ -3,9 +3,11 @@
 * closed form (fast): each rule's first steps against the textbook formulas written out
   here, with hand-checkable numbers; clipping, decoupled weight decay, the cosine schedule
   and ``from_config`` likewise. These are what `make mutate` runs (docs/mutation.md).
-* against keras.optimizers (slow: seconds of eager Keras per case): the same gradients for
-  100 steps leave the same weights (1e-6 relative), with and without weight decay, gradient
-  clipping and a learning-rate schedule."""
+* against keras.optimizers, or optbench's subclass where the registry names one (slow:
+  seconds of eager Keras per case): the same gradients for 100 steps leave the same weights
+  (1e-6 relative), with and without weight decay, gradient clipping and a learning-rate
+  schedule. (On this process's Keras backend, TensorFlow unless KERAS_BACKEND says otherwise;
+  tests/test_reference_on_backends.py runs JAX and torch.)"""
 
 import functools
 
@@ -13,13 +15,16 @@ import keras  # a hard dependency (TensorFlow): a broken install fails here, nev
 import numpy as np
 import pytest
 
-from optbench.optim.reference import RULES, ReferenceOptimizer
+from optbench.optim.keras import keras_class
+from optbench.optim.reference import RULES, ReferenceOptimizer, sam_step
 from optbench.optim.schedules import cosine_decay
 
 # Keras computes Adam's bias correction from float32-rounded betas (about 7e-6 relative on
 # the step for 0.999), so Adam is compared with betas that float32 holds exactly.
 EXACT_BETAS = {"beta_1": float(np.float32(0.9)), "beta_2": float(np.float32(0.999))}
-# name -> (keras class name, keras kwargs, reference kwargs, learning rate)
+SCHEDULE_FREE = {"beta_1": 0.9, "warmup_steps": 10}
+# name -> (keras class: a keras.optimizers name or optbench's "module:Class" as the registry
+# has it, keras kwargs, reference kwargs, learning rate)
 OPTIMIZERS = {
     "sgd": ("SGD", {}, {}, 0.05),
     "momentum": ("SGD", {"momentum": 0.9}, {"momentum": 0.9}, 0.02),
@@ -32,6 +37,14 @@ OPTIMIZERS = {
     "nadam": ("Nadam", {}, {}, 0.01),
     "lion": ("Lion", {}, {}, 0.001),
     "lamb": ("Lamb", {}, {}, 0.01),
+    # optbench's subclass: Keras 3.15.1's own is wrong on TensorFlow and torch
+    # (optbench/optim/schedule_free.py, tests/test_reference_on_backends.py)
+    "schedule_free_adamw": (
+        "optbench.optim.schedule_free:ScheduleFreeAdamW",
+        SCHEDULE_FREE,
+        SCHEDULE_FREE,
+        0.01,
+    ),
 }
 TRICKS = {
     "plain": {},
@@ -81,7 +94,7 @@ def digits_loss_gradient(weights):
 
 
 def run_both(name, tricks, gradient_source, schedule=False):
-    keras_class, keras_kwargs, reference_kwargs, lr = OPTIMIZERS[name]
+    class_name, keras_kwargs, reference_kwargs, lr = OPTIMIZERS[name]
     if name == "adamw":  # AdamW = Adam + decoupled weight decay, 0.004 by default in Keras
         tricks = {"weight_decay": ADAMW_DEFAULT_DECAY, **tricks}
     rule = RULES[name.removesuffix("_momentum")](**reference_kwargs)
@@ -90,9 +103,7 @@ def run_both(name, tricks, gradient_source, schedule=False):
     keras_lr = keras.optimizers.schedules.CosineDecay(lr, STEPS, alpha=0.1) if schedule else lr
     ref_lr = cosine_decay(lr, STEPS, alpha=0.1) if schedule else lr
     ours = ReferenceOptimizer(rule, ref_lr, **tricks)
-    theirs = getattr(keras.optimizers, keras_class)(
-        learning_rate=keras_lr, **keras_kwargs, **tricks
-    )
+    theirs = keras_class(class_name)(learning_rate=keras_lr, **keras_kwargs, **tricks)
     variables = [keras.Variable(w.copy()) for w in start]
     weights = [w.copy() for w in start]
     for _ in range(STEPS):
@@ -322,6 +333,82 @@ def test_lamb_trust_ratio_is_one_when_a_norm_is_zero():
     np.testing.assert_array_equal(w1, W0)
 
 
+def schedule_free_by_the_paper(b1, b2, eps, warmup, lr=0.1):
+    """Defazio et al. (2024), Algorithm 1 (AdamW), with x, y and z kept apart: (y_t, x_t) after
+    each step. With Keras's two choices: averaging weights 1/t (the paper's: lr_t^2 / sum
+    lr_i^2), and eps added to sqrt(v_hat) (the paper's z step is
+    lr sqrt(1 - b2^t) g / (sqrt(v) + eps))."""
+    x, z, v, out = W0, W0, np.zeros(3), []
+    for t, g in enumerate(GRADS, start=1):  # g: the gradient at y = (1 - b1) z + b1 x
+        v = b2 * v + (1 - b2) * g * g
+        lr_t = lr * min(1.0, t / warmup) if warmup else lr
+        z = z - lr_t * g / (np.sqrt(v / (1 - b2**t)) + eps)
+        x = (1 - 1 / t) * x + z / t
+        out.append(((1 - b1) * z + b1 * x, x))
+    return out
+
+
+@pytest.mark.parametrize("warmup", [0, 2])
+def test_schedule_free_adamw_is_the_papers_rule(warmup):
+    rule = RULES["schedule_free_adamw"](beta_1=0.8, beta_2=0.9, epsilon=0.05, warmup_steps=warmup)
+    expected = schedule_free_by_the_paper(0.8, 0.9, 0.05, warmup)
+    assert_steps(run_rule(rule), [y for y, _ in expected])
+    # the variable holds y; x, the paper's evaluation point, is recovered from y and z
+    state, w = rule.init(W0), W0
+    for t, (g, (_, x)) in enumerate(zip(GRADS, expected, strict=True), start=1):
+        w = rule.update(g, w, state, 0.1, t)
+        np.testing.assert_allclose(rule.average(w, state), x, rtol=1e-12, atol=1e-15)
+
+
+def test_schedule_free_adamw_steps_by_hand():
+    """Step 1 is Adam's (x = z = y); step 2 moves y by (1 - b1 / 2) of z's step; the warmup
+    scales the rate by t / warmup_steps."""
+    b1, b2 = 0.8, 0.9
+    w1, w2 = run_rule(
+        RULES["schedule_free_adamw"](beta_1=b1, beta_2=b2, epsilon=0.0), grads=GRADS[:2]
+    )
+    np.testing.assert_allclose(w1, W0 - 0.1 * np.sign(GRADS[0]), rtol=1e-12)
+    v2 = b2 * (1 - b2) * GRADS[0] ** 2 + (1 - b2) * GRADS[1] ** 2
+    z_step = 0.1 * GRADS[1] / np.sqrt(v2 / (1 - b2**2))
+    np.testing.assert_allclose(w2, w1 - (1 - b1 / 2) * z_step, rtol=1e-12)
+    (w1,) = run_rule(RULES["schedule_free_adamw"](epsilon=0.0, warmup_steps=4), grads=GRADS[:1])
+    np.testing.assert_allclose(w1, W0 - 0.025 * np.sign(GRADS[0]), rtol=1e-12)
+    # b1 = 1: the gradient is taken at x, the plain average of the z's (primal averaging)
+    rule = RULES["schedule_free_adamw"](beta_1=1.0, epsilon=0.0)
+    w1, w2 = run_rule(rule, grads=GRADS[:2])
+    state = rule.init(W0)
+    rule.update(GRADS[0], W0, state, 0.1, 1)
+    z1 = state["z"].copy()
+    rule.update(GRADS[1], w1, state, 0.1, 2)
+    np.testing.assert_allclose(w2, (z1 + state["z"]) / 2, rtol=1e-12)
+
+
+def quadratic_gradient(weights):
+    """The gradient of 0.5 (w_1^2 + 2 w_2^2) over two variables."""
+    return [weights[0], 2 * weights[1]]
+
+
+def test_sam_step_by_hand():
+    """On 0.5 (w_1^2 + 2 w_2^2) at w = (3, 4): g = (3, 8), ||g|| = sqrt(73) over both
+    variables; the base (SGD) steps from w with the gradient at w + e."""
+    w, curvature, rho = np.array([3.0, 4.0]), np.array([1.0, 2.0]), 0.5
+    sgd = ReferenceOptimizer(RULES["sgd"](), 0.1)
+    new = sam_step([w[:1], w[1:]], quadratic_gradient, rho, False, sgd)
+    e = rho * np.array([3.0, 8.0]) / np.sqrt(73)
+    np.testing.assert_allclose(np.concatenate(new), w - 0.1 * curvature * (w + e), rtol=1e-12)
+    assert sgd.iterations == 1  # one base step for two gradients
+    # ASAM: e = rho w^2 g / || |w| g ||, with |w| g = (9, 32)
+    sgd = ReferenceOptimizer(RULES["sgd"](), 0.1)
+    new = sam_step([w[:1], w[1:]], quadratic_gradient, rho, True, sgd)
+    e = rho * np.array([27.0, 128.0]) / np.sqrt(9**2 + 32**2)
+    np.testing.assert_allclose(np.concatenate(new), w - 0.1 * curvature * (w + e), rtol=1e-12)
+    # at a stationary point: no perturbation (eps keeps 0 / 0 away), and the base sees g = 0
+    sgd = ReferenceOptimizer(RULES["sgd"](), 0.1)
+    with np.errstate(all="raise"):
+        (still,) = sam_step([np.zeros(2)], lambda ws: [ws[0]], rho, False, sgd)
+    np.testing.assert_array_equal(still, [0.0, 0.0])
+
+
 def test_cosine_decay_by_hand():
     lr = cosine_decay(0.2, 100, alpha=0.1)
     assert lr(0) == pytest.approx(0.2)
@@ -462,6 +549,7 @@ def test_from_config_for_every_reference_rule():
         LionConfig,
         MomentsConfig,
         RmspropConfig,
+        ScheduleFreeConfig,
         SgdConfig,
     )
 
@@ -475,6 +563,10 @@ def test_from_config_for_every_reference_rule():
         (RmspropConfig(name="rmsprop", rho=0.8, momentum=0.1), reference.RMSprop(0.8, 0.1)),
         (LionConfig(name="lion", beta_1=0.85), reference.Lion(0.85, 0.99)),
         (MomentsConfig(name="lamb", beta_2=0.9), reference.Lamb(beta_2=0.9)),
+        (
+            ScheduleFreeConfig(name="schedule_free_adamw", beta_1=0.8, warmup_steps=5),
+            reference.ScheduleFreeAdamW(0.8, 0.999, 1e-8, 5),
+        ),
     ]
     for opt, rule in cases:
         ref = from_cfg(opt)
@@ -491,7 +583,7 @@ def test_from_config_names_what_it_cannot_run():
         from_cfg(MomentsConfig(name="adamax"))
     assert str(info.value) == (
         "optimizer=adamax has no NumPy reference implementation (those are: sgd, momentum, "
-        "nesterov, adagrad, rmsprop, adam, adamw, nadam, lion, lamb); use "
+        "nesterov, adagrad, rmsprop, adam, adamw, nadam, lion, lamb, schedule_free_adamw); use "
         "model.implementation=keras to run Keras's."
     )
     for opt, key in [

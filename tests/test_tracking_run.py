@@ -54,20 +54,19 @@ def test_a_run_records_everything_the_report_needs(store, tmp_path):
 
 
 def test_metric_writes_are_batched(store, monkeypatch):
-    from mlflow import MlflowClient
+    from optbench.tracking import writer
 
     calls = []
-    real_log_batch = MlflowClient.log_batch
+    real_log_history = writer.log_history
 
-    def counting_log_batch(self, run_id, metrics=(), **kwargs):
-        if metrics:
-            calls.append(len(metrics))
-        return real_log_batch(self, run_id, metrics=metrics, **kwargs)
+    def counting_log_history(client, run_id, records, size):
+        calls.append(len(records))
+        return real_log_history(client, run_id, records, size)
 
-    monkeypatch.setattr(MlflowClient, "log_batch", counting_log_batch)
+    monkeypatch.setattr(writer, "log_history", counting_log_history)
     monkeypatch.setattr("optbench.tracking.run.FLUSH_EVERY_S", 1e9)  # steps only, however slow
-    # count the real log_batch calls, so keep MLflow in this process
-    train(
+    # count the real writes, so keep MLflow in this process
+    _, run = train(
         store,
         "trainer.max_iter=40",
         "trainer.early_stop.enabled=false",
@@ -76,6 +75,7 @@ def test_metric_writes_are_batched(store, monkeypatch):
     )
     # 40 steps x 4 metrics in 4 batches, then one batch of final metrics
     assert calls[:4] == [40, 40, 40, 40] and len(calls) == 5
+    assert len(client(store).get_metric_history(run.run_id, "val_loss")) == 40
 
 
 @needs_mnist

@@ -101,7 +101,7 @@ def test_cache_key_changes_with_backbone_size_weights_and_random_seed(tmp_path):
     def folder(seed: int = 0, weights: Path | None = a, **changes):
         for key, value in changes.items():
             setattr(model, key, value)
-        return FeatureCache(cache_key(model, seed, weights), tmp_path).folder
+        return FeatureCache(cache_key(model, seed, weights, "tensorflow"), tmp_path).folder
 
     base = folder()
     assert folder() == base and folder(seed=5) == base  # a weights file: seeds share features

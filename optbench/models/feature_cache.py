@@ -25,10 +25,12 @@ from optbench.data.files import cache_dir, sha256
 PREPROCESSING = "resize-bilinear+preprocess_input"
 
 
-def cache_key(model: Any, seed: int, weights: Path | None) -> dict[str, Any]:
-    """What the features depend on, besides the image."""
+def cache_key(model: Any, seed: int, weights: Path | None, backend: str) -> dict[str, Any]:
+    """What the features depend on, besides the image (the Keras backend computes them:
+    their last bits, and a random initialisation, differ across backends)."""
     return {
         "backbone": model.name,
+        "backend": backend,
         "weights": f"random-init-seed-{seed}" if weights is None else sha256(weights),
         "input_size": model.input_size,
         "preprocessing": f"{model.name} {PREPROCESSING}",

@@ -1,12 +1,14 @@
 """Optimizer configs -> keras.optimizers objects, by the registry's rows.
 
 Config fields carry Keras's own keyword names (``lr`` aside), so building an optimizer is the
-row's class plus the config's fields; nothing here re-implements an update rule. A wrapper row
+row's class plus the config's fields; nothing here re-implements an update rule (a row may name
+optbench's subclass of a Keras class instead: optbench/optim/schedule_free.py). A wrapper row
 (SAM) builds its base optimizer: the row's own step lives in the model's train step."""
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from typing import Any
 
 from optbench.optim.registry import KERAS_CLASSES, optimizer_row
@@ -35,12 +37,20 @@ def optimizer_kwargs(opt: Any) -> dict[str, Any]:
     return kwargs
 
 
-def build_optimizer(opt: Any, learning_rate: Any) -> Any:
-    """The keras.optimizers instance for ``opt``; for a wrapper (SAM), its base optimizer."""
+def keras_class(name: str) -> type:
+    """A registry row's ``keras`` class: "module:Class" imported, else keras.optimizers.<name>."""
     import keras
 
+    if ":" in name:
+        module, _, attribute = name.partition(":")
+        return getattr(importlib.import_module(module), attribute)
+    return getattr(keras.optimizers, name)
+
+
+def build_optimizer(opt: Any, learning_rate: Any) -> Any:
+    """The keras.optimizers instance for ``opt``; for a wrapper (SAM), its base optimizer."""
     require_keras_optimizer(opt)
     row = optimizer_row(opt.name)
     name = getattr(opt, row.wraps) if row.wraps else opt.name
-    cls = getattr(keras.optimizers, KERAS_CLASSES[name])
+    cls = keras_class(KERAS_CLASSES[name])
     return cls(learning_rate=learning_rate, **optimizer_kwargs(opt))

@@ -7,6 +7,7 @@ Each rule is a small class: ``init(w) -> state`` and ``update(g, w, state, lr, t
 rule, in Keras's order: clip the gradients (clipnorm per variable, or global_clipnorm, or
 clipvalue), decoupled weight decay ``w <- w - lr_t * wd * w``, then the rule's update with
 the same ``lr_t``. Where Keras's form differs from the textbook one, the docstring says so.
+``sam_step`` wraps a ReferenceOptimizer in SAM's two gradients per step.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,7 @@ import numpy as np
 
 from optbench.optim.registry import OPTIMIZERS
 from optbench.optim.rules import check_reference
+from optbench.optim.sam import SAM_EPS
 from optbench.optim.schedules import SCHEDULES, LrSchedule
 
 
@@ -174,6 +177,46 @@ class Lamb(Moments):
 
 
 @dataclass
+class ScheduleFreeAdamW:
+    """Schedule-free AdamW (Defazio et al., 2024), as Keras writes it: RMSprop-like steps move
+    z, x is the running average of the z's, and the gradient is taken at their interpolation y:
+    v <- b2 v + (1 - b2) g^2 ;  z <- z - lr_t g / (sqrt(v / (1 - b2^t)) + eps)
+    x <- (1 - 1/t) x + z / t ;  y <- (1 - b1) z + b1 x ;  lr_t = lr min(t / warmup_steps, 1)
+    with z = w at the start, and no first moment (b1 is the interpolation weight).
+    Keras keeps only y (the variable) and z, and recovers x = (y - (1 - b1) z) / b1 (``average``)
+    each step; so the variable holds y at evaluation too, where the paper evaluates at x.
+    The paper's Algorithm 1 differs: it averages with weights lr_t^2 / sum lr_i^2, not 1/t,
+    where its lr_t = lr sqrt(1 - b2^t) min(t / warmup_steps, 1); eps sits outside sqrt(v), not
+    sqrt(v_hat); and its decay is z <- z - lr_t wd y, where Keras decays y itself
+    (ReferenceOptimizer's w <- w - lr wd w, at the un-warmed lr) and so x, through the recovery.
+    Keras 3.15.1 runs this rule on JAX. On TensorFlow and torch it runs beta_1 = 1 whatever
+    beta_1 is (it recovers x with the z it has just updated), and in TensorFlow's fit z starts
+    at 0 (tests/test_reference_on_backends.py)."""
+
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-8
+    warmup_steps: int = 0
+
+    def init(self, w):
+        return {"z": w.copy(), "v": np.zeros_like(w)}
+
+    def average(self, w: np.ndarray, state: dict) -> np.ndarray:
+        """x, the averaged sequence (the paper's evaluation point), from y = w and z."""
+        return (w - (1 - self.beta_1) * state["z"]) / self.beta_1
+
+    def update(self, g, w, state, lr, t):
+        if self.warmup_steps > 0:
+            lr = lr * min(t / self.warmup_steps, 1.0)
+        x = self.average(w, state)
+        state["v"] = state["v"] + (g**2 - state["v"]) * (1 - self.beta_2)
+        denom = np.sqrt(state["v"] / (1 - self.beta_2**t)) + self.epsilon
+        state["z"] = state["z"] - lr * g / denom
+        x = (1 - 1 / t) * x + state["z"] / t
+        return (1 - self.beta_1) * state["z"] + self.beta_1 * x
+
+
+@dataclass
 class ReferenceOptimizer:
     """A rule plus Keras's clipping, decoupled weight decay and learning-rate schedule."""
 
@@ -194,7 +237,7 @@ class ReferenceOptimizer:
         if self.clipnorm:
             return [g * self.clipnorm / max(np.linalg.norm(g), self.clipnorm) for g in grads]
         if self.global_clipnorm:
-            norm = math.sqrt(sum(float(np.sum(g**2)) for g in grads))
+            norm = global_norm(grads)
             return [
                 g * self.global_clipnorm * min(1 / norm, 1 / self.global_clipnorm) for g in grads
             ]
@@ -216,6 +259,32 @@ class ReferenceOptimizer:
         ]
         self.iterations += 1
         return new
+
+
+def global_norm(arrays: list[np.ndarray]) -> float:
+    """sqrt of the sum of squares of every entry of every array."""
+    return math.sqrt(sum(float(np.sum(a**2)) for a in arrays))
+
+
+def sam_step(
+    weights: list[np.ndarray],
+    grad_fn: Callable[[list[np.ndarray]], list[np.ndarray]],
+    rho: float,
+    adaptive: bool,
+    base: ReferenceOptimizer,
+) -> list[np.ndarray]:
+    """One SAM step (Foret et al., 2021): g = grad(w), e = rho g / ||g|| (global norm over
+    all weights), then the base optimizer applies grad(w + e) at w. ASAM (Kwon et al., 2021;
+    ``adaptive``): e = rho w^2 g / || |w| g ||. eps = SAM_EPS in the norm's denominator, as
+    optbench's Keras step has it (optbench/optim/sam.py)."""
+    grads = grad_fn(weights)
+    if adaptive:
+        norm = global_norm([np.abs(w) * g for w, g in zip(weights, grads, strict=True)])
+        ascent = [rho * w**2 * g / (norm + SAM_EPS) for w, g in zip(weights, grads, strict=True)]
+    else:
+        ascent = [rho * g / (global_norm(grads) + SAM_EPS) for g in grads]
+    perturbed = [w + e for w, e in zip(weights, ascent, strict=True)]
+    return base.apply(grad_fn(perturbed), weights)
 
 
 # optimizer name -> its rule class with the row's preset (momentum: SGD with momentum=0.9);

@@ -55,7 +55,9 @@ class Optimizer:
 
     name: str
     schema: type  # its dataclass in optbench/schema/optimizer.py (what its YAML extends)
-    keras: str | None = None  # the keras.optimizers class
+    # the Keras class: a keras.optimizers name ("Adam"), or "module:Class" for one of optbench's
+    # (a subclass fixing Keras's); optbench/optim/keras.py keras_class imports it
+    keras: str | None = None
     sklearn: SklearnMapping | None = None  # which models take it: rules.MODELS
     reference: str | None = None  # the NumPy rule class in optbench/optim/reference.py
     # the settings that make this name a variant of its class (its YAML sets them too); they
@@ -120,7 +122,8 @@ OPTIMIZERS: dict[str, Optimizer] = {
         Optimizer(
             "schedule_free_adamw",
             ScheduleFreeConfig,
-            keras="ScheduleFreeAdamW",
+            keras="optbench.optim.schedule_free:ScheduleFreeAdamW",  # Keras's, fixed
+            reference="ScheduleFreeAdamW",
             momentum_key="beta_1",
         ),
         Optimizer(

@@ -4,8 +4,9 @@ once (MODELS, and the registries they read) and checked before any work by ``che
 (sklearn.optimizer_kwargs, reference.from_config, keras.build_optimizer) refuse through the same
 functions, with the same messages.
 
-Hardware: only Keras runs use the hardware group, and whether a GPU is there is TensorFlow's to
-say (optbench/hardware.py, when the Keras trainer starts); no model refuses a hardware choice."""
+Hardware: only runs that load Keras use the hardware group. ``check_backend`` refuses what the
+chosen Keras backend cannot do, or a backend that is not installed; whether a GPU is there is
+the backend's to say (optbench/hardware/, when the trainer starts)."""
 
 from __future__ import annotations
 
@@ -259,3 +260,30 @@ def check(cfg: Any) -> None:
     if framework not in rule.frameworks:
         raise OptbenchError(FRAMEWORK_REFUSALS[framework].format(model=cfg.model.name))
     FRAMEWORK_CHECKS[framework](cfg)
+    if framework != "sklearn":
+        check_backend(cfg.hardware)
+
+
+# what a backend cannot do: (option, value, backend) -> why
+BACKEND_LIMITS = {
+    ("xla", True, "torch"): "the torch backend has no XLA; use hardware.backend=jax or "
+    "tensorflow, or leave hardware.xla=null",
+    ("gpus", "all", "torch"): "optbench runs the torch backend on one device; use "
+    "hardware.backend=jax or tensorflow for several GPUs",
+}
+
+
+def check_backend(hw: Any) -> None:
+    """The Keras backend is installed and can honour every hardware option."""
+    import importlib.util
+
+    for (option, value, backend), why in BACKEND_LIMITS.items():
+        if hw.backend == backend and getattr(hw, option, None) == value:
+            raise OptbenchError(
+                f"hardware.{option}={str(value).lower()} with hardware.backend={backend}: {why}."
+            )
+    if importlib.util.find_spec(hw.backend) is None:
+        raise OptbenchError(
+            f"hardware.backend={hw.backend}: {hw.backend} is not installed in this "
+            f"environment; pip install -e '.[{hw.backend}]' (README: Keras backends)."
+        )

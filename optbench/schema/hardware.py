@@ -13,11 +13,15 @@ from optbench.constraints import OneOf, constrained, positive_int
 @dataclass
 class HardwareConfig:
     name: str = MISSING
+    # the Keras backend; jax and torch need their extra: pip install -e '.[jax]' or '.[torch]'
+    backend: str = constrained("tensorflow", OneOf(("tensorflow", "jax", "torch")))
     threads: int | None = positive_int(None, nullable=True)  # null: all cores
     device: str = MISSING  # cpu | gpu, fixed by the schemas below
     precision: str = constrained("float32", OneOf(("float32", "mixed_float16", "mixed_bfloat16")))
-    xla: bool = False  # compile the train step with XLA (jit_compile)
-    deterministic: bool = False  # TensorFlow op determinism (slower, bit-reproducible)
+    # compile the train step with XLA (Keras's jit_compile); null: the backend's own way
+    # (tensorflow: no, jax: yes, jax.jit; torch has no XLA)
+    xla: bool | None = None
+    deterministic: bool = False  # deterministic kernels (slower, bit-reproducible)
 
 
 @dataclass

@@ -15,6 +15,10 @@ ENV_PARENT = "OPTBENCH_PARENT_RUN_ID"  # the sweep's parent run: each job's run 
 ENV_SWEEP = "OPTBENCH_SWEEP_ID"
 ENV_STUDY = "OPTBENCH_STUDY"  # hparams_search: the Optuna study of this job
 ENV_TRIAL = "OPTBENCH_TRIAL"  # ... and its trial number
+# a sweep job re-run in a fresh process (optbench/fresh_process.py): its number in the sweep,
+# and the file its objective goes to
+ENV_JOB_NUM = "OPTBENCH_JOB_NUM"
+ENV_JOB_RESULT = "OPTBENCH_JOB_RESULT"
 
 
 @dataclass(frozen=True)

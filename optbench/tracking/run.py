@@ -33,6 +33,13 @@ def metric_records(values: dict[str, float], step: int) -> list[Record]:
     return [(k, float(v), now, step) for k, v in values.items()]
 
 
+def default_run_name(cfg: Any, framework: str) -> str:
+    """model-optimizer-dataset-seed, and the Keras backend where it is not TensorFlow."""
+    name = f"{cfg.model.name}-{cfg.optimizer.name}-{cfg.dataset.name}-s{cfg.seed}"
+    backend = cfg.hardware.backend
+    return name if backend == "tensorflow" or framework == "sklearn" else f"{name}-{backend}"
+
+
 FLUSH_EVERY_S = 2.0  # a job killed outright (kill -9, out of memory) loses at most this
 
 
@@ -104,9 +111,7 @@ class TrackedRun:
         if sweep is not None:
             tags["mlflow.parentRunId"] = sweep.run_id
             tags["optbench.sweep_id"] = sweep.sweep_id
-        name = (
-            cfg.run_name or f"{cfg.model.name}-{cfg.optimizer.name}-{cfg.dataset.name}-s{cfg.seed}"
-        )
+        name = cfg.run_name or default_run_name(cfg, self.framework)
         params = flatten(OmegaConf.to_container(cfg, resolve=True))
         try:
             self.run_id, self.artifact_uri = self.writer.start(

@@ -120,19 +120,25 @@ class RetryingClient:
         if not callable(attr):
             return attr
 
-        def call(*args: Any, **kwargs: Any) -> Any:
-            delay, waited = 0.02, 0.0
-            while True:
-                try:
-                    return attr(*args, **kwargs)
-                except Exception as exc:
-                    if "database is locked" not in str(exc) or waited >= LOCK_RETRY_S:
-                        raise
-                time.sleep(delay * (0.5 + random.random()))
-                waited += delay
-                delay = min(delay * 2, 1.0)
+        return functools.partial(retry_while_locked, attr)
 
-        return call
+    @property
+    def unwrapped(self) -> Any:
+        return self._client
+
+
+def retry_while_locked(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """``call(*args, **kwargs)``, retried with backoff while SQLite reports a lock."""
+    delay, waited = 0.02, 0.0
+    while True:
+        try:
+            return call(*args, **kwargs)
+        except Exception as exc:
+            if "database is locked" not in str(exc) or waited >= LOCK_RETRY_S:
+                raise
+        time.sleep(delay * (0.5 + random.random()))
+        waited += delay
+        delay = min(delay * 2, 1.0)
 
 
 @contextlib.contextmanager

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from optbench.tracking.datasets import DatasetRecord
+from optbench.tracking.metric_history import Record, log_history
 from optbench.tracking.store import client_for, experiment_id
 from optbench.tracking.ui import ui_tags
 
 MAX_METRICS_PER_BATCH = 1000  # MLflow's limit for one log_batch call
 MAX_PARAMS_PER_BATCH = 100
-Record = tuple[str, float, int, int]  # a metric: (key, value, timestamp_ms, step)
 
 
 class MlflowWriter:
@@ -58,12 +58,9 @@ class MlflowWriter:
         return exp_id
 
     def metrics(self, run_id: str, records: list[Record]) -> None:
-        """Write ``records`` in MLflow-sized batches."""
-        from mlflow.entities import Metric
-
-        metrics = [Metric(*r) for r in records]
-        for i in range(0, len(metrics), MAX_METRICS_PER_BATCH):
-            self.client.log_batch(run_id, metrics=metrics[i : i + MAX_METRICS_PER_BATCH])
+        """Write ``records``: into a SQL store in bulk (optbench.tracking.metric_history),
+        elsewhere in MLflow-sized batches."""
+        log_history(self.client, run_id, records, MAX_METRICS_PER_BATCH)
 
     def inputs(self, run_id: str, datasets: list[DatasetRecord]) -> None:
         """Log the data the run trained on as MLflow datasets (optbench.tracking.datasets):

@@ -145,5 +145,9 @@ def make_trainer(cfg: Any) -> Trainer:
             f"{', '.join(sorted(TRAINERS))}."
         )
     check(cfg)
+    if framework != "sklearn":  # the others load Keras: on the configured backend
+        from optbench.hardware import select_backend
+
+        select_backend(cfg.hardware)
     module, name = MODEL_TRAINERS.get(cfg.model.name, TRAINERS[framework]).split(":")
     return getattr(importlib.import_module(module), name)(cfg)

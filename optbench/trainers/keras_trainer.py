@@ -1,5 +1,6 @@
-"""The Keras trainer (TensorFlow backend): model.fit over a tf.data pipeline, one MLflow
-log_batch per epoch through the shared callbacks, same metric names as scikit-learn's.
+"""The Keras trainer, on the backend hardware.backend chose (optbench/hardware/): model.fit over
+a tf.data pipeline on TensorFlow, over NumPy arrays on JAX and PyTorch; one MLflow write per
+epoch through the shared callbacks, same metric names as scikit-learn's.
 
 Per epoch: train_loss (Keras's running mean over the epoch, or with trainer.full_train_loss a
 pass over all training data), train_accuracy, val_loss, val_accuracy (plain log-loss and
@@ -42,13 +43,17 @@ class KerasTrainer:
 
         self.hardware = configure(cfg.hardware, cfg.seed)
 
-    def _datasets(self, splits: Splits, bs: int) -> Any:
+    def _datasets(self, splits: Splits, bs: int) -> dict[str, Any]:
+        """model.fit's data arguments: a shuffled tf.data pipeline on TensorFlow; elsewhere
+        the arrays, which Keras batches and shuffles (seeded by keras.utils.set_random_seed)."""
+        if keras.backend.backend() != "tensorflow":
+            return {"x": splits.x_train, "y": splits.y_train, "batch_size": bs, "shuffle": True}
         import tensorflow as tf
 
         n = len(splits.y_train)
         train = tf.data.Dataset.from_tensor_slices((splits.x_train, splits.y_train))
         train = train.shuffle(n, seed=self.cfg.seed, reshuffle_each_iteration=True)
-        return train.batch(bs).prefetch(tf.data.AUTOTUNE)
+        return {"x": train.batch(bs).prefetch(tf.data.AUTOTUNE), "shuffle": False}
 
     # hooks for trainers built on this one (transfer learning)
     def model_inputs(self, splits: Splits) -> Splits:
@@ -91,7 +96,7 @@ class KerasTrainer:
         step = row.train_step(opt) if row.train_step else {}
         try:
             inputs = self.model_inputs(splits)
-            with hw.strategy.scope():
+            with hw.scope():
                 model = self.build(inputs, step)
                 schedule = build_schedule(cfg.schedule, opt.lr, total_steps, steps_per_epoch)
                 model.compile(
@@ -99,16 +104,16 @@ class KerasTrainer:
                     loss="sparse_categorical_crossentropy",
                     metrics=["accuracy"],
                     jit_compile=hw.jit_compile,
+                    steps_per_execution=cfg.trainer.steps_per_execution,
                 )
             state = LoopState(max_steps=cfg.trainer.max_iter)
             bridge = EpochBridge(self, inputs, callbacks, state, n_train)
             extra = [c for c in (plateau_callback(cfg.schedule),) if c is not None]
             callbacks.on_train_begin(state)
             model.fit(
-                self._datasets(inputs, bs),
+                **self._datasets(inputs, bs),
                 epochs=cfg.trainer.max_iter,
                 callbacks=[bridge, keras.callbacks.TerminateOnNaN(), *extra],
-                shuffle=False,  # the tf.data pipeline shuffles, with the run's seed
                 verbose=0,
             )
             model, inputs = self.after_fit(model, splits, inputs, bridge)
@@ -127,6 +132,11 @@ class KerasTrainer:
             tags={
                 **hw.tags,
                 "optbench.batch_size": str(bs),
+                # what the first trained layer really computes in (the precision policy's)
+                "optbench.compute_dtype": next(
+                    (layer.compute_dtype for layer in model.layers if layer.trainable_weights),
+                    model.compute_dtype,
+                ),
                 "optbench.loss_scaling": str(
                     isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
                 ).lower(),

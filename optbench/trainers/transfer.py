@@ -36,7 +36,7 @@ class TransferTrainer(KerasTrainer):
         from optbench.models.transfer import build_backbone, extractor, set_trainable
 
         cfg = self.cfg
-        with self.hardware.strategy.scope():
+        with self.hardware.scope():
             self.backbone = build_backbone(cfg.model, cfg.seed, cfg.dataset.data_dir)
             set_trainable(self.backbone, cfg.model, fine_tune=False)
             self.extractor = extractor(cfg.model, self.backbone, cfg.seed)
@@ -66,7 +66,7 @@ class TransferTrainer(KerasTrainer):
         from optbench.models.transfer import set_trainable
         from optbench.optim.keras import build_optimizer
 
-        with self.hardware.strategy.scope():
+        with self.hardware.scope():
             set_trainable(self.backbone, cfg.model, fine_tune=True)
             full = self.full = self._end_to_end()
             opt = replace(cfg.optimizer, lr=cfg.optimizer.lr * cfg.model.fine_tune_lr_factor)
@@ -75,6 +75,7 @@ class TransferTrainer(KerasTrainer):
                 loss="sparse_categorical_crossentropy",
                 metrics=["accuracy"],
                 jit_compile=self.hardware.jit_compile,
+                steps_per_execution=cfg.trainer.steps_per_execution,
             )
         done = len(bridge.history)
         bridge.rebind(splits)
@@ -82,11 +83,10 @@ class TransferTrainer(KerasTrainer):
         bridge.state.stop_training = False  # an early stop of the head phase ends that phase
         bs = batch_size(cfg.trainer.batch_size, len(splits.y_train))
         full.fit(
-            self._datasets(splits, bs),
+            **self._datasets(splits, bs),
             initial_epoch=done,
             epochs=done + cfg.trainer.fine_tune_epochs,
             callbacks=[bridge, keras.callbacks.TerminateOnNaN()],
-            shuffle=False,
             verbose=0,
         )
         return full, splits
@@ -130,7 +130,7 @@ class TransferTrainer(KerasTrainer):
 
         cfg = self.cfg
         path = weights_path(cfg.model, cfg.dataset.data_dir)
-        cache = FeatureCache(cache_key(cfg.model, cfg.seed, path))
+        cache = FeatureCache(cache_key(cfg.model, cfg.seed, path, keras.backend.backend()))
 
         def compute(images: np.ndarray) -> np.ndarray:
             return predict(self.extractor, images, batch=256, pad_last=True)
