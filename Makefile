@@ -40,9 +40,11 @@ ui: install
 	mkdir -p runs
 	$(BIN)/optbench ui --uri $(STORE) --host 127.0.0.1 --port $(PORT)
 
+# each script prints its table and writes it to bench/results/<name>.md (docs/speed.md)
 bench: install
 	$(BIN)/python bench/bench_sklearn_loop.py
 	$(BIN)/python bench/bench_keras_fit.py  # needs MNIST (OPTBENCH_DATA_DIR or the Keras cache)
+	$(BIN)/python bench/bench_keras_fit.py --backend jax  # the same on Keras's JAX backend
 	$(BIN)/python bench/bench_feature_cache.py  # needs cifar10/ (OPTBENCH_DATA_DIR)
 	$(BIN)/python bench/bench_joblib_sweep.py  # 8-job sweep, joblib vs basic launcher (~3 min)
 

@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+from results import Result
+
 
 def sweep(epochs: int, parallel: bool) -> float:
     args = [
@@ -48,14 +50,18 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1500)
     parser.add_argument("--repeats", type=int, default=1)
     opts = parser.parse_args()
+    result = Result("joblib_sweep")
     basic, joblib = [], []
     for _ in range(opts.repeats):
         basic.append(sweep(opts.epochs, parallel=False))
         joblib.append(sweep(opts.epochs, parallel=True))
     b, j = statistics.median(basic), statistics.median(joblib)
-    print(f"8 jobs, mlp_sklearn on digits, {opts.epochs} epochs each, median of {opts.repeats}:")
-    print(f"  basic launcher      {b:7.2f} s")
-    print(f"  joblib, 2 workers   {j:7.2f} s   speed-up {b / j:.2f}x  (target >= 1.7x)")
+    result.print(
+        f"8 jobs, mlp_sklearn on digits, {opts.epochs} epochs each, median of {opts.repeats}:"
+    )
+    result.print(f"  basic launcher      {b:7.2f} s")
+    result.print(f"  joblib, 2 workers   {j:7.2f} s   speed-up {b / j:.2f}x  (target >= 1.7x)")
+    result.save()
 
 
 if __name__ == "__main__":

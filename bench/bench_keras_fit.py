@@ -1,6 +1,7 @@
 """optbench's Keras run vs the reference notebook's bare ``model.fit`` on the same data,
-epochs, batch size and ``steps_per_execution`` (each value given, on both sides: Keras's own
-per-step overhead dominates this small model). Prints wall time per epoch and the ratio
+epochs, batch size, ``steps_per_execution`` (each value given, on both sides: Keras's own
+per-step overhead dominates this small model) and compilation (optbench's hardware.xla=null:
+XLA on JAX, none on TensorFlow; bare Keras's "auto" would use XLA on both). Prints wall time per epoch and the ratio
 (target <= 1.05x), and writes bench/results/keras_fit.md.
 Per epoch means marginal: (wall of 2E epochs - wall of E epochs) / E, so one-off costs
 (model build, final test pass, figures) do not count, on either side.
@@ -53,7 +54,7 @@ model = keras.Sequential([keras.Input((784,)), keras.layers.Flatten(),
     keras.layers.Dense(128, activation="relu"), keras.layers.Dropout(0.2),
     keras.layers.Dense(10, activation="softmax")])
 model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-              steps_per_execution=args["spe"])
+              steps_per_execution=args["spe"], jit_compile=args["backend"] == "jax")
 start = time.perf_counter()
 model.fit(splits.x_train, splits.y_train, epochs=args["epochs"], batch_size=32,
           validation_data=(splits.x_val, splits.y_val), verbose=0)

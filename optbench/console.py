@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-console = Console()
-errors = Console(stderr=True)
+# no :emoji: codes: a message such as "optimizer.target=pkg.mod:X: ..." must print as typed
+console = Console(emoji=False)
+errors = Console(stderr=True, emoji=False)
 
 
 def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
@@ -21,7 +23,9 @@ def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
 
 
 def print_error(message: str, context: str = "") -> None:
-    errors.print(f"[bold red]error{context}:[/] {message}", highlight=False, soft_wrap=True)
+    errors.print(
+        f"[bold red]error{escape(context)}:[/] {escape(message)}", highlight=False, soft_wrap=True
+    )
 
 
 def print_skipped(name: str, run_id: str) -> None:

@@ -100,6 +100,7 @@ def reproduce(run_id: str, uri: str | None) -> list[tuple[str, ...]]:
         soft_wrap=True,
     )
     plan = prepare(cfg)
+    _check_optimizer_source(tags, plan.settings)
     with tracked_run(cfg) as run:
         run.set_tags(
             {"optbench.reproduces": run_id, "optbench.overrides": tags["optbench.overrides"]}
@@ -113,6 +114,26 @@ def reproduce(run_id: str, uri: str | None) -> list[tuple[str, ...]]:
         [list(r) for r in rows],
     )
     return rows
+
+
+def _check_optimizer_source(tags: dict[str, str], settings: Any) -> None:
+    """optimizer=custom: warn when the class's source file is not the one that ran."""
+    logged = tags.get("optbench.optimizer_source_sha256")
+    if not logged or settings.optimizer.name != "custom":
+        return
+    from optbench import console
+    from optbench.optim.custom import resolve
+    from optbench.trainers.base import framework_of
+
+    target = resolve(settings.optimizer, framework_of(settings))
+    if target.sha256 != logged:
+        console.console.print(
+            f"[yellow]warning:[/yellow] the optimizer's code changed since the run: "
+            f"{target.source} has sha256 {target.sha256[:12]}..., the run logged "
+            f"{logged[:12]}... (its copy is the run's artifact optimizer/).",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _check_config(client: Any, run_id: str, composed: str) -> None:

@@ -103,6 +103,8 @@ def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
             }
         )
         run.log_dataset(cfg.dataset, data.info, data.sizes())  # the UI's Dataset column
+        if settings.optimizer.name == "custom":
+            _log_optimizer_source(settings, run)
         limit = settings.trainer.diverge_above
         if limit is not None and data.n_classes is not None:
             limit *= math.log(data.n_classes)  # x the log-loss of a uniform guess
@@ -151,6 +153,22 @@ def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
             else:
                 run.log_figure(artifact.draw, artifact.args, artifact.path)
     return result
+
+
+def _log_optimizer_source(settings: Config, run: TrackedRun) -> None:
+    """optimizer=custom: the class's source file and its sha256, so that a reproduction can
+    tell whether the code is still the one that ran."""
+    from optbench.optim.custom import resolve
+
+    target = resolve(settings.optimizer, framework_of(settings))  # keras or numpy
+    if target.source is not None:
+        run.set_tags(
+            {
+                "optbench.optimizer_source": str(target.source),
+                "optbench.optimizer_source_sha256": target.sha256,
+            }
+        )
+        run.log_file(str(target.source), f"optimizer/{target.source.name}")
 
 
 def _in_sweep() -> bool:

@@ -11,7 +11,7 @@ import dataclasses
 import importlib
 from typing import Any
 
-from optbench.optim.registry import KERAS_CLASSES, optimizer_row
+from optbench.optim.registry import KERAS_CLASSES, TARGET, optimizer_row
 from optbench.optim.rules import require_keras_optimizer
 from optbench.schema.optimizer import GradientConfig
 
@@ -51,6 +51,10 @@ def build_optimizer(opt: Any, learning_rate: Any) -> Any:
     """The keras.optimizers instance for ``opt``; for a wrapper (SAM), its base optimizer."""
     require_keras_optimizer(opt)
     row = optimizer_row(opt.name)
+    if row.keras == TARGET:  # optimizer=custom: the user's class
+        from optbench.optim.custom import constructor_kwargs, resolve
+
+        return resolve(opt, "keras").cls(learning_rate=learning_rate, **constructor_kwargs(opt))
     name = getattr(opt, row.wraps) if row.wraps else opt.name
     cls = keras_class(KERAS_CLASSES[name])
     return cls(learning_rate=learning_rate, **optimizer_kwargs(opt))

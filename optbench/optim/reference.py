@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from optbench.optim.registry import OPTIMIZERS
+from optbench.optim.registry import OPTIMIZERS, TARGET
 from optbench.optim.rules import check_reference
 from optbench.optim.sam import SAM_EPS
 from optbench.optim.schedules import SCHEDULES, LrSchedule
@@ -292,15 +292,21 @@ def sam_step(
 RULES: dict[str, functools.partial] = {
     name: functools.partial(globals()[row.reference], **row.preset)
     for name, row in OPTIMIZERS.items()
-    if row.reference
+    if row.reference and row.reference != TARGET
 }
 
 
 def from_config(opt: Any, schedule: Any, total_steps: int) -> ReferenceOptimizer:
     """The reference optimizer for an optimizer/schedule config, or a clear error."""
     check_reference(opt, schedule)
-    make_rule = RULES[opt.name]
-    rule = make_rule(**{f.name: getattr(opt, f.name) for f in dataclasses.fields(make_rule.func)})
+    if opt.name == "custom":  # the user's rule class, with their keywords
+        from optbench.optim.custom import resolve
+
+        rule = resolve(opt, "numpy").cls(**opt.kwargs)
+    else:
+        make_rule = RULES[opt.name]
+        fields = dataclasses.fields(make_rule.func)
+        rule = make_rule(**{f.name: getattr(opt, f.name) for f in fields})
     return ReferenceOptimizer(
         rule,
         SCHEDULES[schedule.name].numpy(schedule, opt.lr, total_steps),

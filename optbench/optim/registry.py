@@ -17,6 +17,7 @@ from optbench.schema.optimizer import (
     AdafactorConfig,
     AdagradConfig,
     AdamConfig,
+    CustomConfig,
     LionConfig,
     MomentsConfig,
     MuonConfig,
@@ -46,6 +47,9 @@ SKLEARN_SGD = SklearnMapping(
 SKLEARN_ADAM = SklearnMapping(
     "adam", {**SKLEARN_LR, "beta_1": "beta_1", "beta_2": "beta_2", "epsilon": "epsilon"}
 )
+
+
+TARGET = "optimizer.target"  # a row whose class the config names (optimizer=custom)
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,8 @@ OPTIMIZERS: dict[str, Optimizer] = {
             gradient_evaluations=2,
             train_step=sam.step_settings,
         ),
+        # your own class, named by optimizer.target (optbench/optim/custom.py)
+        Optimizer("custom", CustomConfig, keras=TARGET, reference=TARGET),
         _solver("saga"),
         _solver("sag"),
         _solver("lbfgs"),

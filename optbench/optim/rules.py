@@ -122,6 +122,12 @@ def check_sklearn_optimizer(model: Any, opt: Any, schedule: Any) -> None:
     rule = MODELS.get(model.name)
     if rule is None or "sklearn" not in rule.frameworks:
         raise OptbenchError(f"model={model.name} is not a scikit-learn model.")
+    if opt.name == "custom":
+        raise OptbenchError(
+            f"optimizer=custom: model={model.name} trains in scikit-learn, which takes no "
+            "custom optimizer; use a Keras model (model=mlp, or model=logreg "
+            "model.framework=keras)."
+        )
     if opt.name not in rule.sklearn_optimizers:
         raise OptbenchError(
             f"model={model.name} cannot be trained with optimizer={opt.name}; it accepts: "

@@ -78,5 +78,7 @@ def validate(cfg: DictConfig) -> Config:
     """Turn the composed config into typed dataclasses and check every constraint."""
     _reject_unknown_keys(cfg)
     obj = OmegaConf.to_object(cfg)
+    if isinstance(obj.optimizer, dict):  # optimizer=custom: any key goes to its class
+        obj.optimizer = optimizer.custom_config(obj.optimizer)
     check_dataclass(obj)
     return obj

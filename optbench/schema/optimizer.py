@@ -3,7 +3,8 @@ gradient optimizers with Keras's argument names (lr, clipping, EMA shared by all
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from omegaconf import MISSING
 
@@ -141,6 +142,29 @@ class SamConfig(GradientConfig):
     base: str = constrained("sgd", OneOf(SAM_BASES))
     rho: float = positive(0.05)  # radius of the ascent step
     adaptive: bool = False  # ASAM: scale the ascent by |w|
+
+
+@dataclass
+class CustomConfig(GradientConfig):
+    """Your own optimizer class (optbench/optim/custom.py). Its YAML has no schema, so that any
+    key can go under ``optimizer.``: those that are not a shared setting end up in ``kwargs``,
+    the class's constructor keywords."""
+
+    target: str = MISSING  # package.module:ClassName
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def custom_config(node: dict[str, Any]) -> CustomConfig:
+    """The CustomConfig for a schema-less optimizer config (conf/optimizer/custom.yaml or a
+    user's own YAML with ``name: custom``)."""
+    if node.get("name") != "custom" or not node.get("target"):
+        raise OptbenchError(
+            f"optimizer.name={node.get('name')!r}: an optimizer config without a schema must "
+            "be name: custom with a target (package.module:ClassName); see conf/optimizer/custom.yaml."
+        )
+    known = {f.name for f in fields(CustomConfig)} - {"kwargs"}
+    settings = {k: v for k, v in node.items() if k in known}
+    return CustomConfig(**settings, kwargs={k: v for k, v in node.items() if k not in known})
 
 
 SCHEMAS: dict[str, type] = {

@@ -40,9 +40,9 @@ def _warm_up(uri: str) -> None:
 def _yield_to_training() -> None:
     """From now on, run only on a core the job leaves idle. Linux's SCHED_IDLE does that: a
     helper that merely had low priority (nice 19) still woke up next to the training loop and
-    slowed it by 10-20 % on 2 cores; under SCHED_IDLE the loop lost about 1 %
-    (bench/bench_sklearn_loop.py). When every core trains, writes wait for the job's pauses
-    and its end; a job that waits on the helper (drain, finish) leaves its core to it."""
+    slowed it on 2 cores (bench/bench_sklearn_loop.py measures it). When every core trains,
+    writes wait for the job's pauses and its end; a job that waits on the helper (drain,
+    finish) leaves its core to it."""
     os.nice(19)
     if hasattr(os, "SCHED_IDLE"):
         with contextlib.suppress(OSError):

@@ -1,8 +1,8 @@
 """Writing a run's metric history into a SQL store at a fraction of ``log_batch``'s cost.
 
-MLflow's SQLAlchemy store builds one ORM object per metric, about 0.3 ms of CPU each: a
-300-iteration scikit-learn run (1,800 values) cost the helper about half a second of CPU,
-and on a 2-core machine that slowed the training loop itself by about 10 % (docs/speed.md).
+MLflow's SQLAlchemy store builds one ORM object per metric value: for a few hundred fast
+scikit-learn iterations that was most of the helper's CPU time, and on a 2-core machine the
+helper's work slowed the training loop itself (docs/speed.md).
 Here the newest value of each key still goes through ``log_batch`` (MLflow checks that the
 run is active, validates, and updates the run's latest metrics its own way); the rest go in
 as one multi-row INSERT into MLflow's own ``metrics`` table, stored as MLflow stores them

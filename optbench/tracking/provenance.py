@@ -40,13 +40,18 @@ def sweep_description(command: str, report: Path | None) -> str:
     return f"{command}\n\nReport: {report.absolute()} (also this run's artifact report/index.html)"
 
 
+def optimizer_label(opt: Any) -> str:
+    """The optimizer as runs are tagged: its name, or for one's own class custom:<target>."""
+    return f"custom:{opt.target}" if opt.name == "custom" else str(opt.name)
+
+
 def run_tags(cfg: Any, framework: str) -> dict[str, str]:
     """The tags a job's run starts with; ``framework`` is the trainer's (sklearn, keras, ...)."""
     tags = {
         "optbench.config_hash": config_hash(cfg),
         "optbench.framework": framework,
         "optbench.model": str(cfg.model.name),
-        "optbench.optimizer": str(cfg.optimizer.name),
+        "optbench.optimizer": optimizer_label(cfg.optimizer),
         "optbench.schedule": str(cfg.schedule.name),
         "optbench.dataset": str(cfg.dataset.name),
         "optbench.seed": str(cfg.seed),

@@ -35,7 +35,9 @@ def metric_records(values: dict[str, float], step: int) -> list[Record]:
 
 def default_run_name(cfg: Any, framework: str) -> str:
     """model-optimizer-dataset-seed, and the Keras backend where it is not TensorFlow."""
-    name = f"{cfg.model.name}-{cfg.optimizer.name}-{cfg.dataset.name}-s{cfg.seed}"
+    opt = cfg.optimizer
+    optimizer = opt.target.rpartition(":")[2] if opt.name == "custom" else opt.name
+    name = f"{cfg.model.name}-{optimizer}-{cfg.dataset.name}-s{cfg.seed}"
     backend = cfg.hardware.backend
     return name if backend == "tensorflow" or framework == "sklearn" else f"{name}-{backend}"
 

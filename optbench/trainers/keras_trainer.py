@@ -40,8 +40,11 @@ class KerasTrainer:
         from optbench.hardware import configure
 
         self.cfg = cfg
-
         self.hardware = configure(cfg.hardware, cfg.seed)
+        if cfg.optimizer.name == "custom":  # the user's class: importable, fit, before any work
+            from optbench.optim.custom import resolve
+
+            resolve(cfg.optimizer, "keras")
 
     def _datasets(self, splits: Splits, bs: int) -> dict[str, Any]:
         """model.fit's data arguments: a shuffled tf.data pipeline on TensorFlow; elsewhere
