@@ -33,7 +33,8 @@ def _hydra_entry(cfg: DictConfig) -> float:
 def main() -> None:
     """Run one job or a sweep (-m); close the sweep however it ends, then report on it.
     ``optbench report ...`` builds the comparison report instead, ``optbench reproduce
-    RUN_ID`` re-runs a stored run, ``optbench ui`` serves the MLflow UI on the results."""
+    RUN_ID`` re-runs a stored run, ``optbench suite`` scores an optimizer on the workloads,
+    ``optbench ui`` serves the MLflow UI on the results."""
     if sys.argv[1:2] == ["report"]:
         from optbench.report.cli import main as report
 
@@ -42,6 +43,10 @@ def main() -> None:
         from optbench.reproduce import main as reproduce
 
         sys.exit(reproduce(sys.argv[2:]))
+    if sys.argv[1:2] == ["suite"]:
+        from optbench.suite.run import main as suite
+
+        sys.exit(suite(sys.argv[2:]))
     if sys.argv[1:2] == ["ui"]:
         from optbench.tracking.server import main as ui
 

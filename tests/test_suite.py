@@ -1,0 +1,80 @@
+"""`optbench suite`: the workloads listed with their targets and budgets, a smoke suite run
+through the real CLI as child runs of one parent with a scorecard, and its settings refused
+with one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from optbench.suite import workloads
+from tests.conftest import client, run_cli
+
+
+def test_every_workload_composes_with_a_target_and_a_budget():
+    from tests.conftest import compose_cfg
+
+    assert set(workloads.names()) >= {
+        "logreg_digits", "mnist_mlp", "mnist_wide_mlp", "mobilenet_head", "rosenbrock",
+        "ill_conditioned_quadratic",
+    }  # fmt: skip
+    for name in workloads.names():
+        w = workloads.of_config(name, compose_cfg(f"+workload={name}"))
+        assert w.value > 0 and w.budget > 0 and w.description, name
+
+
+def test_list_prints_each_workload_with_its_target_and_budget(tmp_path):
+    done = run_cli("suite", "--list", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    for name in workloads.names():
+        assert name in text
+    assert "val_loss <= 0.15" in text and "60 epochs" in text and "3000 steps" in text
+    assert "PROVENANCE.md" in text
+
+
+def test_a_smoke_suite_runs_each_workload_as_a_child_of_one_parent(tmp_path):
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    done = run_cli(
+        "suite", "optimizer=adam", "suite.seeds=2",
+        "suite.workloads=[ill_conditioned_quadratic,rosenbrock]", f"tracking.uri={store}",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    mlflow = client(store)
+    runs = mlflow.search_runs([e.experiment_id for e in mlflow.search_experiments()])
+    (parent,) = [r for r in runs if r.data.tags.get("optbench.role") == "suite"]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(children) == 4 and all(c.info.status == "FINISHED" for c in children)
+    assert {c.data.params["seed"] for c in children} == {"0", "1"}
+    assert parent.info.status == "FINISHED" and parent.data.tags["optbench.optimizer"] == "adam"
+    card = mlflow.download_artifacts(parent.info.run_id, "scorecard.md", str(tmp_path))
+    text = Path(card).read_text()
+    assert "| ill_conditioned_quadratic | distance_to_min <= 0.01 | 1000 steps | 2/2 |" in text
+    assert "optbench suite · adam" in " ".join(done.stdout.split())
+
+
+def test_a_workload_never_reached_says_so(tmp_path):
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    done = run_cli(
+        "suite", "optimizer=sgd", "optimizer.lr=1e-6", "suite.seeds=1",
+        "suite.workloads=[ill_conditioned_quadratic]", f"tracking.uri={store}", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "not reached" in done.stdout and "0/1" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("suite.seeds=0", "suite.seeds='0' is not allowed: must be an integer >= 1."),
+        ("suite.workloads=[nope]", "suite.workloads: 'nope' is not a workload; known:"),
+        ("suite.ruleset=external_tuning", "suite.ruleset='external_tuning' is not allowed"),
+        ("suite.colour=red", "suite.colour is not a suite setting"),
+    ],
+)
+def test_a_wrong_suite_setting_is_one_line_and_exit_2(tmp_path, setting, message):
+    done = run_cli("suite", "optimizer=adam", setting, cwd=tmp_path)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
