@@ -78,3 +78,28 @@ def test_a_wrong_suite_setting_is_one_line_and_exit_2(tmp_path, setting, message
     done = run_cli("suite", "optimizer=adam", setting, cwd=tmp_path)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_score_table_scores_the_submission_with_every_baseline(tmp_path, monkeypatch):
+    """Hand-made baselines on 2 workloads: nadamw is the best everywhere (score 1.0); adamw
+    takes twice nadamw's steps on one and never reaches the other: ((4 - 2) / 3 + 0) / 2."""
+    import csv
+    import math
+
+    from optbench.suite import baselines
+
+    table = tmp_path / "baselines.csv"
+    with table.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, baselines.FIELDS)
+        writer.writeheader()
+        for baseline, workload, steps in [
+            ("nadamw", "a", 100), ("nadamw", "b", 50), ("adamw", "a", 200), ("adamw", "b", math.inf),
+        ]:  # fmt: skip
+            writer.writerow({"workload": workload, "baseline": baseline, "seed": 0,
+                             "steps_to_target": steps})  # fmt: skip
+    monkeypatch.setattr(baselines, "table_path", lambda: table)
+    rows = {r[0]: r for r in baselines.score_rows({"a": 100.0, "b": math.inf}, "mine")}
+    assert rows["nadamw"][1:] == ["1.000", "1.00x", "2/2"]
+    assert rows["adamw"][1] == f"{(4 - 2) / 3 / 2:.3f}" and rows["adamw"][3] == "1/2"
+    assert rows["mine"][1] == f"{(4 - 1) / 3 / 2:.3f}" and rows["mine"][2] == "1.00x"
+    assert baselines.score_rows({"c": 1.0}, "mine") == []  # no baseline ran workload c

@@ -132,7 +132,7 @@ def list_workloads() -> None:
     )
 
 
-def run(argv: list[str], config_dir: str | None) -> list[WorkloadResult]:
+def run(argv: list[str], config_dir: str | None, scored: bool = True) -> list[WorkloadResult]:
     from optbench import console
     from optbench.runner import execute, prepare, tracked_run
     from optbench.schema import register_configs
@@ -194,7 +194,42 @@ def run(argv: list[str], config_dir: str | None) -> list[WorkloadResult]:
     console.print_table(
         f"optbench suite · {label} · {ruleset}, {seeds} seeds", HEADER, [r.row() for r in results]
     )
+    if scored:
+        _print_scores(results, label)
     return results
+
+
+def _print_scores(results: list[WorkloadResult], label: str) -> None:
+    from optbench import console
+    from optbench.suite.baselines import score_rows
+
+    steps = {r.workload.name: median_over_seeds(r.steps) for r in results}
+    rows = score_rows(steps, label)
+    if not rows:
+        console.console.print(
+            "no baselines for these workloads yet: optbench suite --rebuild-baselines",
+            highlight=False,
+        )
+        return
+    console.print_table(
+        f"score with the baselines over {len(steps)} workloads (median steps to target)",
+        ["optimizer", "AlgoPerf score (tau <= 4)", "speedup vs nadamw (geometric mean)",
+         "reached"],
+        rows,
+    )  # fmt: skip
+
+
+def rebuild_baselines(argv: list[str]) -> None:
+    """Run every baseline through the suite and rewrite optbench/suite/baselines.csv."""
+    from optbench import console
+    from optbench.suite import baselines
+
+    results = {
+        name: run([*argv, *extra], None, scored=False)
+        for name, extra in baselines.BASELINES.items()
+    }
+    path = baselines.save(results)
+    console.console.print(f"baselines written to {path}", highlight=False)
 
 
 def _markdown(results: list[WorkloadResult], label: str, seeds: int) -> str:
@@ -210,11 +245,16 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="optbench suite", description=__doc__.splitlines()[0])
     parser.add_argument("--list", action="store_true", help="list the workloads and exit")
     parser.add_argument("--config-dir", help="a folder of your own config groups (Hydra's)")
+    parser.add_argument(
+        "--rebuild-baselines", action="store_true", help="re-run the baselines, rewrite their table"
+    )
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args(argv)
     try:
         if args.list:
             list_workloads()
+        elif args.rebuild_baselines:
+            rebuild_baselines(args.overrides)
         else:
             run(args.overrides, args.config_dir)
     except OptbenchError as exc:
