@@ -583,7 +583,7 @@ def test_from_config_names_what_it_cannot_run():
         from_cfg(MomentsConfig(name="adamax"))
     assert str(info.value) == (
         "optimizer=adamax has no NumPy reference implementation (those are: sgd, momentum, "
-        "nesterov, adagrad, rmsprop, adam, adamw, nadam, lion, lamb, schedule_free_adamw); use "
+        "nesterov, adagrad, rmsprop, adam, adamw, nadam, lion, lamb, schedule_free_adamw, custom); use "
         "model.implementation=keras to run Keras's."
     )
     for opt, key in [

@@ -22,7 +22,7 @@ from optbench.report import plots
 from optbench.report.architectures import write_architectures
 from optbench.report.frame import curves_frame, runs_frame
 from optbench.report.html import index_page
-from optbench.report.landscapes import LandscapeView, write_landscapes
+from optbench.report.landscapes import LandscapeView, landscape_children, write_landscapes
 from optbench.report.stats import crossing, derived_target, performance_profile, seed_summary
 from optbench.report.tables import TextTable, markdown
 
@@ -128,10 +128,13 @@ def build_report(client: Any, runs: list[Any], out: Path, options: ReportOptions
     experiments = {e.experiment_id: e.name for e in client.search_experiments()}
     report = Report(Path(out))
     report.folder.mkdir(parents=True, exist_ok=True)
-    report.landscapes = write_landscapes(client, runs, report.folder)
-    report.architectures = write_architectures(runs, report.folder)
     frame = runs_frame(runs, experiments)
     finished = frame[frame["status"] == "FINISHED"].copy() if not frame.empty else frame
+    if not finished.empty:
+        finished["label"] = _label(finished)
+    colours = _colours(finished, runs)
+    report.landscapes = write_landscapes(client, runs, report.folder, colours)
+    report.architectures = write_architectures(runs, report.folder)
     if finished.empty:
         return report
     metric = options.metric or next((m for m in METRIC_PREFERENCE if m in finished), "")
@@ -140,7 +143,6 @@ def build_report(client: Any, runs: list[Any], out: Path, options: ReportOptions
 
         raise OptbenchError(f"no run logged {metric or 'any of ' + ', '.join(METRIC_PREFERENCE)}.")
     report.metric = metric
-    finished["label"] = _label(finished)
     curves = curves_frame(
         client, finished["run_id"].tolist(), tuple(dict.fromkeys((*CURVE_KEYS, metric)))
     )
@@ -160,9 +162,17 @@ def build_report(client: Any, runs: list[Any], out: Path, options: ReportOptions
 
     for name, table in report.tables.items():
         report.files += _write_table(table, report.folder / name)
-    report.files += _figures(finished, curves, ttt, metric, report.folder)
+    report.files += _figures(finished, curves, ttt, metric, report.folder, colours)
     report.files.append(_write_index(report, options.title, _ui_links(runs, experiments, options)))
     return report
+
+
+def _colours(finished: pd.DataFrame, runs: list[Any]) -> dict[str, str]:
+    """The report's one colour map, over every label it draws: the groups' labels, and the
+    optimizers of the landscape overlays."""
+    labels = finished["label"].tolist() if "label" in finished else []
+    optimizers = [r.data.tags["optbench.optimizer"] for r in landscape_children(runs)]
+    return plots.colours_for([*labels, *optimizers])
 
 
 def _ui_links(runs: list[Any], names: dict[str, str], options: ReportOptions) -> dict[str, str]:
@@ -195,7 +205,12 @@ def _write_table(table: pd.DataFrame, stem: Path) -> list[Path]:
 
 
 def _figures(
-    runs: pd.DataFrame, curves: pd.DataFrame, ttt: pd.DataFrame, metric: str, folder: Path
+    runs: pd.DataFrame,
+    curves: pd.DataFrame,
+    ttt: pd.DataFrame,
+    metric: str,
+    folder: Path,
+    colours: dict[str, str],
 ) -> list[Path]:
     files = []
     for (dataset, model), block in runs.groupby(PROBLEM, sort=False):
@@ -209,7 +224,8 @@ def _figures(
         for key, x, log_y in panels:
             path = folder / f"{_slug(dataset, model, key, 'vs', x)}.png"
             title = f"{dataset} · {model} · {key} vs {'time' if x == 'elapsed_s' else 'step'}"
-            plots.grouped_curves(curves, labels, key, x, title, log_y).savefig(path)
+            figure = plots.grouped_curves(curves, labels, key, x, title, log_y, colours)
+            figure.savefig(path)
             files.append(path)
     if not ttt.empty:
         costs = _costs(ttt)
@@ -217,7 +233,7 @@ def _figures(
             rho = performance_profile(costs, plots.taus_for(costs))
             path = folder / "performance_profile.png"
             title = f"performance profile · time to target on {len(costs)} problems"
-            plots.performance_profile(rho, title).savefig(path)
+            plots.performance_profile(rho, title, colours).savefig(path)
             files.append(path)
     return files
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from optbench.report.landscapes import LandscapeView
+from optbench.report.stats import ONE_SEED
 from optbench.report.tables import TextTable, fmt
 
 if TYPE_CHECKING:
@@ -41,7 +42,8 @@ def index_page(
         f"<h1>{html.escape(title)}</h1>",
         f"<p>Metric: <b>{html.escape(metric)}</b>. Groups compared within each "
         "(dataset, model); 'within noise': the 95% bootstrap interval of the difference from "
-        "the best group contains 0.</p>",
+        f"the best group contains 0; '{ONE_SEED}': the group or the best has a single seed, "
+        "so the gap cannot be told from noise.</p>",
     ]
     if ui_links:
         links = ", ".join(
@@ -53,7 +55,8 @@ def index_page(
         table = tables.get(name)
         if table is not None and not table.empty:
             parts.append(f"<h2>{caption}</h2>")
-            parts.append(table.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-"))
+            cells = [fmt] * len(table.columns)  # the Markdown's and the terminal's numbers
+            parts.append(table.to_html(index=False, formatters=cells, na_rep="-"))
     if figures:
         parts.append("<h2>Figures</h2>")
         parts += [_image(p) for p in figures]

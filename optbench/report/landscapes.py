@@ -22,10 +22,15 @@ def landscape_children(children: list[Any]) -> list[Any]:
 
 
 def _label(run: Any, varying: set[str]) -> str:
+    """The optimizer, then its lr and what else varies (``_optimizer_of`` reads it back)."""
     params = run.data.params
     parts = [run.data.tags["optbench.optimizer"], f"lr={params.get('optimizer.lr')}"]
     parts += [f"{key}={params.get(key)}" for key in sorted(varying - {"optimizer.lr"})]
     return " ".join(parts)
+
+
+def _optimizer_of(label: str) -> str:
+    return label.split(" ", 1)[0]
 
 
 def _varying(group: list[Any]) -> set[str]:
@@ -102,18 +107,25 @@ class LandscapeView:
     overlays: dict[str, Path]  # function name -> landscape_<function>.png
 
 
-def write_landscapes(client: Any, runs: list[Any], folder: Path) -> LandscapeView | None:
+def write_landscapes(
+    client: Any, runs: list[Any], folder: Path, colours: dict[str, str] | None = None
+) -> LandscapeView | None:
     """Draw landscape_<function>.png (every trajectory on one contour plot) and write
-    steps_to_tolerance.csv in ``folder``; None when no finished run is a landscape run."""
-    from optbench.report.plots import landscape
+    steps_to_tolerance.csv in ``folder``; None when no finished run is a landscape run.
+    ``colours``: optimizer -> colour, the report's (None: plots.colours_for these runs')."""
+    from optbench.report import plots
 
     landscape_runs = landscape_children(runs)
     if not landscape_runs:
         return None
+    if colours is None:
+        colours = plots.colours_for(r.data.tags["optbench.optimizer"] for r in landscape_runs)
     overlays = {}
     for function, paths in trajectories(client, landscape_runs).items():
         overlays[function] = folder / f"landscape_{function}.png"
-        landscape(function, paths, f"{function} · {len(paths)} runs").savefig(overlays[function])
+        by_label = {label: colours[_optimizer_of(label)] for label in paths}
+        title = f"{function} · {len(paths)} runs"
+        plots.landscape(function, paths, title, by_label).savefig(overlays[function])
     tolerance = TextTable(*tolerance_table(landscape_runs))
     (folder / "steps_to_tolerance.csv").write_text(table_csv(*tolerance))
     return LandscapeView(tolerance, overlays)

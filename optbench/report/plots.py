@@ -4,11 +4,35 @@ animation; a sweep's curves; the report's grouped curves and performance profile
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+
+# matplotlib's tab10, then tab20's light shades: 20 distinct colours before any repeats
+PALETTE = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5",
+    "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5",
+)  # fmt: skip
+DASHES = ("-", "--", ":", "-.")  # told apart within one colour (landscape overlays)
+
+
+def colours_for(names: Iterable[str]) -> dict[str, str]:
+    """One colour per name (optimizer, or optimizer+schedule), from PALETTE in sorted order.
+    A report draws every figure from one such map, so each optimizer keeps its colour across
+    figures; matplotlib's colour cycle follows the drawing order, which differs per figure."""
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(sorted(set(names)))}
+
+
+def _whole_steps(ax: Any) -> None:
+    """Ticks on a step axis at whole numbers: there is no epoch 2.5."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def loss_curve(history: list[dict[str, float]], title: str) -> Any:
@@ -22,6 +46,7 @@ def loss_curve(history: list[dict[str, float]], title: str) -> Any:
         if points:
             ax.plot(*zip(*points, strict=True), style, label=key)
     ax.set_xlabel("step (iteration / epoch)")
+    _whole_steps(ax)
     ax.set_ylabel("log-loss")
     ax.set_yscale("log")
     curves = [
@@ -79,13 +104,28 @@ def _finite(path: list) -> Any:
     return points[: int(np.argmin(keep)) if not keep.all() else len(points)]
 
 
-def landscape(function_name: str, paths: dict[str, list], title: str) -> Any:
-    """Contour plot of a 2-D test function with one trajectory per label."""
+def landscape(
+    function_name: str, paths: dict[str, list], title: str, colours: dict[str, str] | None = None
+) -> Any:
+    """Contour plot of a 2-D test function with one trajectory per label. ``colours``: label ->
+    colour (a report's, by optimizer; None: matplotlib's cycle); trajectories that share a
+    colour (one optimizer at several lr) differ in dash pattern."""
     fig, ax = _surface_axes(function_name, paths, title)
+    drawn: dict[str | None, int] = {}
     for label, path in paths.items():
         points = _finite(path)
-        ax.plot(points[:, 0], points[:, 1], "-", lw=1.4, label=f"{label} ({len(path) - 1} steps)")
-        ax.plot(points[-1, 0], points[-1, 1], "x", color=ax.lines[-1].get_color(), ms=8)
+        colour = (colours or {}).get(label)
+        dash = DASHES[drawn.get(colour, 0) % len(DASHES)] if colour else "-"
+        drawn[colour] = drawn.get(colour, 0) + 1
+        line = ax.plot(
+            points[:, 0],
+            points[:, 1],
+            dash,
+            color=colour,
+            lw=1.4,
+            label=f"{label} ({len(path) - 1} steps)",
+        )[0]
+        ax.plot(points[-1, 0], points[-1, 1], "x", color=line.get_color(), ms=8)
     ax.legend(loc="best", fontsize=8, framealpha=0.85)
     return fig
 
@@ -189,6 +229,7 @@ def sweep_curves(curves: dict[str, dict], key: str) -> Any:
         ]
         if timed:
             by_time.plot(*zip(*timed, strict=True), "-", lw=1.3, color=line.get_color())
+    _whole_steps(by_step)
     for ax, label in ((by_step, "step (iteration / epoch)"), (by_time, "training time (s)")):
         ax.set_xlabel(label)
         ax.set_ylabel(key)
@@ -201,17 +242,25 @@ def sweep_curves(curves: dict[str, dict], key: str) -> Any:
 
 
 def grouped_curves(
-    curves: pd.DataFrame, labels: dict[str, str], key: str, x: str, title: str, log_y: bool
+    curves: pd.DataFrame,
+    labels: dict[str, str],
+    key: str,
+    x: str,
+    title: str,
+    log_y: bool,
+    colours: dict[str, str] | None = None,
 ) -> Any:
     """``key`` against ``x`` ('step' or 'elapsed_s'): per label the mean over its runs (seeds)
-    as a line and their min-max as a band; against time, each run is drawn thin instead."""
+    as a line and their min-max as a band; against time, each run is drawn thin instead.
+    ``labels``: run id -> label; ``colours``: label -> colour (None: ``colours_for``)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7.5, 4.6), dpi=100)
     ax = fig.add_subplot(1, 1, 1)
     data = curves[(curves["key"] == key) & curves["run_id"].isin(labels)]
-    for i, label in enumerate(dict.fromkeys(labels.values())):
-        color = f"C{i % 10}"
+    colours = colours if colours is not None else colours_for(labels.values())
+    for label in dict.fromkeys(labels.values()):
+        color = colours[label]
         runs = [r for r, lab in labels.items() if lab == label]
         part = data[data["run_id"].isin(runs)]
         if part.empty:
@@ -240,6 +289,8 @@ def grouped_curves(
     if log_y and (data["value"] > 0).all() and not data.empty:
         ax.set_yscale("log")
     ax.set_xlabel("step (iteration / epoch)" if x == "step" else "training time (s)")
+    if x == "step":
+        _whole_steps(ax)
     ax.set_ylabel(key)
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
@@ -249,14 +300,19 @@ def grouped_curves(
     return fig
 
 
-def performance_profile(rho: pd.DataFrame, title: str) -> Any:
-    """rho_s(tau) as steps, tau on a log axis."""
+def performance_profile(
+    rho: pd.DataFrame, title: str, colours: dict[str, str] | None = None
+) -> Any:
+    """rho_s(tau) as steps, tau on a log axis; ``colours``: label (column) -> colour (None:
+    ``colours_for``)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7.5, 4.6), dpi=100)
     ax = fig.add_subplot(1, 1, 1)
-    for column in rho.columns:
-        ax.step(rho.index, rho[column], where="post", lw=1.6, label=str(column))
+    labels = [str(c) for c in rho.columns]
+    colours = colours if colours is not None else colours_for(labels)
+    for column, label in zip(rho.columns, labels, strict=True):
+        ax.step(rho.index, rho[column], where="post", lw=1.6, label=label, color=colours[label])
     ax.set_xscale("log")
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("tau (time to target / best time on the problem)")

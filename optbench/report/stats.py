@@ -12,6 +12,7 @@ import pandas as pd
 from optbench.metrics import higher_is_better
 
 BOOTSTRAP_SAMPLES = 2000
+ONE_SEED = "1 seed: no noise estimate"  # vs_best where a side has no spread to compare
 
 
 def bootstrap_ci(
@@ -45,8 +46,9 @@ def difference_ci(
 def seed_summary(runs: pd.DataFrame, metric: str, by: list[str], within: list[str]) -> pd.DataFrame:
     """One row per group ``by``: n, mean, std, 95% bootstrap CI of ``metric``; ``vs_best``
     compares each group with the best group of its ``within`` block (e.g. same dataset and
-    model): 'best', 'within noise' (the CI of the difference of means contains 0; also when
-    either side has one seed only) or 'worse'."""
+    model): 'best', 'within noise' (the CI of the difference of means contains 0), 'worse', or
+    ONE_SEED when either side has a single seed: one value says nothing about the noise, so
+    calling the gap noise (or real) would be a guess."""
     rows = []
     for key, group in runs.dropna(subset=[metric]).groupby(by, sort=False, dropna=False):
         values = group[metric].to_numpy(dtype=float)
@@ -74,7 +76,10 @@ def seed_summary(runs: pd.DataFrame, metric: str, by: list[str], within: list[st
                 table.loc[i, "vs_best"] = "best"
                 continue
             a, b = table.loc[i, "_values"], table.loc[best, "_values"]
-            low, high = difference_ci(a, b) if min(len(a), len(b)) > 1 else (-1.0, 1.0)
+            if min(len(a), len(b)) < 2:
+                table.loc[i, "vs_best"] = ONE_SEED
+                continue
+            low, high = difference_ci(a, b)
             table.loc[i, "vs_best"] = "within noise" if low <= 0 <= high else "worse"
     return table.drop(columns="_values")
 

@@ -17,10 +17,23 @@ class TextTable(NamedTuple):
     rows: list[list[str]]
 
 
+COUNT_LIMIT = 1e12  # whole floats beyond this are overflowing values, not counts
+
+
 def fmt(value: Any) -> str:
-    """A cell: floats to 4 significant digits, NaN as '-', anything else as str()."""
+    """A cell: integers, and whole floats (counts read back from MLflow as floats, such as
+    params_total), in full with thousands separators (101,770, not 1.018e+05); other floats to
+    4 significant digits; NaN as '-'; anything else as str()."""
+    if isinstance(value, bool | np.bool_):
+        return str(value)
+    if isinstance(value, int | np.integer):
+        return f"{value:,}"
     if isinstance(value, float | np.floating):
-        return "-" if math.isnan(value) else f"{value:.4g}"
+        if math.isnan(value):
+            return "-"
+        if float(value).is_integer() and abs(value) < COUNT_LIMIT:
+            return f"{value:,.0f}"
+        return f"{value:.4g}"
     return str(value)
 
 
