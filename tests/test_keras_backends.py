@@ -152,3 +152,48 @@ def test_mnist_optimizers_experiment_matches_the_reference_on_tensorflow_and_jax
         assert run.data.params["trainer.max_iter"] == "5"
         assert run.data.params["trainer.batch_size"] == "32"
         assert run.data.tags["optbench.n_train"] == "48000"
+
+
+ZOO_SCRIPT = """
+import json, math, sys
+import keras
+from optbench.optim.registry import KERAS_CLASSES
+from optbench.optim.schedules import SCHEDULES
+from tests.keras_support import fit
+
+assert keras.backend.backend() == sys.argv[1]
+trained = []
+jobs = [(f"optimizer={name}", "schedule=constant") for name in KERAS_CLASSES if name != "custom"]
+jobs += [("optimizer=sam", "schedule=constant"), ("optimizer=sam", "optimizer.adaptive=true")]
+jobs += [("optimizer=adam", f"schedule={name}") for name in SCHEDULES if SCHEDULES[name].keras]
+for job in jobs:
+    result, _, _ = fit("model=mlp", "dataset=digits", "trainer.max_iter=2",
+                       f"hardware.backend={sys.argv[1]}", *job)
+    first, last = result.history[0], result.history[-1]
+    trained.append((" ".join(job), not result.diverged and math.isfinite(last["val_loss"])
+                    and last["train_loss"] < first["train_loss"]))
+print(json.dumps(trained))
+"""
+
+
+@needs_jax
+@pytest.mark.slow
+def test_every_optimizer_and_schedule_trains_on_jax():
+    """The whole zoo, SAM (and ASAM) and schedule-free included, on the JAX backend: two epochs
+    each on digits in one fresh process, every training loss going down."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", ZOO_SCRIPT, "jax"], cwd=root, capture_output=True, text=True,
+        env={**os.environ, "KERAS_BACKEND": "jax"}, timeout=900, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    trained = dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert "optimizer=schedule_free_adamw schedule=constant" in trained
+    assert "optimizer=adam schedule=one_cycle" in trained and len(trained) >= 20, trained
+    assert all(trained.values()), {job: ok for job, ok in trained.items() if not ok}
