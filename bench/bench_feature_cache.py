@@ -43,7 +43,7 @@ def main() -> None:
     parser.add_argument("--subset", type=int, default=600)
     parser.add_argument("--epochs", type=int, default=4)
     args = parser.parse_args()
-    result = Result("feature_cache")
+    out = Result("feature_cache")
     os.environ.setdefault("OPTBENCH_CACHE_DIR", tempfile.mkdtemp(prefix="optbench-bench-"))
 
     from optbench.models.backbones import BACKBONES, keras_models_dir
@@ -76,20 +76,20 @@ def main() -> None:
     direct = fit(*common, *model, "model.cache_features=false")
     t_cached, t_direct = epoch_time(cached), epoch_time(direct)
     build = cached.final["cache_build_time_s"]
-    result.print(f"{args.model} at {args.size} px, {args.subset} CIFAR-10 images, batch 32")
-    result.print(f"  head epoch, through the frozen backbone: {t_direct * 1000:9.1f} ms")
-    result.print(f"  head epoch, on cached features:          {t_cached * 1000:9.1f} ms")
-    result.print(f"  ratio: cached is {t_direct / t_cached:.0f}x faster (target >= 20x)")
-    result.print(
+    out.print(f"{args.model} at {args.size} px, {args.subset} CIFAR-10 images, batch 32")
+    out.print(f"  head epoch, through the frozen backbone: {t_direct * 1000:9.1f} ms")
+    out.print(f"  head epoch, on cached features:          {t_cached * 1000:9.1f} ms")
+    out.print(f"  ratio: cached is {t_direct / t_cached:.0f}x faster (target >= 20x)")
+    out.print(
         f"  cache build (train+val+test, once): {build:.2f} s = {build / t_direct:.1f} uncached epochs"
     )
     again = fit(*common, *model, "model.cache_features=true", "optimizer=sgd")
-    result.print(
+    out.print(
         f"  second run (another optimizer): cache hit {again.final['cache_hit_fraction']:.0%}, "
         f"load {again.final['cache_load_time_s'] * 1000:.0f} ms"
     )
 
-    result.print("backbone inference (full model: resize + preprocess + backbone + head)")
+    out.print("backbone inference (full model: resize + preprocess + backbone + head)")
     rows = []
     for name, size in (("mobilenet_v2", 96), ("resnet50", 224), ("resnet50", 96)):
         result = fit(
@@ -110,12 +110,12 @@ def main() -> None:
         )
     base = rows[0][3]
     for name, size, b1, b64 in rows:
-        result.print(
+        out.print(
             f"  {name:>12} {size:>3} px: {1000 / b1:7.1f} img/s at batch 1, {1000 / b64:7.1f} "
             f"img/s at batch 64 ({b64 / base:.1f}x MobileNetV2-96's time per image)"
         )
 
-    result.save()
+    out.save()
 
 
 if __name__ == "__main__":
