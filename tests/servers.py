@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+# Loopback servers are reached directly, whatever proxy the environment (or a test) names.
+LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 MLFLOW = str(Path(sys.executable).with_name("mlflow"))
 
 
@@ -28,7 +30,7 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout_s: float = 90) -> 
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}: {process.stderr.read()}")
         try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+            with LOOPBACK.open(f"{url}/health", timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:

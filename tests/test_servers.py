@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import REPO, client, run_cli
-from tests.servers import free_port, mlflow_server, serving
+from tests.servers import LOOPBACK, free_port, mlflow_server, serving
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,7 @@ def test_make_ui_serves_our_store_on_loopback(tmp_path):
             data=json.dumps({"experiment_ids": ["1"]}).encode(),
             headers={"Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with LOOPBACK.open(request, timeout=10) as response:
             runs = json.load(response)["runs"]
     assert len(runs) == 1 and runs[0]["info"]["status"] == "FINISHED"
 

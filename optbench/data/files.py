@@ -34,11 +34,17 @@ class Missing:
     origin: str = ""
 
 
+def _open(request: str | urllib.request.Request, timeout_s: float):
+    """Open with the proxies the environment names now: ``urlopen`` reads them once per process
+    and keeps them, so a proxy set and unset earlier would still be used."""
+    return urllib.request.build_opener().open(request, timeout=timeout_s)
+
+
 def unreachable(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
     """Why ``url``'s server does not answer (None: it does): one HEAD request, through the
     same proxies as the download, bounded by ``timeout_s``."""
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout_s):
+        with _open(urllib.request.Request(url, method="HEAD"), timeout_s):
             return None
     except urllib.error.HTTPError:
         return None  # the server answered
@@ -82,7 +88,7 @@ def download(url: str, dest: Path, expected_sha256: str, timeout_s: float = 30.0
     with tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as tmp:
         partial = Path(tmp.name)
         try:
-            with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            with _open(url, timeout_s) as response:
                 shutil.copyfileobj(response, tmp)
         except OSError as exc:
             tmp.close()

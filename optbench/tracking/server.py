@@ -30,6 +30,8 @@ from optbench.tracking.ui import UI_HOST, UI_PORT, experiment_link, ui_base, ui_
 LIGHT_SERVER_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 START_TIMEOUT_S = 120.0
 MAX_LINKS = 10  # the most recently updated experiments
+# The server is ours, on loopback: never reach it through a proxy from the environment.
+_LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -104,7 +106,7 @@ def _answers(base: str, server: subprocess.Popen) -> bool:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline and server.poll() is None:
         try:
-            with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
+            with _LOOPBACK.open(f"{base}/health", timeout=2) as response:
                 if response.status == 200:
                     return True
         except OSError:
@@ -119,7 +121,7 @@ def _api(base: str, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
         headers={"Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with _LOOPBACK.open(request, timeout=30) as response:
         return json.loads(response.read() or b"{}")
 
 
