@@ -44,7 +44,7 @@ def main() -> None:
 
         sys.exit(reproduce(sys.argv[2:]))
     if sys.argv[1:2] == ["suite"]:
-        from optbench.suite.run import main as suite
+        from optbench.suite.cli import main as suite
 
         sys.exit(suite(sys.argv[2:]))
     if sys.argv[1:2] == ["ui"]:

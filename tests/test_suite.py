@@ -49,7 +49,7 @@ def test_a_smoke_suite_runs_each_workload_as_a_child_of_one_parent(tmp_path):
     assert len(children) == 4 and all(c.info.status == "FINISHED" for c in children)
     assert {c.data.params["seed"] for c in children} == {"0", "1"}
     assert parent.info.status == "FINISHED" and parent.data.tags["optbench.optimizer"] == "adam"
-    card = mlflow.download_artifacts(parent.info.run_id, "scorecard.md", str(tmp_path))
+    card = mlflow.download_artifacts(parent.info.run_id, "report/scorecard.md", str(tmp_path))
     text = Path(card).read_text()
     assert "| ill_conditioned_quadratic | distance_to_min <= 0.01 | 1000 steps | 2/2 |" in text
     assert "optbench suite · adam" in " ".join(done.stdout.split())
@@ -70,7 +70,15 @@ def test_a_workload_never_reached_says_so(tmp_path):
     [
         ("suite.seeds=0", "suite.seeds='0' is not allowed: must be an integer >= 1."),
         ("suite.workloads=[nope]", "suite.workloads: 'nope' is not a workload; known:"),
-        ("suite.ruleset=external_tuning", "suite.ruleset='external_tuning' is not allowed"),
+        (
+            "suite.ruleset=tuned",
+            "suite.ruleset='tuned' is not allowed: must be one of self_tuning, external_tuning.",
+        ),
+        (
+            "suite.baselines=fresh",
+            "suite.baselines='fresh' is not allowed: must be one of shipped, rerun.",
+        ),
+        ("suite.trials=0", "suite.trials='0' is not allowed: must be an integer >= 1."),
         ("suite.colour=red", "suite.colour is not a suite setting"),
     ],
 )
@@ -98,8 +106,9 @@ def test_the_score_table_scores_the_submission_with_every_baseline(tmp_path, mon
             writer.writerow({"workload": workload, "baseline": baseline, "seed": 0,
                              "steps_to_target": steps})  # fmt: skip
     monkeypatch.setattr(baselines, "table_path", lambda: table)
-    rows = {r[0]: r for r in baselines.score_rows({"a": 100.0, "b": math.inf}, "mine")}
+    shipped = baselines.shipped_medians()
+    rows = {r[0]: r for r in baselines.score_rows({"a": 100.0, "b": math.inf}, "mine", shipped)}
     assert rows["nadamw"][1:] == ["1.000", "1.00x", "2/2"]
     assert rows["adamw"][1] == f"{(4 - 2) / 3 / 2:.3f}" and rows["adamw"][3] == "1/2"
     assert rows["mine"][1] == f"{(4 - 1) / 3 / 2:.3f}" and rows["mine"][2] == "1.00x"
-    assert baselines.score_rows({"c": 1.0}, "mine") == []  # no baseline ran workload c
+    assert baselines.score_rows({"c": 1.0}, "mine", shipped) == []  # no baseline ran workload c

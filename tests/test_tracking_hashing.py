@@ -26,6 +26,24 @@ def test_result_defining_drops_exactly_the_result_neutral_settings():
     assert {key.split(".")[0] for key in RESULT_NEUTRAL} <= set(tree)
 
 
+def test_a_setting_added_later_keeps_older_runs_hashes_at_its_old_value():
+    """dataset.condition_number came after synthetic runs were recorded: at 1.0 (what they
+    computed) the hash is the one they have; at another value it differs."""
+    cfg = compose_cfg("dataset=synthetic")
+    older = result_defining({**cfg_tree(cfg), "dataset": {
+        k: v for k, v in cfg_tree(cfg)["dataset"].items() if k != "condition_number"}})  # fmt: skip
+    assert result_defining(cfg_tree(cfg)) == older
+    assert config_hash(compose_cfg("dataset=synthetic", "dataset.condition_number=10")) != (
+        config_hash(cfg)
+    )
+
+
+def cfg_tree(cfg):
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
 class LoggedConfig:
     """A store that holds one run's config.yaml."""
 

@@ -3,6 +3,7 @@ family's own, and the 2-D test functions that model=landscape walks on."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,11 @@ class SyntheticConfig(DatasetConfig):
     n_classes: int = constrained(3, Interval(2, None, integer=True))
     class_sep: float = positive(1.0)
     problem_seed: int = non_negative(0)  # fixes the problem; the run's seed only moves the splits
+    # Ill-conditioning: feature j (of d) is multiplied by condition_number ** (-j / (d - 1)),
+    # so the feature scales span a ratio of exactly condition_number and the feature
+    # covariance's condition number grows by up to condition_number**2 (~ that much: the
+    # generated features are near-isotropic). 1.0: the data exactly as without it.
+    condition_number: float = constrained(1.0, Interval(1, None))
     test_fraction: float = constrained(0.2, FRACTION)
 
     def check(self) -> None:
@@ -68,6 +74,11 @@ class SyntheticConfig(DatasetConfig):
             raise OptbenchError(
                 f"dataset.n_informative={self.n_informative} is not allowed: must be <= "
                 f"dataset.n_features={self.n_features}."
+            )
+        if not math.isfinite(self.condition_number):
+            raise OptbenchError(
+                f"dataset.condition_number={self.condition_number!r} is not allowed: must be a "
+                "finite number >= 1."
             )
         if self.n_classes > 2**self.n_informative:
             raise OptbenchError(

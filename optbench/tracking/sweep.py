@@ -18,7 +18,7 @@ from typing import Any
 
 from hydra.experimental.callback import Callback as HydraCallback
 
-from optbench.tracking.env import OpenSweep, env_set_overrides, export, withdraw
+from optbench.tracking.env import OpenSweep, env_set_overrides, export, open_sweep, withdraw
 from optbench.tracking.provenance import command_line, source_tags
 from optbench.tracking.run import metric_records
 from optbench.tracking.store import resolve_uri
@@ -57,6 +57,9 @@ class SweepTracking(HydraCallback):
             "optbench.sweep_dir": str(Path(config.hydra.sweep.dir).absolute()),
             **source_tags(command_line(sys.argv[1:])),  # the report is added once drawn
         }
+        outer = open_sweep()  # a sweep started by a sweep's job (the suite's tuning): nest it
+        if outer is not None and outer.uri == uri:
+            tags["mlflow.parentRunId"] = outer.run_id
         parent_id, _ = MlflowWriter(uri).start(
             config.experiment_name, f"sweep {sweep_id}", tags, params={}
         )

@@ -61,8 +61,9 @@ class RunResult:
         return cls(history, final, state.diverged, state.stop_reason, **extra)
 
     def objective(self, metric: str = "val_loss") -> float:
-        """What sweepers rank this run by (``objective_value`` of its last logged values)."""
-        last = {k: v for h in self.history for k, v in h.items()}
+        """What sweepers rank this run by (``objective_value`` of its last logged values; a
+        value logged once at the end, as steps_to_target, counts where no step logged it)."""
+        last = {**self.final, **{k: v for h in self.history for k, v in h.items()}}
         return objective_value(metric, last, self.diverged)
 
 

@@ -4,7 +4,7 @@ The same loop drives the NumPy reference optimizer or the Keras one (on a float6
 ``keras.Variable``), so their trajectories can be laid over each other. Per step it logs
 ``train_loss`` (f at the new point), ``distance_to_min``, ``grad_norm`` and ``lr``; at the end
 ``distance_to_min``, ``steps_to_tolerance`` (first step within ``dataset.tolerance`` of a
-known minimum; absent if never), and the trajectory as a CSV, a contour plot and, with
+known minimum; absent if never) with time_to_tolerance_s, and the trajectory as a CSV, a contour plot and, with
 ``trainer.animate=true``, a GIF."""
 
 from __future__ import annotations
@@ -96,6 +96,7 @@ class LandscapeTrainer:
         state = LoopState(max_steps=self.cfg.trainer.max_iter)
         path, history = [w.copy()], []
         reached: int | None = None
+        reached_s = math.nan
         fit_time = 0.0
         callbacks.on_train_begin(state)
         with np.errstate(all="ignore"), InterruptGuard() as guard:
@@ -113,7 +114,7 @@ class LandscapeTrainer:
                     logs["distance_to_min"] = distance
                 logs["elapsed_s"] = fit_time
                 if reached is None and distance < surface.tolerance:
-                    reached = step
+                    reached, reached_s = step, fit_time
                 history.append({"step": step, **logs})
                 path.append(w.copy())
                 callbacks.on_epoch_end(step, logs)
@@ -135,6 +136,7 @@ class LandscapeTrainer:
             final["distance_to_min"] = distance
         if reached is not None:
             final["steps_to_tolerance"] = reached
+            final["time_to_tolerance_s"] = reached_s
         callbacks.on_train_end(final)
         notes = []
         if reached is None and f.minima and not state.diverged:
