@@ -105,7 +105,6 @@ def rebuild(argv: list[str], config_dir: str | None) -> None:
     parent, _ = MlflowWriter(uri).start("suite", "suite baselines", tags, params={})
     sweep = OpenSweep(uri, parent, "baselines")
     export(sweep)
-    by_baseline: dict[str, list[Any]] = {b: [] for b in baselines.BASELINES}
     status = "FAILED"
     try:
         for name in settings.names:
@@ -129,8 +128,10 @@ def rebuild(argv: list[str], config_dir: str | None) -> None:
                     for seed in range(settings.seeds)
                 ]
                 runs[baseline] = (tuned, done)
-            target, budget = _set(workload, runs, by_baseline)
+            rows: dict[str, list[Any]] = {b: [] for b in baselines.BASELINES}
+            target, budget = _set(workload, runs, rows)
             write_workload(workload_path(name), target, budget)
+            baselines.save(rows)  # workload by workload: an interrupted rebuild keeps those done
             console.console.print(
                 f"{name}: target {workload.target if target is None else target:} · budget "
                 + (f"{budget} {workload.unit}" if budget else "kept: no baseline reached it"),
@@ -140,7 +141,7 @@ def rebuild(argv: list[str], config_dir: str | None) -> None:
     finally:
         close_sweep(sweep, status)
         withdraw()
-    console.console.print(f"baselines written to {baselines.save(by_baseline)}", highlight=False)
+    console.console.print(f"baselines written to {baselines.table_path()}", highlight=False)
 
 
 def _whole_budget(workload: wl.Workload) -> list[str]:
@@ -166,9 +167,9 @@ def _tuned(
 
 
 def _set(
-    workload: wl.Workload, runs: dict[str, tuple[str, list[Any]]], by_baseline: dict[str, list]
+    workload: wl.Workload, runs: dict[str, tuple[str, list[Any]]], rows: dict[str, list]
 ) -> tuple[float | None, int | None]:
-    """The target and budget from the baselines' runs; their rows go into ``by_baseline``."""
+    """The target and budget from the baselines' runs; their results go into ``rows``."""
     from optbench.suite.result import WorkloadResult
     from optbench.suite.score import median_over_seeds
 
@@ -197,7 +198,7 @@ def _set(
                 final.update(first_reach(r.history, metric, target))
                 per_unit = r.history[0].get("optimizer_steps", 1.0) if r.history else per_unit
             result.add(final, tuned)
-        by_baseline[baseline].append(result)
+        rows[baseline].append(result)
         steps[baseline] = median_over_seeds(result.steps)
     best = best or min(steps, key=lambda b: steps[b])  # a 2-D function: the fastest baseline
     return target, budget_of(steps[best], per_unit)
