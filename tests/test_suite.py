@@ -112,3 +112,21 @@ def test_the_score_table_scores_the_submission_with_every_baseline(tmp_path, mon
     assert rows["adamw"][1] == f"{(4 - 2) / 3 / 2:.3f}" and rows["adamw"][3] == "1/2"
     assert rows["mine"][1] == f"{(4 - 1) / 3 / 2:.3f}" and rows["mine"][2] == "1.00x"
     assert baselines.score_rows({"c": 1.0}, "mine", shipped) == []  # no baseline ran workload c
+
+
+def test_sam_is_scored_on_gradient_evaluations_too(tmp_path):
+    """SAM takes two gradients a step: the scorecard adds a table on gradient evaluations, and
+    the shipped baselines' own column is what it is scored against."""
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    done = run_cli(
+        "suite", "optimizer=sam", "suite.seeds=1", "suite.workloads=[logreg_digits]",
+        f"tracking.uri={store}", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = " ".join(done.stdout.split())
+    assert "(median steps to target)" in text and "(median gradients to target)" in text
+    mlflow = client(store)
+    runs = mlflow.search_runs([e.experiment_id for e in mlflow.search_experiments()])
+    (run,) = [r for r in runs if r.data.tags.get("optbench.role") != "suite"]
+    metrics = run.data.metrics
+    assert metrics["gradient_evaluations"] == 2 * metrics["optimizer_steps"]

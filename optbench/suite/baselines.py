@@ -41,11 +41,13 @@ def load(path: Path | None = None) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def steps_by_baseline(rows: list[dict[str, str]]) -> dict[str, dict[str, list[float]]]:
-    """rows -> steps[baseline][workload] = per-seed steps to target (inf: not reached)."""
+def steps_by_baseline(
+    rows: list[dict[str, str]], column: str = "steps_to_target"
+) -> dict[str, dict[str, list[float]]]:
+    """rows -> steps[baseline][workload] = per-seed ``column`` (inf: not reached)."""
     steps: dict[str, dict[str, list[float]]] = {}
     for row in rows:
-        value = float(row["steps_to_target"])
+        value = float(row.get(column) or row["steps_to_target"])
         steps.setdefault(row["baseline"], {}).setdefault(row["workload"], []).append(value)
     return steps
 
@@ -84,13 +86,13 @@ def save(results_by_baseline: dict[str, list], path: Path | None = None) -> Path
     return path
 
 
-def shipped_medians() -> dict[str, dict[str, float]]:
-    """medians[baseline][workload]: the shipped table's median steps to target over seeds."""
+def shipped_medians(column: str = "steps_to_target") -> dict[str, dict[str, float]]:
+    """medians[baseline][workload]: the shipped table's median ``column`` over seeds."""
     from optbench.suite.score import median_over_seeds
 
     return {
-        baseline: {name: median_over_seeds(steps) for name, steps in per.items()}
-        for baseline, per in steps_by_baseline(load()).items()
+        baseline: {name: median_over_seeds(values) for name, values in per.items()}
+        for baseline, per in steps_by_baseline(load(), column).items()
     }
 
 

@@ -21,6 +21,7 @@ class WorkloadResult:
     final: list[float] = field(default_factory=list)  # the target metric at the end, per seed
     settings: list[str] = field(default_factory=list)  # tuned values per seed ("": defaults)
     failed: int = 0  # seeds whose run failed (counted as not reached)
+    gradients_per_step: float = 1.0  # SAM: 2
 
     def add(self, final: dict[str, float], settings: str = "") -> None:
         """One seed's (or study's) outcome from its run's final metrics."""
@@ -31,6 +32,8 @@ class WorkloadResult:
         self.seconds.append(seconds if reached else math.inf)
         self.final.append(final.get(self.workload.metric, math.nan))
         self.settings.append(settings)
+        if final.get("optimizer_steps") and "gradient_evaluations" in final:
+            self.gradients_per_step = final["gradient_evaluations"] / final["optimizer_steps"]
 
     def row(self) -> list[str]:
         w, n = self.workload, len(self.steps)

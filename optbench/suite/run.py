@@ -172,11 +172,16 @@ def _tune(
         )
 
 
+COLUMNS = {"steps": "steps_to_target", "gradients": "gradients_to_target",
+           "seconds": "seconds_to_target"}  # fmt: skip
+
+
 def _print_scores(
     results: list[WorkloadResult], label: str, reruns: dict[str, list[WorkloadResult]]
 ) -> dict[str, dict[str, float]]:
-    """Print the score tables: on steps (the shipped baselines, or those re-run here) and, with
-    re-run baselines, on this machine's seconds. Returns the baselines' median steps."""
+    """Print the score tables: on steps (the shipped baselines, or those re-run here), on
+    gradient evaluations where the submission's differ (SAM: two a step), and with re-run
+    baselines on this machine's seconds. Returns the baselines' median steps."""
     from optbench import console
     from optbench.suite.baselines import score_rows, shipped_medians
     from optbench.suite.scorecard import NO_BASELINES, SCORE_HEADER
@@ -184,11 +189,17 @@ def _print_scores(
     def medians(rs: list[WorkloadResult], what: str) -> dict[str, float]:
         return {r.workload.name: median_over_seeds(getattr(r, what)) for r in rs}
 
-    baseline_steps = (
-        {b: medians(rs, "steps") for b, rs in reruns.items()} if reruns else shipped_medians()
-    )
-    for what in ("steps", "seconds") if reruns else ("steps",):
-        theirs = {b: medians(rs, what) for b, rs in reruns.items()} or baseline_steps
+    kinds = ["steps"]
+    if any(r.gradients_per_step != 1 for r in results):
+        kinds.append("gradients")
+    if reruns:
+        kinds.append("seconds")
+    for what in kinds:
+        theirs = (
+            {b: medians(rs, what) for b, rs in reruns.items()}
+            if reruns
+            else shipped_medians(COLUMNS[what])
+        )
         rows = score_rows(medians(results, what), label, theirs)
         if not rows:
             console.console.print(NO_BASELINES, highlight=False)
@@ -200,4 +211,6 @@ def _print_scores(
             SCORE_HEADER,
             rows,
         )
-    return baseline_steps
+    if reruns:
+        return {b: medians(rs, "steps") for b, rs in reruns.items()}
+    return shipped_medians()

@@ -1,0 +1,73 @@
+"""The workload suite's cost: `optbench suite` for one optimizer and one seed, the whole command
+and each workload's run (MLflow start to end), against the targets of at most ~30 s a workload
+and 10 minutes for the suite on 2 CPU cores.
+
+Real pieces: the CLI in a child process, every shipped workload (the real data under
+$OPTBENCH_DATA_DIR), a fresh SQLite store. Runs stop at their target, as the suite's do, so a
+workload's time is the optimizer's time to target plus its fixed costs (loading, compiling,
+tracking); a workload not reached runs its whole budget.
+
+Usage: OPTBENCH_DATA_DIR=../shared/data python bench/bench_suite.py [--optimizer adam]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from results import Result
+
+WORKLOAD_TARGET_S = 30.0
+SUITE_TARGET_S = 600.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--optimizer", default="adam")
+    args = parser.parse_args()
+    out = Result("suite")
+    folder = Path(tempfile.mkdtemp(prefix="optbench-bench-suite-"))
+    store = f"sqlite:///{folder / 'mlflow.db'}"
+    command = [sys.executable, "-m", "optbench", "suite", f"optimizer={args.optimizer}",
+               "suite.seeds=1", f"tracking.uri={store}"]  # fmt: skip
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=folder, env=dict(os.environ), capture_output=True, text=True)
+    total = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"optbench suite failed ({done.returncode}):\n{done.stderr[-3000:]}")
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(store)
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    (parent,) = [r for r in runs if r.data.tags.get("optbench.role") == "suite"]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    out.print(f"optbench suite optimizer={args.optimizer} suite.seeds=1, every workload")
+    out.print(f"{'workload':<28}{'run s':>8}{'reached':>9}   (target <= {WORKLOAD_TARGET_S:.0f} s)")
+    over = []
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from optbench.suite.workloads import names
+
+    ordered = sorted(children, key=lambda r: r.info.start_time)  # the suite runs them by name
+    for workload, run in zip(names(), ordered, strict=True):
+        seconds = (run.info.end_time - run.info.start_time) / 1000
+        metrics = run.data.metrics
+        reached = "yes" if "steps_to_target" in metrics or "steps_to_tolerance" in metrics else "no"
+        out.print(f"{workload:<28}{seconds:>8.1f}{reached:>9}")
+        if seconds > WORKLOAD_TARGET_S:
+            over.append(workload)
+    out.print(f"{'whole command':<28}{total:>8.1f}   (target <= {SUITE_TARGET_S:.0f} s)")
+    out.print(
+        f"workloads over {WORKLOAD_TARGET_S:.0f} s: {', '.join(over) if over else 'none'}; "
+        f"suite {'within' if total <= SUITE_TARGET_S else 'over'} {SUITE_TARGET_S / 60:.0f} min"
+    )
+    out.save()
+
+
+if __name__ == "__main__":
+    main()
