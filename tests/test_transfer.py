@@ -90,6 +90,18 @@ def test_frozen_head_is_all_that_trains_and_the_run_logs_the_comparison_metrics(
     assert any("features are all ~0" in n for n in result.notes)
 
 
+@needs_sample
+def test_inference_timing_can_be_left_out(store, tmp_path, monkeypatch):
+    """model.time_inference=false (the suite's mobilenet_head): the same run without the
+    ~5 s latency measurement, and nothing else missing."""
+    monkeypatch.setenv("OPTBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    overrides = ("model=mobilenet_v2", *QUICK, "trainer.max_iter=1", "model.time_inference=false")
+    _, run = train(store, *overrides)
+    m = client(store).get_run(run.run_id).data.metrics
+    assert "inference_ms_per_image_b1" not in m and "inference_ms_per_image_b64" not in m
+    assert m["params_frozen"] == 2_257_984 and m["train_images_per_s"] > 0
+
+
 def test_cache_key_changes_with_backbone_size_weights_and_random_seed(tmp_path):
     from optbench.models.feature_cache import FeatureCache, cache_key
 

@@ -97,6 +97,7 @@ def rebuild(argv: list[str], config_dir: str | None) -> None:
     from optbench.tracking.sweep import close_sweep
 
     ours, overrides = split_settings(argv)
+    overrides = ["tracking.artifacts=false", *overrides]  # the table needs metrics, not plots
     settings = parse_settings(ours)
     register_configs()
     uri = resolve_uri(compose(settings.names[0], overrides, config_dir).tracking.uri)

@@ -110,7 +110,7 @@ class TransferTrainer(KerasTrainer):
             "train_images_per_s": images / self.head_time_s if self.head_time_s else math.nan,
             **{k: v for k, v in self.cache_info.items() if k != "hit"},
         }
-        for bs in (1, 64):
+        for bs in (1, 64) if self.cfg.model.time_inference else ():
             final[f"inference_ms_per_image_b{bs}"] = inference_ms(full, splits.x_test, bs)
         return final
 
