@@ -48,8 +48,8 @@ class TrainerConfig:
     #                                epoch (as scikit-learn's) instead of the running mean
     save_model: bool = False  # Keras: log the trained model as model.keras
     # Keras: train steps per compiled call (model.compile's steps_per_execution): Keras's own
-    # per-step overhead dominates small models (bench/results/keras_fit.md). Same updates in
-    # the same order; callbacks still run once per epoch.
+    # per-step overhead dominates small models (bench/results/keras_fit_<backend>.md). Same
+    # updates in the same order; callbacks still run once per epoch.
     steps_per_execution: int = positive_int(1)
     fine_tune_epochs: int = non_negative(0)  # transfer models: epochs with the top
     #                                         model.fine_tune_layers unfrozen, after max_iter
