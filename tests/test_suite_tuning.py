@@ -115,3 +115,29 @@ def test_rebuild_tunes_each_baseline_and_writes_budget_and_table(tmp_path, monke
     assert all(r["settings"].startswith("optimizer.lr=") for r in rows)
     fastest = min(float(r["steps_to_target"]) for r in rows)
     assert f"  max_iter: {math.ceil(targets.BUDGET_MULTIPLE * fastest)}\n" in yaml.read_text()
+
+
+def _trial(study, trial, status="FINISHED", **metrics):
+    """A trial run as MLflow's search returns it (only the fields best_per_study reads)."""
+    from types import SimpleNamespace
+
+    tags = {"optbench.study": study, "optbench.trial": str(trial)}
+    data = SimpleNamespace(metrics=metrics, tags=tags, params={"optimizer.lr": str(trial)})
+    return SimpleNamespace(info=SimpleNamespace(status=status), data=data)
+
+
+def test_each_study_keeps_its_fastest_finished_trial_ties_going_to_the_metric():
+    from optbench.suite.tuning import best_per_study
+
+    runs = [
+        _trial("0", 0, steps_to_target=300.0, val_loss=0.1),
+        _trial("0", 1, steps_to_target=200.0, val_loss=0.2),  # fastest: counts
+        _trial("0", 2, "FAILED", steps_to_target=10.0),  # failed: never counts
+        _trial("1", 0, val_loss=0.5),  # study 1: nobody reached the target ...
+        _trial("1", 1, val_loss=0.3),  # ... so the best val_loss is kept, without steps
+        _trial("10", 0, steps_to_target=50.0),
+    ]
+    (m0, p0), (m1, p1), (m10, _) = best_per_study(runs, "steps_to_target", "val_loss")
+    assert (m0["steps_to_target"], p0["optimizer.lr"]) == (200.0, "1")
+    assert "steps_to_target" not in m1 and p1["optimizer.lr"] == "1"
+    assert m10["steps_to_target"] == 50.0  # studies in seed order: 0, 1, 10

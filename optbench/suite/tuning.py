@@ -70,7 +70,7 @@ def tune(
             f"the tuning sweep of workload {workload.name} failed (exit {done.returncode}: "
             f"{last[0]}): optbench {' '.join(command[3:])}"
         )
-    return best_per_study(trial_runs(uri, sweep_dir), objective)
+    return best_per_study(trial_runs(uri, sweep_dir), objective, workload.metric)
 
 
 def search_keys(sweep_dir: Path) -> list[str]:
@@ -95,32 +95,37 @@ def trial_runs(uri: str, sweep_dir: Path) -> list[Any]:
 
 
 def best_per_study(
-    runs: list[Any], objective: str
+    runs: list[Any], objective: str, then: str | None = None
 ) -> list[tuple[dict[str, float], dict[str, str]]]:
     """Per study (in seed order), the metrics and params of its best trial by ``objective``
-    (fewest steps to the target; a failed trial or a miss is worst). A study whose trials all
-    missed gives its first trial, without the objective."""
-    from optbench.metrics import higher_is_better
-
-    sign = -1.0 if higher_is_better(objective) else 1.0
+    (fewest steps to the target; a failed trial or a miss is worst), ties (every trial
+    missed, say) broken by ``then``, the workload's metric at the end."""
     by_study: dict[str, list[Any]] = {}
     for run in runs:
         by_study.setdefault(run.data.tags.get("optbench.study", ""), []).append(run)
 
-    def cost(run: Any) -> float:
-        value = run.data.metrics.get(objective, math.nan)
-        finished = run.info.status == "FINISHED" and math.isfinite(value)
-        return sign * value if finished else math.inf
+    def cost(run: Any) -> tuple[float, float]:
+        return (_cost(run, objective), _cost(run, then) if then else 0.0)
 
     best = []
     for study in sorted(by_study, key=_study_order):
         ordered = sorted(by_study[study], key=lambda r: int(r.data.tags.get("optbench.trial", 0)))
         chosen = min(ordered, key=cost)
         metrics = dict(chosen.data.metrics)
-        if math.isinf(cost(chosen)):
+        if math.isinf(_cost(chosen, objective)):
             metrics.pop(objective, None)
         best.append((metrics, dict(chosen.data.params)))
     return best
+
+
+def _cost(run: Any, metric: str) -> float:
+    """``metric`` to minimise (accuracies negated); inf for a failed run or a missing value."""
+    from optbench.metrics import higher_is_better
+
+    value = run.data.metrics.get(metric, math.nan)
+    if run.info.status != "FINISHED" or not math.isfinite(value):
+        return math.inf
+    return -value if higher_is_better(metric) else value
 
 
 def _study_order(name: str) -> tuple[int, str]:
