@@ -80,12 +80,19 @@ def test_a_workload_never_reached_says_so(tmp_path):
         ),
         ("suite.trials=0", "suite.trials='0' is not allowed: must be an integer >= 1."),
         ("suite.colour=red", "suite.colour is not a suite setting"),
+        ("optimizer=nope", "Could not find 'optimizer/nope'; available options in 'optimizer': "),
+        (
+            "suite.ruleset=external_tuning suite.search=nope",
+            "suite.search='nope': Could not find 'hparams_search/nope'; available options in "
+            "'hparams_search': lr, lr_momentum.",
+        ),
     ],
 )
 def test_a_wrong_suite_setting_is_one_line_and_exit_2(tmp_path, setting, message):
-    done = run_cli("suite", "optimizer=adam", setting, cwd=tmp_path)
+    done = run_cli("suite", "optimizer=adam", *setting.split(), cwd=tmp_path)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
 
 
 def test_the_score_table_scores_the_submission_with_every_baseline(tmp_path, monkeypatch):

@@ -18,7 +18,13 @@ from optbench.errors import OptbenchError
 from optbench.suite import workloads as wl
 from optbench.suite.result import WorkloadResult
 from optbench.suite.score import median_over_seeds
-from optbench.suite.settings import Settings, compose, parse_settings, split_settings
+from optbench.suite.settings import (
+    Settings,
+    check_search,
+    compose,
+    parse_settings,
+    split_settings,
+)
 
 
 def run(argv: list[str], config_dir: str | None, scored: bool = True) -> list[WorkloadResult]:
@@ -33,6 +39,7 @@ def run(argv: list[str], config_dir: str | None, scored: bool = True) -> list[Wo
     settings = parse_settings(ours)
     register_configs()
     first = compose(settings.names[0], overrides, config_dir)  # also checks the overrides
+    check_search(settings, overrides, config_dir)
     uri = resolve_uri(first.tracking.uri)
     suite_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     label = optimizer_label(first.optimizer)

@@ -76,8 +76,35 @@ def parse_settings(ours: dict[str, str]) -> Settings:
 
 
 def compose(name: str, overrides: list[str], config_dir: str | None) -> Any:
+    """Workload ``name``'s config with ``overrides``; Hydra's refusal as one line."""
     from hydra import compose, initialize_config_module
+    from hydra.errors import HydraException
 
     extra = [f"hydra.searchpath=[file://{config_dir}]"] if config_dir else []
     with initialize_config_module("optbench.conf", version_base="1.3"):
-        return compose("config", overrides=[f"+workload={name}", *extra, *overrides])
+        try:
+            return compose("config", overrides=[f"+workload={name}", *extra, *overrides])
+        except HydraException as exc:
+            raise OptbenchError(one_line(str(exc))) from None
+
+
+def one_line(message: str) -> str:
+    """Hydra's multi-line message ("Could not find 'optimizer/x'", then the options one per
+    line) as one line."""
+    text = message.split("Config search path:")[0]  # Hydra's providers: noise here
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) > 2 and lines[1].endswith(":"):
+        first = lines[0].removeprefix("In 'config': ")
+        return f"{first}; {lines[1].lower()} {', '.join(lines[2:])}."
+    return " ".join(lines)
+
+
+def check_search(settings: Settings, overrides: list[str], config_dir: str | None) -> None:
+    """Under external tuning, suite.search must name an hparams_search option."""
+    if settings.ruleset != "external_tuning":
+        return
+    try:
+        compose(settings.names[0], [*overrides, f"hparams_search={settings.tuning.search}"],
+                config_dir)  # fmt: skip
+    except OptbenchError as exc:
+        raise OptbenchError(f"suite.search={settings.tuning.search!r}: {exc}") from None
