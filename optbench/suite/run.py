@@ -75,6 +75,9 @@ def run(argv: list[str], config_dir: str | None, scored: bool = True) -> list[Wo
     except KeyboardInterrupt:
         status = "KILLED"
         raise
+    except BaseException:
+        status = "FAILED"
+        raise
     finally:
         close_sweep(sweep, status)
         withdraw()

@@ -134,11 +134,14 @@ def rebuild(argv: list[str], config_dir: str | None) -> None:
             write_workload(workload_path(name), target, budget)
             baselines.save(rows)  # workload by workload: an interrupted rebuild keeps those done
             console.console.print(
-                f"{name}: target {workload.target if target is None else target:} · budget "
+                f"{name}: target {workload.target if target is None else f'{target:.4g}'} · budget "
                 + (f"{budget} {workload.unit}" if budget else "kept: no baseline reached it"),
                 highlight=False,
             )
         status = "FINISHED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
     finally:
         close_sweep(sweep, status)
         withdraw()
