@@ -15,8 +15,8 @@ errors = Console(stderr=True, emoji=False)
 
 def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
     table = Table(title=title)
-    for column in header:
-        table.add_column(column)
+    for i, column in enumerate(header):
+        table.add_column(column, no_wrap=i == 0)  # names: other columns wrap first
     for row in rows:
         table.add_row(*row)
     console.print(table)

@@ -107,7 +107,7 @@ def test_rebuild_tunes_each_baseline_and_writes_budget_and_table(tmp_path, monke
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     targets.rebuild(
         [f"suite.workloads=[{QUADRATIC}]", "suite.trials=1", "suite.seeds=1",
-         f"tracking.uri={store}"],
+         "trainer.max_iter=1000", f"tracking.uri={store}"],  # room for the untuned baselines
         None,
     )  # fmt: skip
     rows = baselines.load(table)

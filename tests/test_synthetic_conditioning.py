@@ -92,10 +92,11 @@ def test_the_workload_composes_unstandardised_and_is_listed(tmp_path):
     assert settings.dataset.name == "synthetic" and settings.dataset.condition_number == 100
     assert settings.model.name == "logreg" and settings.model.input_scaling == "none"
     w = workloads.of_config("ill_conditioned_logreg", cfg)
-    assert (w.metric, w.value, w.budget, w.unit) == ("val_loss", 0.64, 40, "epochs")
+    assert (w.metric, w.unit) == ("val_loss", "epochs") and 0 < w.value < 0.69  # < ln 2
+    assert w.budget > 0  # value and budget: set by optbench suite --rebuild-baselines
     assert "synthetic" in w.description
 
     done = run_cli("suite", "--list", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     text = " ".join(done.stdout.split())
-    assert "ill_conditioned_logreg" in text and "val_loss <= 0.64" in text
+    assert "ill_conditioned_logreg" in text and f"{w.target} " in text
