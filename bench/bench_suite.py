@@ -5,7 +5,8 @@ and 10 minutes for the suite on 2 CPU cores.
 Real pieces: the CLI in a child process, every shipped workload (the real data under
 $OPTBENCH_DATA_DIR), a fresh SQLite store. Runs stop at their target, as the suite's do, so a
 workload's time is the optimizer's time to target plus its fixed costs (loading, compiling,
-tracking); a workload not reached runs its whole budget.
+tracking); a workload not reached runs its whole budget. A fresh folder has no feature cache:
+the first MobileNetV2 run builds it (shown apart; later runs load it), as a new user's would.
 
 Usage: OPTBENCH_DATA_DIR=../shared/data python bench/bench_suite.py [--optimizer adam]
 """
@@ -48,7 +49,10 @@ def main() -> None:
     (parent,) = [r for r in runs if r.data.tags.get("optbench.role") == "suite"]
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     out.print(f"optbench suite optimizer={args.optimizer} suite.seeds=1, every workload")
-    out.print(f"{'workload':<28}{'run s':>8}{'reached':>9}   (target <= {WORKLOAD_TARGET_S:.0f} s)")
+    out.print(
+        f"{'workload':<28}{'run s':>8}{'reached':>9}{'one-off cache s':>17}"
+        f"   (target <= {WORKLOAD_TARGET_S:.0f} s a run)"
+    )
     over = []
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from optbench.suite.workloads import names
@@ -58,12 +62,14 @@ def main() -> None:
         seconds = (run.info.end_time - run.info.start_time) / 1000
         metrics = run.data.metrics
         reached = "yes" if "steps_to_target" in metrics or "steps_to_tolerance" in metrics else "no"
-        out.print(f"{workload:<28}{seconds:>8.1f}{reached:>9}")
-        if seconds > WORKLOAD_TARGET_S:
+        cache = metrics.get("cache_build_time_s", 0.0)  # feature cache: built once a machine
+        out.print(f"{workload:<28}{seconds:>8.1f}{reached:>9}{cache:>17.1f}")
+        if seconds - cache > WORKLOAD_TARGET_S:
             over.append(workload)
     out.print(f"{'whole command':<28}{total:>8.1f}   (target <= {SUITE_TARGET_S:.0f} s)")
     out.print(
-        f"workloads over {WORKLOAD_TARGET_S:.0f} s: {', '.join(over) if over else 'none'}; "
+        f"workloads over {WORKLOAD_TARGET_S:.0f} s (without the one-off cache): "
+        f"{', '.join(over) if over else 'none'}; "
         f"suite {'within' if total <= SUITE_TARGET_S else 'over'} {SUITE_TARGET_S / 60:.0f} min"
     )
     out.save()
