@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/python bench/bench_keras_fit.py --backend jax  # the same on Keras's JAX backend
 	$(BIN)/python bench/bench_feature_cache.py  # needs cifar10/ (OPTBENCH_DATA_DIR)
 	$(BIN)/python bench/bench_joblib_sweep.py  # 8-job sweep, joblib vs basic launcher (~3 min)
+	$(BIN)/python bench/bench_suite.py  # the workload suite, one optimizer and seed (~3 min)
 
 # Mutation testing (mutmut 3, [tool.mutmut] in pyproject.toml) of the modules where a wrong
 # number goes unnoticed; too slow for every CI run, so not part of `make test`. A fresh run
