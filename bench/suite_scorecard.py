@@ -10,11 +10,14 @@ table optbench/suite/baselines.csv.
 
 Usage: OPTBENCH_DATA_DIR=../shared/data python bench/suite_scorecard.py [--seeds 3]
        [--optimizers sgd,momentum,adam,...]
+Optimizers scored earlier with the same seeds and baselines table stay in the scorecard
+(bench/results/suite_scorecard.json), so it can be built in batches.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -24,7 +27,8 @@ from pathlib import Path
 from results import Result
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-SHIPPED = "sgd,momentum,nesterov,adam,adamw,nadam,rmsprop,lion,sam,schedule_free_adamw"
+SHIPPED = ("sgd,adam,lion,schedule_free_adamw,momentum,nadam,rmsprop,sam,muon,adamw,nesterov,"
+           "adagrad,adamax,adafactor,lamb")  # fmt: skip
 
 
 def main() -> None:
@@ -36,28 +40,41 @@ def main() -> None:
     os.chdir(folder)  # runs/ (reports, feature cache) of its own
     store = f"sqlite:///{folder / 'mlflow.db'}"
 
-    from optbench.suite.baselines import shipped_medians
     from optbench.suite.run import run
-    from optbench.suite.score import (
-        algoperf_score,
-        geometric_mean_speedup,
-        median_over_seeds,
-        performance_ratios,
-    )
+    from optbench.suite.score import median_over_seeds
 
-    mine: dict[str, dict[str, float]] = {}
+    # optimizers scored before (same seeds, same baselines table) are kept: the scorecard can
+    # be built in batches, each run adding its optimizers to bench/results/suite_scorecard.json
+    store_json = Path(__file__).parent / "results" / "suite_scorecard.json"
+    kept = json.loads(store_json.read_text()) if store_json.is_file() else {}
+    same = kept.get("seeds") == args.seeds and kept.get("baselines") == _table_digest()
+    mine: dict[str, dict[str, float]] = dict(kept.get("steps", {})) if same else {}
     for name in args.optimizers.split(","):
+        if name in mine:
+            continue
         results = run(
             [f"optimizer={name}", f"suite.seeds={args.seeds}", f"tracking.uri={store}"],
             None,
             scored=False,
         )
         mine[name] = {r.workload.name: median_over_seeds(r.steps) for r in results}
+        store_json.write_text(
+            json.dumps({"seeds": args.seeds, "baselines": _table_digest(), "steps": mine})
+        )
+        write(mine, args.seeds)  # after each optimizer: a stopped run keeps those done
+    write(mine, args.seeds)
+
+
+def write(mine: dict[str, dict[str, float]], seeds: int) -> None:
+    """Score each optimizer with the shipped baselines; print and save the scorecard."""
+    from optbench.suite.baselines import shipped_medians
+    from optbench.suite.score import algoperf_score, geometric_mean_speedup, performance_ratios
+
     workloads = sorted(next(iter(mine.values())))
     baselines = {b: per for b, per in shipped_medians().items() if all(w in per for w in workloads)}
     out = Result("suite_scorecard")
     out.print(
-        f"optbench suite, self-tuning (defaults), {args.seeds} seeds; baselines: the shipped "
+        f"optbench suite, self-tuning (defaults), {seeds} seeds; baselines: the shipped "
         "table (tuned); scored on median steps to target, each optimizer with the baselines"
     )
     out.print(f"{'optimizer':<22}{'reached':>8}{'score':>8}{'vs nadamw':>11}")
@@ -66,21 +83,24 @@ def main() -> None:
         ratios = performance_ratios(times)[name]
         speedup = geometric_mean_speedup(times, name, "nadamw") if "nadamw" in times else math.nan
         reached = sum(math.isfinite(s) for s in steps.values())
-        out.print(
-            f"{name:<22}{reached:>5}/{len(workloads)}{algoperf_score(ratios):>8.3f}"
-            f"{speedup:>10.2f}x"
-        )
+        vs = f"{speedup:.2f}x" if math.isfinite(speedup) else "-"  # no workload both reached
+        out.print(f"{name:<22}{reached:>5}/{len(workloads)}{algoperf_score(ratios):>8.3f}{vs:>11}")
     out.print("")
     out.print("median steps to target per workload (- : not reached on most seeds)")
-    columns = [*mine, *(f"{b} (baseline)" for b in baselines)]
     rows = {**mine, **{f"{b} (baseline)": per for b, per in baselines.items()}}
-    out.print(f"{'workload':<28}" + "".join(f"{c[:12]:>13}" for c in columns))
-    for w in workloads:
-        cells = [rows[c][w] for c in columns]
-        out.print(
-            f"{w:<28}" + "".join(f"{'-' if math.isinf(v) else f'{v:,.0f}':>13}" for v in cells)
-        )
+    short = [w.replace("ill_conditioned_", "ill_").replace("_mlp", "") for w in workloads]
+    out.print(f"{'':<22}" + "".join(f"{c[:12]:>13}" for c in short))
+    for name, per in rows.items():
+        cells = "".join(f"{'-' if math.isinf(per[w]) else f'{per[w]:,.0f}':>13}" for w in workloads)
+        out.print(f"{name[:22]:<22}{cells}")
     out.save()
+
+
+def _table_digest() -> str:
+    from optbench.data.files import sha256
+    from optbench.suite.baselines import table_path
+
+    return sha256(table_path())[:16]
 
 
 if __name__ == "__main__":
