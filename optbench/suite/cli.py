@@ -40,7 +40,14 @@ def list_workloads() -> None:
 def main(argv: list[str]) -> int:
     from optbench import console
 
-    parser = argparse.ArgumentParser(prog="optbench suite", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="optbench suite",
+        description="Run the workload suite for one optimizer and score it against tuned "
+        "baselines, the AlgoPerf way (docs/suite.md).",
+        epilog="suite settings: suite.seeds=3 suite.workloads=[a,b] "
+        "suite.ruleset=self_tuning|external_tuning suite.trials=5 suite.search=lr "
+        "suite.baselines=shipped|rerun; every other override goes to every run.",
+    )
     parser.add_argument("--list", action="store_true", help="list the workloads and exit")
     parser.add_argument("--config-dir", help="a folder of your own config groups (Hydra's)")
     parser.add_argument(
