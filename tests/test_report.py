@@ -5,7 +5,6 @@ another experiment), down to index.html rendered by headless Chromium."""
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,8 @@ from optbench.report.stats import (
     performance_profile,
     seed_summary,
 )
-from tests.conftest import client, requires, run_cli, train
+from tests.conftest import client, run_cli, train
+from tests.test_tracking_server import needs_chromium, rendered
 
 
 def test_performance_profile_by_hand():
@@ -249,31 +249,13 @@ def test_report_across_experiments_and_frameworks(store):
 
 
 @pytest.mark.slow
-@requires(
-    bool(shutil.which("chromium") and shutil.which("chromedriver")),
-    "Chromium and ChromeDriver are not installed: run `make browser` (Debian's packages)",
-)
+@needs_chromium
 def test_index_html_renders_every_image_in_headless_chromium(store):
-    from selenium import webdriver  # a dev dependency
-
     folder, uri, _ = store
     out = folder / "html"
     proc = run_cli("report", "--uri", uri, "--experiment", "sweep_a", "--out", str(out), cwd=folder)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(flag)
-    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
-    driver = webdriver.Chrome(options=options, service=service)
-    try:
-        driver.get((out / "index.html").as_uri())
-        images = driver.execute_script(
-            "return [...document.images].map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])"
-        )
-        tables = driver.execute_script("return document.querySelectorAll('table').length")
-        text = driver.execute_script("return document.body.innerText")
-    finally:
-        driver.quit()
+    images, tables, text = rendered(out / "index.html")
     on_disk = {p.name for p in out.glob("*.png")}
     assert {src for src, _, _ in images} == on_disk and len(on_disk) >= 4
     assert all(complete and width > 0 for _, complete, width in images), images

@@ -5,7 +5,6 @@ profile PNG in each optimizer's colour, and the page as headless Chromium render
 from __future__ import annotations
 
 import math
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from optbench.suite.scorecard import (
     write,
 )
 from optbench.suite.workloads import Workload
-from tests.test_tracking_server import CHROMIUM_FLAGS, needs_chromium
+from tests.test_tracking_server import needs_chromium, rendered
 
 inf = math.inf
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -148,25 +147,10 @@ def test_without_baselines_the_page_says_so_and_has_one_table(tmp_path):
 @pytest.mark.slow
 @needs_chromium
 def test_scorecard_renders_in_headless_chromium(tmp_path):
-    from selenium import webdriver  # a dev dependency
-
     path = write(
         tmp_path, title="suite c", label="mysign", results=RESULTS, baseline_steps=BASELINES
     )
-    options = webdriver.ChromeOptions()
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
-    driver = webdriver.Chrome(options=options, service=service)
-    try:
-        driver.get(Path(path).as_uri())
-        images = driver.execute_script(
-            "return [...document.images].map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])"
-        )
-        tables = driver.execute_script("return document.querySelectorAll('table').length")
-        text = driver.execute_script("return document.body.innerText")
-    finally:
-        driver.quit()
+    images, tables, text = rendered(Path(path))
     assert images == [["performance_profile.png", True, 750]]  # 7.5 in at 100 dpi
     assert tables == 2
     for shown in ("suite c", "quad", "mnist", "2.00x", "not reached", "0.500", "0.833"):

@@ -41,6 +41,27 @@ needs_chromium = requires(
 )
 
 
+def rendered(page: Path) -> tuple[list[list], int, str]:
+    """A local HTML page as headless Chromium shows it: each image's [src, loaded, natural
+    width], the number of tables, and the visible text."""
+    from selenium import webdriver  # a dev dependency
+
+    options = webdriver.ChromeOptions()
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
+    driver = webdriver.Chrome(options=options, service=service)
+    try:
+        driver.get(page.as_uri())
+        images = driver.execute_script(
+            "return [...document.images].map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])"
+        )
+        tables = driver.execute_script("return document.querySelectorAll('table').length")
+        return images, tables, driver.execute_script("return document.body.innerText")
+    finally:
+        driver.quit()
+
+
 @contextmanager
 def optbench_ui(folder: Path, timeout_s: float = 120) -> Iterator[tuple[int, list[str]]]:
     """`optbench ui` on the default store of ``folder``, in its own process group; yields its

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass, field
+from typing import Any
 
 from optbench.suite import workloads as wl
 from optbench.suite.score import median_over_seeds
@@ -58,3 +59,11 @@ class WorkloadResult:
 
 HEADER = ["workload", "target", "budget", "reached", "steps to target (median)",
           "seconds to target", "final metric, median [min, max]"]  # fmt: skip
+
+
+def final_metrics(run: Any) -> dict[str, float]:
+    """A run's metrics at its end, as MLflow keeps them: the last step's, then the final ones
+    (what WorkloadResult.add reads); {} for a run that failed (None)."""
+    if run is None:
+        return {}
+    return {**(run.history[-1] if run.history else {}), **run.final}

@@ -16,7 +16,7 @@ from typing import Any
 
 from optbench.errors import OptbenchError
 from optbench.suite import workloads as wl
-from optbench.suite.result import WorkloadResult
+from optbench.suite.result import WorkloadResult, final_metrics
 from optbench.suite.score import median_over_seeds
 from optbench.suite.settings import (
     Settings,
@@ -128,9 +128,8 @@ def _seeds(
     name = result.workload.name
     for seed in range(seeds):
         done = one_run(name, [*overrides, f"seed={seed}"], config_dir)
-        final = {**(done.history[-1] if done.history else {}), **done.final} if done else {}
         result.failed += done is None
-        result.add(final)
+        result.add(final_metrics(done))
         console.console.print(
             f"  {name} seed {seed}: steps to target {result.steps[-1]:,.0f}", highlight=False
         )

@@ -151,7 +151,7 @@ def rebuild(argv: list[str], config_dir: str | None) -> None:
 def _whole_budget(workload: wl.Workload) -> list[str]:
     """Keras workloads run the whole budget (the best value needs it); a 2-D function stops
     at its tolerance as always."""
-    return [] if workload.unit == "steps" else ["trainer.stop_at_target=false"]
+    return [] if workload.fixed_target else ["trainer.stop_at_target=false"]
 
 
 def _tuned(
@@ -161,7 +161,7 @@ def _tuned(
     """The baseline's best settings from one study of suite.trials trials."""
     from optbench.suite import tuning
 
-    objective = None if workload.unit == "steps" else workload.metric
+    objective = None if workload.fixed_target else workload.metric
     folder = Path("runs/suite/baselines") / workload.name / baseline
     ((_, params),) = tuning.tune(
         workload, [*overrides, *_whole_budget(workload)], config_dir, 1, settings.tuning, uri,
@@ -174,11 +174,11 @@ def _set(
     workload: wl.Workload, runs: dict[str, tuple[str, list[Any]]], rows: dict[str, list]
 ) -> tuple[float | None, int | None]:
     """The target and budget from the baselines' runs; their results go into ``rows``."""
-    from optbench.suite.result import WorkloadResult
+    from optbench.suite.result import WorkloadResult, final_metrics
     from optbench.suite.score import median_over_seeds
 
     metric = workload.metric
-    if workload.unit == "steps":  # a 2-D function: the tolerance stays the target
+    if workload.fixed_target:
         target, best = None, ""
     else:
         values = {
@@ -195,7 +195,7 @@ def _set(
                 result.failed += 1
                 result.add({}, tuned)
                 continue
-            final = {**(r.history[-1] if r.history else {}), **r.final}
+            final = final_metrics(r)
             if target is not None:
                 final = {k: v for k, v in final.items() if k not in ("steps_to_target",
                          "time_to_target_s")}  # fmt: skip

@@ -33,7 +33,7 @@ class Tuning:
 
 def objective_of(workload: wl.Workload) -> str:
     """What a trial minimises: its steps to the target (inf when it never gets there)."""
-    return "steps_to_tolerance" if workload.unit == "steps" else "steps_to_target"
+    return "steps_to_tolerance" if workload.fixed_target else "steps_to_target"
 
 
 def sweep_command(

@@ -28,6 +28,12 @@ class Workload:
     unit: str  # what the budget counts
 
     @property
+    def fixed_target(self) -> bool:
+        """A 2-D function: its target is a distance to the known minimum, never re-set, and
+        its steps to it are steps_to_tolerance."""
+        return self.unit == "steps"
+
+    @property
     def target(self) -> str:
         """The target as tables show it: "val_accuracy >= 0.95", "val_loss <= 0.15"."""
         return f"{self.metric} {'>=' if higher_is_better(self.metric) else '<='} {self.value:g}"
