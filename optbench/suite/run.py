@@ -203,8 +203,9 @@ def _print_scores(
         kinds.append("gradients")
     if reruns:
         kinds.append("seconds")
+    by_kind: dict[str, dict[str, dict[str, float]]] = {}
     for what in kinds:
-        theirs = (
+        theirs = by_kind[what] = (
             {b: medians(rs, what) for b, rs in reruns.items()}
             if reruns
             else shipped_medians(COLUMNS[what])
@@ -220,6 +221,4 @@ def _print_scores(
             SCORE_HEADER,
             rows,
         )
-    if reruns:
-        return {b: medians(rs, "steps") for b, rs in reruns.items()}
-    return shipped_medians()
+    return by_kind["steps"]  # computed first, whatever broke the loop
