@@ -65,8 +65,8 @@ def prepare(cfg: DictConfig) -> Plan:
     """Every check that can fail on the config alone, before any work starts."""
     settings = validate(cfg)
     settings.hardware.threads = settings.hardware.threads or cpu_share()
-    check_rules(settings)  # (make_trainer's first step too) so that files come second,
-    check_files(settings)  # all in one message, before TensorFlow loads and any download
+    check_rules(settings)  # the rules first, then the files (all in one message),
+    check_files(settings)  # before TensorFlow loads and any download
     return Plan(settings, make_trainer(settings))
 
 

@@ -13,10 +13,10 @@ from optbench.errors import OptbenchError
 from optbench.optim import reference, rules
 from optbench.optim.registry import OPTIMIZERS, TARGET, WRAPPERS
 from optbench.optim.schedules import SCHEDULES
+from optbench.runner import prepare
 from optbench.schema import SAM_BASES, validate
 from optbench.schema import optimizer as optimizer_schemas
 from optbench.schema import schedule as schedule_schemas
-from optbench.trainers.base import make_trainer
 from tests.conftest import REPO, compose_cfg
 
 CONF = REPO / "conf"
@@ -138,7 +138,7 @@ def test_the_model_rules_cover_every_model_and_name_real_optimizers():
 )
 def test_rules_refuse_before_the_trainer_is_built(overrides, message):
     with pytest.raises(OptbenchError) as info:
-        make_trainer(validate(compose_cfg(*overrides)))
+        prepare(compose_cfg(*overrides))
     assert str(info.value) == message
 
 

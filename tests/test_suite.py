@@ -139,3 +139,17 @@ def test_sam_is_scored_on_gradient_evaluations_too(tmp_path):
     (run,) = [r for r in runs if r.data.tags.get("optbench.role") != "suite"]
     metrics = run.data.metrics
     assert metrics["gradient_evaluations"] == 2 * metrics["optimizer_steps"]
+
+
+def test_a_backbone_file_other_than_the_pinned_one_stops_the_suite_before_any_run(tmp_path):
+    other = tmp_path / "other.weights.h5"
+    other.write_bytes(b"not the pinned backbone")
+    store = tmp_path / "mlflow.db"
+    done = run_cli(
+        "suite", "optimizer=adam", "suite.workloads=[mobilenet_head]", f"model.weights={other}",
+        f"tracking.uri=sqlite:///{store}", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert f"workload mobilenet_head: {other} is not the pinned backbone file" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not store.exists()  # checked before the suite's parent run was created

@@ -11,6 +11,7 @@ when the code has changed since."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import inspect
@@ -86,27 +87,33 @@ def constructor_kwargs(opt: Any) -> dict[str, Any]:
 
 
 def resolve(opt: Any, framework: str) -> Target:
-    """The class ``opt.target`` names, checked for ``framework`` ('keras' or 'numpy')."""
-    cls = _import(opt.target)
+    """The class ``opt.target`` names, checked for ``framework`` ('keras' or 'numpy').
+
+    A run asks three times (its trainer before any work, the optimizer's construction, the
+    source file it logs); the import and checks run once."""
+    keys = ("learning_rate", *constructor_kwargs(opt)) if framework == "keras" else opt.kwargs
+    return _resolved(opt.target, framework, tuple(keys))
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(target: str, framework: str, keywords: tuple[str, ...]) -> Target:
+    cls = _import(target)
     if framework == "keras":
         import keras
 
         if not (isinstance(cls, type) and issubclass(cls, keras.optimizers.Optimizer)):
             raise OptbenchError(
-                f"optimizer.target={opt.target} is not a keras.optimizers.Optimizer subclass "
+                f"optimizer.target={target} is not a keras.optimizers.Optimizer subclass "
                 "(Keras models take one)."
             )
-        kwargs = {"learning_rate": opt.lr, **constructor_kwargs(opt)}
-    else:
-        if not (isinstance(cls, type) and callable(getattr(cls, "update", None))):
-            raise OptbenchError(
-                f"optimizer.target={opt.target} is not a reference rule: model=landscape takes "
-                "a class with init(w) -> state and update(g, w, state, lr, t) -> w "
-                "(optbench/optim/reference.py)."
-            )
-        kwargs = dict(opt.kwargs)
+    elif not (isinstance(cls, type) and callable(getattr(cls, "update", None))):
+        raise OptbenchError(
+            f"optimizer.target={target} is not a reference rule: model=landscape takes "
+            "a class with init(w) -> state and update(g, w, state, lr, t) -> w "
+            "(optbench/optim/reference.py)."
+        )
     accepted = accepted_keywords(cls)
-    unknown = [k for k in kwargs if k not in accepted]
+    unknown = [k for k in keywords if k not in accepted]
     if unknown:
         raise OptbenchError(
             f"optimizer.{unknown[0]}: {cls.__name__} does not take the keyword {unknown[0]}; "

@@ -22,6 +22,7 @@ from optbench.suite.settings import (
     Settings,
     check_search,
     compose,
+    composed_workloads,
     parse_settings,
     split_settings,
 )
@@ -38,7 +39,8 @@ def run(argv: list[str], config_dir: str | None, scored: bool = True) -> list[Wo
     ours, overrides = split_settings(argv)
     settings = parse_settings(ours)
     register_configs()
-    first = compose(settings.names[0], overrides, config_dir)  # also checks the overrides
+    workloads = composed_workloads(settings.names, overrides, config_dir)
+    first = workloads[settings.names[0]][0]
     check_search(settings, overrides, config_dir)
     uri = resolve_uri(first.tracking.uri)
     suite_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
@@ -59,16 +61,14 @@ def run(argv: list[str], config_dir: str | None, scored: bool = True) -> list[Wo
     status = "FINISHED"
     try:
         for name in settings.names:
-            composed = compose(name, overrides, config_dir)
-            wl.check_pinned(name, composed)
-            result = WorkloadResult(wl.of_config(name, composed))
+            result = WorkloadResult(workloads[name][1])
             results.append(result)
             if settings.ruleset == "external_tuning":
                 _tune(result, overrides, config_dir, settings, uri, suite_id)
             else:
                 _seeds(result, overrides, config_dir, settings.seeds)
         reruns = (
-            rerun_baselines(settings.names, overrides, config_dir, settings.seeds)
+            rerun_baselines(workloads, overrides, config_dir, settings.seeds)
             if settings.baselines == "rerun"
             else {}
         )
@@ -100,7 +100,10 @@ def run(argv: list[str], config_dir: str | None, scored: bool = True) -> list[Wo
 
 
 def rerun_baselines(
-    names: list[str], overrides: list[str], config_dir: str | None, seeds: int
+    workloads: dict[str, tuple[Any, wl.Workload]],
+    overrides: list[str],
+    config_dir: str | None,
+    seeds: int,
 ) -> dict[str, list[WorkloadResult]]:
     """suite.baselines=rerun: every baseline with its shipped tuned settings, on this machine
     and the same seeds, so that seconds score too."""
@@ -111,8 +114,8 @@ def rerun_baselines(
     reruns: dict[str, list[WorkloadResult]] = {}
     for baseline, extra in baselines.BASELINES.items():
         reruns[baseline] = []
-        for name in names:
-            result = WorkloadResult(wl.of_config(name, compose(name, theirs, config_dir)))
+        for name, (_, workload) in workloads.items():
+            result = WorkloadResult(workload)
             tuned = shipped.get(baseline, {}).get(name, "").split()
             _seeds(result, [*theirs, *extra, *tuned], config_dir, seeds)
             reruns[baseline].append(result)

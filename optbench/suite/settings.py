@@ -88,6 +88,19 @@ def compose(name: str, overrides: list[str], config_dir: str | None) -> Any:
             raise OptbenchError(one_line(str(exc))) from None
 
 
+def composed_workloads(
+    names: list[str], overrides: list[str], config_dir: str | None
+) -> dict[str, tuple[Any, wl.Workload]]:
+    """Every workload's config composed once, with what it asks for, before any run starts:
+    a bad override or a wrong backbone file stops the suite before its first workload."""
+    composed = {}
+    for name in names:
+        cfg = compose(name, overrides, config_dir)
+        wl.check_pinned(name, cfg)
+        composed[name] = (cfg, wl.of_config(name, cfg))
+    return composed
+
+
 def one_line(message: str) -> str:
     """Hydra's multi-line message ("Could not find 'optimizer/x'", then the options one per
     line) as one line."""

@@ -91,7 +91,7 @@ def rebuild(argv: list[str], config_dir: str | None) -> None:
     from optbench import console
     from optbench.schema import register_configs
     from optbench.suite import baselines, run
-    from optbench.suite.settings import compose, parse_settings, split_settings
+    from optbench.suite.settings import composed_workloads, parse_settings, split_settings
     from optbench.tracking import MlflowWriter, resolve_uri
     from optbench.tracking.env import OpenSweep, export, withdraw
     from optbench.tracking.sweep import close_sweep
@@ -100,7 +100,8 @@ def rebuild(argv: list[str], config_dir: str | None) -> None:
     overrides = ["tracking.artifacts=false", *overrides]  # the table needs metrics, not plots
     settings = parse_settings(ours)
     register_configs()
-    uri = resolve_uri(compose(settings.names[0], overrides, config_dir).tracking.uri)
+    workloads = composed_workloads(settings.names, overrides, config_dir)
+    uri = resolve_uri(workloads[settings.names[0]][0].tracking.uri)
     tags = {"optbench.role": "suite-baselines", "mlflow.note.content": "optbench suite "
             "--rebuild-baselines " + " ".join(argv)}  # fmt: skip
     parent, _ = MlflowWriter(uri).start("suite", "suite baselines", tags, params={})
@@ -109,7 +110,7 @@ def rebuild(argv: list[str], config_dir: str | None) -> None:
     status = "FAILED"
     try:
         for name in settings.names:
-            workload = wl.of_config(name, compose(name, overrides, config_dir))
+            workload = workloads[name][1]
             runs: dict[str, tuple[str, list[Any]]] = {}
             for baseline, extra in baselines.BASELINES.items():
                 tuned = _tuned(workload, [*overrides, *extra], config_dir, settings, uri, baseline)

@@ -132,12 +132,12 @@ MODEL_TRAINERS = {
 
 
 def make_trainer(cfg: Any) -> Trainer:
-    """Pick the trainer for ``cfg.model.framework`` (imports only that framework), once the
-    compatibility rules (optbench/optim/rules.py) accept the job."""
+    """Pick the trainer for ``cfg.model.framework`` (imports only that framework). The caller
+    (optbench.runner.prepare) has had the compatibility rules (optbench/optim/rules.py) accept
+    the job first."""
     import importlib
 
     from optbench.errors import OptbenchError
-    from optbench.optim.rules import check
 
     framework = framework_of(cfg)
     if framework not in TRAINERS:
@@ -145,7 +145,6 @@ def make_trainer(cfg: Any) -> Trainer:
             f"model.framework={framework!r} has no trainer yet; available: "
             f"{', '.join(sorted(TRAINERS))}."
         )
-    check(cfg)
     if framework != "sklearn":  # the others load Keras: on the configured backend
         from optbench.hardware import select_backend
 
