@@ -1,14 +1,17 @@
 """The MLflow helper process: the job never imports MLflow, and a run is never left RUNNING,
 even when the job is interrupted or killed outright."""
 
+import itertools
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
 
 import pytest
 
+from optbench.schema.trainer import TrackingConfig
 from tests.conftest import client, run_cli, store_of
 
 pytestmark = pytest.mark.slow
@@ -108,7 +111,7 @@ def test_a_killed_job_leaves_no_run_running(tmp_path):
 
 
 # logistic regression on digits: steps of ~10-50 ms, which reach the store only through the
-# time-based flush (optbench.tracking.run.FLUSH_EVERY_S), never through log_every
+# time-based flush (tracking.flush_every_s), never through log_every
 FAST_STEPS = [
     "trainer.max_iter=100000",
     "trainer.early_stop.enabled=false",
@@ -128,6 +131,17 @@ def stored_history(store):
     return runs[0], client(store).get_metric_history(runs[0].info.run_id, "train_loss")
 
 
+def first_flush(store, timeout_s=120):
+    """Wait until the first metrics reach the store; return their run."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        run, history = stored_history(store)
+        if history:
+            return run
+        time.sleep(0.05)
+    raise TimeoutError("no metrics reached the store")
+
+
 def just_flushed(store, timeout_s=120):
     """Wait until a new batch of metrics reaches the store; return its run at that moment."""
     deadline = time.monotonic() + timeout_s
@@ -143,21 +157,29 @@ def just_flushed(store, timeout_s=120):
 
 
 def seconds_behind(store, run, killed_at):
-    """How long before ``killed_at`` (time.time()) the run's last stored step ended."""
+    """How long before ``killed_at`` (time.time()) the run's last stored step ended, less the
+    slack a step may take: three slow steps (the 90th percentile of step times) or 0.5 s,
+    whichever is more. On a loaded machine steps slow down, and the history says by how much."""
     history = client(store).get_metric_history(run.info.run_id, "train_loss")
     assert sorted(m.step for m in history) == list(range(1, len(history) + 1))  # no gap
-    return killed_at - max(m.timestamp for m in history) / 1000
+    stamps = sorted(m.timestamp / 1000 for m in history)
+    slow_step = statistics.quantiles([b - a for a, b in itertools.pairwise(stamps)], n=10)[-1]
+    behind = killed_at - stamps[-1] - max(0.5, 3 * slow_step)
+    print(f"{len(stamps)} steps stored, last {killed_at - stamps[-1]:.3f} s before the signal, "
+          f"slow step {slow_step:.3f} s")  # fmt: skip
+    return behind
 
 
 def test_sigterm_exits_143_and_the_run_keeps_every_step_up_to_the_signal(tmp_path):
     """What SLURM, Ray and `kill` send on preemption: the buffered steps are flushed as on
-    Ctrl-C. The signal comes 1 s after a timed flush, so 1 s of steps is only in the job's
-    buffer; the stored history must still reach the step that ran when the signal came."""
+    Ctrl-C. The signal comes 3 s after the first timed flush and the next is 2 s later, so 3 s
+    of steps are only in the job's buffer; the stored history must still reach the step that
+    ran when the signal came."""
     store = store_of(tmp_path)
-    job = start_cli(tmp_path, *FAST_STEPS)
+    job = start_cli(tmp_path, *FAST_STEPS, "tracking.flush_every_s=5")
     try:
-        run = just_flushed(store)
-        time.sleep(1.0)
+        run = first_flush(store)
+        time.sleep(3.0)
         killed_at = time.time()
         job.send_signal(signal.SIGTERM)
         assert job.wait(timeout=60) == 143
@@ -166,12 +188,12 @@ def test_sigterm_exits_143_and_the_run_keeps_every_step_up_to_the_signal(tmp_pat
     final = client(store).get_run(run.info.run_id)
     assert final.info.status == "KILLED"
     assert final.data.tags["optbench.error_type"] == "Terminated"
-    assert seconds_behind(store, run, killed_at) < 0.5  # one step, and the signal's delivery
+    assert seconds_behind(store, run, killed_at) < 0  # one step, and the signal's delivery
 
 
 def test_kill_9_loses_at_most_the_last_2_seconds_of_steps(tmp_path):
     """No chance to flush: what reaches the store is what the timed flush wrote."""
-    from optbench.tracking.run import FLUSH_EVERY_S
+    FLUSH_EVERY_S = TrackingConfig().flush_every_s
 
     store = store_of(tmp_path)
     job = start_cli(tmp_path, *FAST_STEPS)
@@ -187,7 +209,7 @@ def test_kill_9_loses_at_most_the_last_2_seconds_of_steps(tmp_path):
         lambda: (s := client(store).get_run(run.info.run_id).info.status) != "RUNNING" and s
     )
     assert status == "KILLED"
-    assert seconds_behind(store, run, killed_at) < FLUSH_EVERY_S + 0.5
+    assert seconds_behind(store, run, killed_at) < FLUSH_EVERY_S
 
 
 BAD_STORE_ERROR = (

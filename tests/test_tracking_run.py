@@ -13,6 +13,7 @@ import yaml
 
 from optbench.callbacks import DivergenceGuard
 from optbench.errors import OptbenchError
+from optbench.schema.trainer import TrackingConfig
 from tests.conftest import client, needs_mnist, train
 
 
@@ -64,13 +65,13 @@ def test_metric_writes_are_batched(store, monkeypatch):
         return real_log_history(client, run_id, records, size)
 
     monkeypatch.setattr(writer, "log_history", counting_log_history)
-    monkeypatch.setattr("optbench.tracking.run.FLUSH_EVERY_S", 1e9)  # steps only, however slow
     # count the real writes, so keep MLflow in this process
     _, run = train(
         store,
         "trainer.max_iter=40",
         "trainer.early_stop.enabled=false",
         "tracking.log_every=10",
+        "tracking.flush_every_s=1e9",  # steps only, however slow
         "tracking.helper_process=false",
     )
     # 40 steps x 4 metrics in 4 batches, then one batch of final metrics
@@ -131,15 +132,18 @@ class RecordingWriter:
 
 
 def test_buffered_metrics_are_written_every_n_steps_or_every_2_seconds(monkeypatch):
-    """A job killed outright loses at most the last 2 s of steps, however large log_every."""
+    """A job killed outright loses at most the last 2 s of steps (tracking.flush_every_s's
+    default), however large log_every."""
     from types import SimpleNamespace
 
-    from optbench.tracking.run import FLUSH_EVERY_S, MetricsLogger
+    from optbench.tracking.run import MetricsLogger
+
+    FLUSH_EVERY_S = TrackingConfig().flush_every_s
 
     clock = FakeClock()
     monkeypatch.setattr("optbench.tracking.run.time.monotonic", clock)
     writer = RecordingWriter()
-    logger = MetricsLogger(SimpleNamespace(writer=writer, run_id="r"), every=3)
+    logger = MetricsLogger(SimpleNamespace(writer=writer, run_id="r"), 3, FLUSH_EVERY_S)
     for step in (1, 2, 3, 4):  # fast steps: one write per 3
         logger.on_epoch_end(step, {"train_loss": 1.0})
     assert writer.batches == [[1, 2, 3]]

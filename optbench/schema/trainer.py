@@ -64,6 +64,9 @@ class TrackingConfig:
     # steps buffered per MLflow log_batch call; null: the trainer's own (Keras: every epoch,
     # which takes seconds; scikit-learn and NumPy: every 50 steps of milliseconds)
     log_every: int | None = positive_int(None, nullable=True)
+    # ...and at least this often: a job killed outright (kill -9, out of memory) loses at most
+    # this many seconds of steps; Ctrl-C and SIGTERM flush everything
+    flush_every_s: float = positive(2.0)
     artifacts: bool = True  # resolved config YAML and loss-curve PNG
     # MLflow writes in a helper process unless MLflow is imported already (false: never)
     helper_process: bool = True

@@ -42,17 +42,14 @@ def default_run_name(cfg: Any, framework: str) -> str:
     return name if backend == "tensorflow" or framework == "sklearn" else f"{name}-{backend}"
 
 
-FLUSH_EVERY_S = 2.0  # a job killed outright (kill -9, out of memory) loses at most this
-
-
 class MetricsLogger(Callback):
     """Buffers per-step metrics and writes them with one log_batch per ``every`` steps, or
-    sooner once FLUSH_EVERY_S have passed since the last write: slow steps (an epoch of a
-    large model) are stored as they come, fast ones still in batches."""
+    sooner once ``every_s`` seconds have passed since the last write (tracking.flush_every_s):
+    slow steps (an epoch of a large model) are stored as they come, fast ones still in batches,
+    and a job killed outright loses at most ``every_s`` of steps."""
 
-    def __init__(self, run: TrackedRun, every: int, every_s: float | None = None):
-        self.run, self.every = run, every
-        self.every_s = FLUSH_EVERY_S if every_s is None else every_s
+    def __init__(self, run: TrackedRun, every: int, every_s: float):
+        self.run, self.every, self.every_s = run, every, every_s
         self.pending: list[Record] = []
         self.steps_pending = 0
         self.flush_at = time.monotonic() + self.every_s
@@ -150,7 +147,7 @@ class TrackedRun:
             close()
 
     def metrics_logger(self, every: int) -> MetricsLogger:
-        logger = MetricsLogger(self, every)
+        logger = MetricsLogger(self, every, self.cfg.tracking.flush_every_s)
         self.loggers.append(logger)
         return logger
 
