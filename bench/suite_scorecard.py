@@ -67,7 +67,7 @@ def main() -> None:
 
 def write(mine: dict[str, dict[str, float]], seeds: int) -> None:
     """Score each optimizer with the shipped baselines; print and save the scorecard."""
-    from optbench.suite.baselines import shipped_medians
+    from optbench.suite.baselines import baseline_row, shipped_medians
     from optbench.suite.score import algoperf_score, geometric_mean_speedup, performance_ratios
 
     workloads = sorted(next(iter(mine.values())))
@@ -79,9 +79,13 @@ def write(mine: dict[str, dict[str, float]], seeds: int) -> None:
     )
     out.print(f"{'optimizer':<22}{'reached':>8}{'score':>8}{'vs nadamw':>11}")
     for name, steps in mine.items():
-        times = {name: steps, **{b: {w: per[w] for w in workloads} for b, per in baselines.items()}}
+        theirs = {
+            baseline_row(b, name): {w: per[w] for w in workloads} for b, per in baselines.items()
+        }
+        times = {name: steps, **theirs}
         ratios = performance_ratios(times)[name]
-        speedup = geometric_mean_speedup(times, name, "nadamw") if "nadamw" in times else math.nan
+        nadamw = baseline_row("nadamw", name)
+        speedup = geometric_mean_speedup(times, name, nadamw) if nadamw in times else math.nan
         reached = sum(math.isfinite(s) for s in steps.values())
         vs = f"{speedup:.2f}x" if math.isfinite(speedup) else "-"  # no workload both reached
         out.print(f"{name:<22}{reached:>5}/{len(workloads)}{algoperf_score(ratios):>8.3f}{vs:>11}")

@@ -121,6 +121,12 @@ def test_the_score_table_scores_the_submission_with_every_baseline(tmp_path, mon
     assert rows["adamw"][1] == f"{(4 - 2) / 3 / 2:.3f}" and rows["adamw"][3] == "1/2"
     assert rows["mine"][1] == f"{(4 - 1) / 3 / 2:.3f}" and rows["mine"][2] == "1.00x"
     assert baselines.score_rows({"c": 1.0}, "mine", shipped) == []  # no baseline ran workload c
+    # adamw at its defaults is not the tuned adamw baseline: both rows stay
+    rows = {r[0]: r for r in baselines.score_rows({"a": 100.0, "b": math.inf}, "adamw", shipped)}
+    assert rows["adamw"][1] == f"{(4 - 1) / 3 / 2:.3f}" and rows["adamw"][3] == "1/2"
+    assert rows["adamw (baseline)"][1] == f"{(4 - 2) / 3 / 2:.3f}"
+    rows = {r[0]: r for r in baselines.score_rows({"a": 50.0, "b": 50.0}, "nadamw", shipped)}
+    assert rows["nadamw"][2] == "1.41x" and rows["nadamw (baseline)"][2] == "1.00x"
 
 
 def test_sam_is_scored_on_gradient_evaluations_too(tmp_path):

@@ -105,23 +105,33 @@ def settings_of(rows: list[dict[str, str]]) -> dict[str, dict[str, str]]:
     return found
 
 
+def baseline_row(baseline: str, label: str) -> str:
+    """A baseline's row name in a table with the submission ``label``."""
+    return f"{baseline} (baseline)" if baseline == label else baseline
+
+
 def score_rows(
     times: dict[str, float], label: str, baseline_times: dict[str, dict[str, float]]
 ) -> list[list[str]]:
     """The submission (``times``: median steps or seconds to target per workload) and every
     baseline that has all those workloads, scored together: AlgoPerf score, geometric-mean
-    speedup over NAdamW, workloads reached. [] when no baseline has them all."""
+    speedup over NAdamW, workloads reached. [] when no baseline has them all. A submission
+    named as a baseline (optimizer=adamw at its defaults) keeps its row; the tuned baseline's
+    is "adamw (baseline)"."""
     from optbench.suite.score import algoperf_score, geometric_mean_speedup, performance_ratios
 
     scored = {label: times}
     for baseline, per in baseline_times.items():
-        if baseline != label and all(name in per for name in times):
-            scored[baseline] = {name: per[name] for name in times}
+        if all(name in per for name in times):
+            scored[baseline_row(baseline, label)] = {name: per[name] for name in times}
     if len(scored) == 1:
         return []
+    reference = baseline_row("nadamw", label)
     rows = []
     for name, ratios in performance_ratios(scored).items():
-        speedup = geometric_mean_speedup(scored, name, "nadamw") if "nadamw" in scored else math.nan
+        speedup = (
+            geometric_mean_speedup(scored, name, reference) if reference in scored else math.nan
+        )
         reached = sum(math.isfinite(t) for t in scored[name].values())
         rows.append(
             [name, f"{algoperf_score(ratios):.3f}", f"{speedup:.2f}x", f"{reached}/{len(times)}"]
