@@ -132,8 +132,9 @@ def test_write_tables_markdown_and_profile(tmp_path):
 
 def test_without_baselines_the_page_says_so_and_has_one_table(tmp_path):
     (tmp_path / "performance_profile.png").write_bytes(PNG_MAGIC)  # from an earlier write
-    # the submission's own name is not a baseline to compare with
-    path = write(tmp_path, title="t", label="nadamw", results=RESULTS, baseline_steps=BASELINES)
+    # no baseline ran every workload: a speedup per workload, no score table
+    partial = {"adamw": BASELINES["adamw"]}
+    path = write(tmp_path, title="t", label="mine", results=RESULTS, baseline_steps=partial)
     text = path.read_text()
     page = Tables(text)
     assert len(page.tables) == 1 and not page.images
@@ -142,6 +143,15 @@ def test_without_baselines_the_page_says_so_and_has_one_table(tmp_path):
     alone = write(tmp_path / "alone", title="t", label="x", results=RESULTS, baseline_steps={})
     cells = [row[-1] for row in Tables(alone.read_text()).tables[0][1:]]
     assert cells == ["-", "-"] and NO_BASELINES in (tmp_path / "alone" / "scorecard.md").read_text()
+
+
+def test_a_submission_named_as_a_baseline_is_scored_next_to_it(tmp_path):
+    """optimizer=nadamw at its defaults is not the tuned nadamw baseline: both rows, and the
+    tuned one is the per-workload speedup's reference too."""
+    path = write(tmp_path, title="t", label="nadamw", results=RESULTS, baseline_steps=BASELINES)
+    workloads_table, scores = Tables(path.read_text()).tables[:2]
+    assert {row[0] for row in scores[1:]} == {"nadamw", "nadamw (baseline)"}
+    assert by_first_cell(workloads_table)["quad"][SPEEDUP] == "2.00x"  # its 200 / 100
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from optbench.suite.baselines import score_rows
+from optbench.suite.baselines import baseline_row, score_rows
 from optbench.suite.result import HEADER, WorkloadResult
 from optbench.suite.score import (
     TAU_MAX,
@@ -77,8 +77,8 @@ def scored_times(
     mine = {r.workload.name: median_over_seeds(r.steps) for r in results}
     times = {label: mine}
     for baseline, per in baseline_steps.items():
-        if baseline != label and all(w in per for w in mine):
-            times[baseline] = {w: per[w] for w in mine}
+        if all(w in per for w in mine):
+            times[baseline_row(baseline, label)] = {w: per[w] for w in mine}
     return times
 
 
@@ -86,8 +86,7 @@ def _tables(
     results: Sequence[WorkloadResult], label: str, baseline_steps: dict[str, dict[str, float]]
 ) -> tuple[list[list[str]], dict[str, dict[str, float]], list[list[str]]]:
     """The per-workload rows, the times scored together and the score rows."""
-    others = {b: per for b, per in baseline_steps.items() if b != label}
-    speedups = speedup_column(results, others)
+    speedups = speedup_column(results, baseline_steps)
     rows = [[*r.row(), speedup_cell(speedups[r.workload.name])] for r in results]
     times = scored_times(results, label, baseline_steps)
     return rows, times, score_rows(times[label], label, baseline_steps)
