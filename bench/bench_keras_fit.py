@@ -51,7 +51,7 @@ import subprocess
 import sys
 import tempfile
 
-from results import Result
+from results import Result, spread
 
 COMMON = """
 import json, sys, time
@@ -138,11 +138,6 @@ def measure(script: str, args: dict) -> list[float]:
         env=env,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])["epochs"]
-
-
-def spread(values: list[float]) -> str:
-    q1, med, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
-    return f"{med:6.3f}x (IQR {q1:.3f}-{q3:.3f})"
 
 
 def main() -> None:

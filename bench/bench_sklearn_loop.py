@@ -21,7 +21,7 @@ import tempfile
 import time
 import warnings
 
-from results import Result
+from results import Result, spread
 
 BARE_SCRIPT = """
 import warnings, numpy as np
@@ -101,12 +101,6 @@ def command_time(args: list[str], cwd: str) -> float:
     start = time.perf_counter()
     subprocess.run(args, cwd=cwd, check=True, capture_output=True)
     return time.perf_counter() - start
-
-
-def spread(values: list[float]) -> str:
-    """Median and interquartile range, as the tables show them."""
-    q1, med, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
-    return f"{med:5.3f}x (IQR {q1:.3f}-{q3:.3f})"
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ import contextlib
 import datetime
 import os
 import platform
+import statistics
 import subprocess
 import sys
 from importlib import metadata
@@ -78,3 +79,9 @@ class Result:
             f"(written to {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path})"
         )
         return path
+
+
+def spread(values: list[float]) -> str:
+    """Median and interquartile range of ratios, as the bench tables show them."""
+    q1, med, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
+    return f"{med:5.3f}x (IQR {q1:.3f}-{q3:.3f})"
