@@ -67,8 +67,7 @@ def main() -> None:
 
 def write(mine: dict[str, dict[str, float]], seeds: int) -> None:
     """Score each optimizer with the shipped baselines; print and save the scorecard."""
-    from optbench.suite.baselines import baseline_row, shipped_medians
-    from optbench.suite.score import algoperf_score, geometric_mean_speedup, performance_ratios
+    from optbench.suite.baselines import score_rows, shipped_medians
 
     workloads = sorted(next(iter(mine.values())))
     baselines = {b: per for b, per in shipped_medians().items() if all(w in per for w in workloads)}
@@ -78,17 +77,9 @@ def write(mine: dict[str, dict[str, float]], seeds: int) -> None:
         "table (tuned); scored on median steps to target, each optimizer with the baselines"
     )
     out.print(f"{'optimizer':<22}{'reached':>8}{'score':>8}{'vs nadamw':>11}")
-    for name, steps in mine.items():
-        theirs = {
-            baseline_row(b, name): {w: per[w] for w in workloads} for b, per in baselines.items()
-        }
-        times = {name: steps, **theirs}
-        ratios = performance_ratios(times)[name]
-        nadamw = baseline_row("nadamw", name)
-        speedup = geometric_mean_speedup(times, name, nadamw) if nadamw in times else math.nan
-        reached = sum(math.isfinite(s) for s in steps.values())
-        vs = f"{speedup:.2f}x" if math.isfinite(speedup) else "-"  # no workload both reached
-        out.print(f"{name:<22}{reached:>5}/{len(workloads)}{algoperf_score(ratios):>8.3f}{vs:>11}")
+    for name, steps in mine.items():  # optbench suite's own score table, the submission's row
+        _, score, vs, reached = next(r for r in score_rows(steps, name, baselines) if r[0] == name)
+        out.print(f"{name:<22}{reached:>8}{score:>8}{vs:>11}")
     out.print("")
     out.print("median steps to target per workload (- : not reached on most seeds)")
     rows = {**mine, **{f"{b} (baseline)": per for b, per in baselines.items()}}

@@ -133,7 +133,6 @@ def score_rows(
             geometric_mean_speedup(scored, name, reference) if reference in scored else math.nan
         )
         reached = sum(math.isfinite(t) for t in scored[name].values())
-        rows.append(
-            [name, f"{algoperf_score(ratios):.3f}", f"{speedup:.2f}x", f"{reached}/{len(times)}"]
-        )
+        vs = f"{speedup:.2f}x" if math.isfinite(speedup) else "-"  # no workload both reached
+        rows.append([name, f"{algoperf_score(ratios):.3f}", vs, f"{reached}/{len(times)}"])
     return rows
