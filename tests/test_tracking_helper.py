@@ -39,13 +39,13 @@ def start_cli(tmp_path, *args):
     )
 
 
-def wait_for(predicate, timeout_s=120):
+def wait_for(predicate, timeout_s=120, poll_s=0.5):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
-        time.sleep(0.5)
+        time.sleep(poll_s)
     raise TimeoutError("condition not reached")
 
 
@@ -131,15 +131,14 @@ def stored_history(store):
     return runs[0], client(store).get_metric_history(runs[0].info.run_id, "train_loss")
 
 
-def first_flush(store, timeout_s=120):
+def first_flush(store):
     """Wait until the first metrics reach the store; return their run."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+
+    def flushed():
         run, history = stored_history(store)
-        if history:
-            return run
-        time.sleep(0.05)
-    raise TimeoutError("no metrics reached the store")
+        return run if history else None
+
+    return wait_for(flushed, poll_s=0.05)
 
 
 def just_flushed(store, timeout_s=120):
