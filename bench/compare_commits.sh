@@ -13,6 +13,8 @@
 #        bench_sklearn_loop bench_feature_cache bench_joblib_sweep
 # Benches default to those both commits have, each side with its own default arguments; the
 # HEAD side also rewrites its bench/results/<bench>.md, as a bench run always does.
+# SAME_BENCH=1 runs HEAD's bench scripts on both sides (the older code, today's measure): for a
+# bench whose measure changed since <ref>.
 set -euo pipefail
 ref=${1:?usage: bash bench/compare_commits.sh <ref> [bench ...]}
 shift
@@ -37,11 +39,13 @@ out="$root/bench/results/compare_$(git -C "$root" rev-parse --short "$ref").md"
   echo "- command: \`bash bench/compare_commits.sh $ref ${benches[*]}\`"
   echo "- measured: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $("$python" --version)"
   echo "- each bench ran at $ref, then at HEAD, one after the other"
+  [ -z "${SAME_BENCH:-}" ] || echo "- SAME_BENCH=1: both sides ran HEAD's bench scripts"
 } >"$out"
 for name in "${benches[@]}"; do
   for side in "$ref" HEAD; do
     echo "== $name at $side" >&2
     if [ "$side" = HEAD ]; then dir=$root; path=""; else dir=$old; path=$old; fi
+    [ -z "${SAME_BENCH:-}" ] || dir=$root
     text=$(cd "$dir" && PYTHONPATH=$path "$python" "bench/$name.py" 2>/dev/null \
       | grep -v '^(written to')
     printf '%s\n' "$text" >&2

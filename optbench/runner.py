@@ -56,8 +56,9 @@ class Plan:
     trainer: Trainer
 
     @property
-    def log_every(self) -> int:
-        """Steps per MLflow write: tracking.log_every if set, else the trainer's own rhythm."""
+    def log_every(self) -> int | None:
+        """Steps per MLflow write: tracking.log_every if set, else the trainer's own rhythm
+        (None: one write per tracking.flush_every_s)."""
         return self.settings.tracking.log_every or self.trainer.log_every
 
 

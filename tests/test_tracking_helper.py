@@ -252,3 +252,51 @@ def test_an_unknown_store_scheme_exits_2_with_one_line_before_any_work(tmp_path,
     assert "optbench.data.digits" not in imported
     assert not {m for m in imported if m.split(".")[0] == "mlflow"}
     assert not list((tmp_path / "runs").glob("multirun/*/*/*"))  # no sweep job started
+
+
+def test_metric_writes_queued_for_one_run_are_joined_into_one():
+    """The helper joins the metric writes waiting behind one (optbench.tracking.helper
+    ._coalesce) up to the first other message, which it handles next."""
+    from multiprocessing import Pipe
+
+    from optbench.tracking.helper import JOB_GONE, NOTHING, _coalesce
+
+    helper_end, job_end = Pipe()
+    for step in (2, 3):
+        job_end.send(("metrics", ("run-a", [("loss", 1.0, 0, step)])))
+    job_end.send(("metrics", ("run-b", [("loss", 9.0, 0, 1)])))
+    job_end.send(("metrics", ("run-b", [("loss", 9.0, 0, 2)])))
+    job_end.send(("drain", ()))
+    joined, held = _coalesce(helper_end, ("run-a", [("loss", 1.0, 0, 1)]))
+    assert joined == ("run-a", [("loss", 1.0, 0, 1), ("loss", 1.0, 0, 2), ("loss", 1.0, 0, 3)])
+    assert held == ("metrics", ("run-b", [("loss", 9.0, 0, 1)]))  # another run: not joined
+    joined, held = _coalesce(helper_end, held[1])
+    assert joined == ("run-b", [("loss", 9.0, 0, 1), ("loss", 9.0, 0, 2)]) and held[0] == "drain"
+    assert _coalesce(helper_end, ("run-b", []))[1] is NOTHING  # nothing queued
+    job_end.send(("metrics", ("run-b", [("loss", 9.0, 0, 3)])))
+    job_end.close()
+    joined, held = _coalesce(helper_end, ("run-b", []))
+    assert joined == ("run-b", [("loss", 9.0, 0, 3)]) and held is JOB_GONE
+
+
+def test_a_burst_of_single_step_writes_is_stored_whole_and_in_order(tmp_path):
+    """Writes sent faster than the helper stores them (it is still opening the store) arrive
+    joined: every step is there once, and the run's latest value is the last step's."""
+    from optbench.tracking.helper import RemoteWriter
+
+    store = f"sqlite:///{tmp_path}/mlflow.db"
+    writer = RemoteWriter(store)
+    try:
+        run_id, _ = writer.start("burst", "r", {}, {"p": "1"})
+        for step in range(1, 501):
+            writer.metrics(
+                run_id, [("loss", 1.0 / step, step, step), ("acc", step / 500, step, step)]
+            )
+        run_id, _, _ = writer.finish(run_id, "FINISHED")
+    finally:
+        writer.close()
+    history = client(store).get_metric_history(run_id, "loss")
+    assert sorted(m.step for m in history) == list(range(1, 501))
+    assert {m.step: m.value for m in history}[250] == pytest.approx(1 / 250)
+    run = client(store).get_run(run_id)
+    assert run.data.metrics == {"loss": pytest.approx(1 / 500), "acc": 1.0}

@@ -54,7 +54,9 @@ def test_a_run_records_everything_the_report_needs(store, tmp_path):
     assert config["optimizer"]["name"] == "saga" and config["trainer"]["max_iter"] == 25
 
 
-def test_metric_writes_are_batched(store, monkeypatch):
+@pytest.fixture
+def metric_writes(monkeypatch) -> list[int]:
+    """The number of records in each real metric write of a run in this process."""
     from optbench.tracking import writer
 
     calls = []
@@ -65,18 +67,35 @@ def test_metric_writes_are_batched(store, monkeypatch):
         return real_log_history(client, run_id, records, size)
 
     monkeypatch.setattr(writer, "log_history", counting_log_history)
-    # count the real writes, so keep MLflow in this process
+    return calls
+
+
+def test_metric_writes_are_batched(store, metric_writes):
     _, run = train(
         store,
         "trainer.max_iter=40",
         "trainer.early_stop.enabled=false",
         "tracking.log_every=10",
         "tracking.flush_every_s=1e9",  # steps only, however slow
-        "tracking.helper_process=false",
+        "tracking.helper_process=false",  # count the real writes, so keep MLflow in this process
     )
     # 40 steps x 4 metrics in 4 batches, then one batch of final metrics
-    assert calls[:4] == [40, 40, 40, 40] and len(calls) == 5
+    assert metric_writes[:4] == [40, 40, 40, 40] and len(metric_writes) == 5
     assert len(client(store).get_metric_history(run.run_id, "val_loss")) == 40
+
+
+def test_scikit_learn_steps_are_written_by_time_not_by_count(store, metric_writes):
+    """A write costs the helper 10-20 ms whatever its size, as much as a few SAGA iterations:
+    by default fast steps are written once per tracking.flush_every_s, not every N steps."""
+    _, run = train(
+        store,
+        "trainer.max_iter=120",
+        "trainer.early_stop.enabled=false",
+        "tracking.flush_every_s=1e9",
+        "tracking.helper_process=false",
+    )
+    assert metric_writes[0] == 120 * 4 and len(metric_writes) == 2  # the steps, the final ones
+    assert len(client(store).get_metric_history(run.run_id, "val_loss")) == 120
 
 
 @needs_mnist
@@ -154,3 +173,12 @@ def test_buffered_metrics_are_written_every_n_steps_or_every_2_seconds(monkeypat
     logger.on_epoch_end(6, {"train_loss": 1.0})
     logger.on_train_end({})
     assert writer.batches == [[1, 2, 3], [4, 5], [6]]
+
+    by_time = MetricsLogger(SimpleNamespace(writer=writer, run_id="r"), None, FLUSH_EVERY_S)
+    writer.batches.clear()
+    for step in range(1, 1001):  # no step count triggers a write: only the clock
+        by_time.on_epoch_end(step, {"train_loss": 1.0})
+    assert writer.batches == []
+    clock.now += FLUSH_EVERY_S
+    by_time.on_epoch_end(1001, {"train_loss": 1.0})
+    assert writer.batches == [list(range(1, 1002))]

@@ -61,8 +61,8 @@ class TrainerConfig:
 @dataclass
 class TrackingConfig:
     uri: str | None = None  # None: $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/runs/mlflow.db
-    # steps buffered per MLflow log_batch call; null: the trainer's own (Keras: every epoch,
-    # which takes seconds; scikit-learn and NumPy: every 50 steps of milliseconds)
+    # steps buffered per MLflow write; null: the trainer's own (Keras: every epoch, which takes
+    # seconds; scikit-learn and NumPy, whose steps take milliseconds: by time only)
     log_every: int | None = positive_int(None, nullable=True)
     # ...and at least this often: a job killed outright (kill -9, out of memory) loses at most
     # this many seconds of steps; Ctrl-C and SIGTERM flush everything

@@ -1,12 +1,13 @@
 """Writing a run's metric history into a SQL store at a fraction of ``log_batch``'s cost.
 
-MLflow's SQLAlchemy store builds one ORM object per metric value: for a few hundred fast
-scikit-learn iterations that was most of the helper's CPU time, and on a 2-core machine the
-helper's work slowed the training loop itself (docs/speed.md).
-Here the newest value of each key still goes through ``log_batch`` (MLflow checks that the
-run is active, validates, and updates the run's latest metrics its own way); the rest go in
-as one multi-row INSERT into MLflow's own ``metrics`` table, stored as MLflow stores them
-(tests/test_tracking_metric_history.py holds the two ways to the same store content)."""
+MLflow's SQLAlchemy store builds one ORM object per metric value and opens a session per
+call: for a few hundred fast scikit-learn iterations that was most of the helper's CPU time,
+and on a 2-core machine the helper's work slowed the training loop itself (docs/speed.md).
+Here a batch is one transaction: the store's own checks that the run exists and is active,
+every value as one multi-row INSERT into MLflow's ``metrics`` table, stored as MLflow stores
+them, and the run's latest values updated by the store's own method, as ``log_batch`` does
+(tests/test_tracking_metric_history.py holds the two ways to the same store content).
+Other stores get MLflow's ``log_batch``."""
 
 from __future__ import annotations
 
@@ -35,46 +36,62 @@ def log_batches(client: Any, run_id: str, records: list[Record], size: int) -> N
         client.log_batch(run_id, metrics=metrics[i : i + size])
 
 
+COLUMNS = ("key", "value", "timestamp", "step", "is_nan", "run_uuid")  # MLflow's metrics table
+SQLITE_INSERT = f"INSERT INTO metrics ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * 6)})"
+
+
 def log_history(client: Any, run_id: str, records: list[Record], size: int) -> None:
-    """Store ``records`` as ``log_batches`` would, in two statements on a SQL store."""
+    """Store ``records`` as ``log_batches`` would, in one transaction on a SQL store."""
     store = sql_store(client)
     if store is None:
         log_batches(client, run_id, records, size)
         return
+    from mlflow.utils.validation import _validate_metric
+
     rows = [
-        {"run_uuid": run_id, "key": key, "value": stored, "timestamp": timestamp,
-         "step": step, "is_nan": is_nan}
+        (key, stored, timestamp, step, is_nan, run_id)
         for key, value, timestamp, step in records
         for is_nan, stored in [store.sanitize_metric_value(value)]
-    ]  # fmt: skip
+    ]
     newest: dict[str, int] = {}  # per key, the row MLflow would make the latest metric
     for i, row in enumerate(rows):
-        j = newest.get(row["key"])
+        j = newest.get(row[0])
         if j is None or _order(row) > _order(rows[j]):
-            newest[row["key"]] = i
-    latest = set(newest.values())
-    log_batches(client, run_id, [records[i] for i in sorted(latest)], size)
-    history = [row for i, row in enumerate(rows) if i not in latest]
-    if history:
-        retry_while_locked(_insert, store, history, client, run_id, records, size)
+            newest[row[0]] = i
+    for i in newest.values():  # MLflow's checks of a key, its value, timestamp and step
+        _validate_metric(*records[i], path="")
+    latest = [rows[i] for i in newest.values()]
+    retry_while_locked(_insert, store, run_id, rows, latest, (client, records, size))
 
 
-def _order(row: dict) -> tuple:
-    """How MLflow ranks two values of one key (SqlAlchemyStore._update_latest_metrics...)."""
-    return row["step"], row["timestamp"], row["value"]
+def _order(row: tuple) -> tuple:
+    """How MLflow ranks two values of one key (SqlAlchemyStore._update_latest_metrics...):
+    by step, then timestamp, then value."""
+    return row[3], row[2], row[1]
 
 
-def _insert(store: Any, rows: list[dict], client: Any, run_id: str, records: list, size: int):
-    """One INSERT; if a row is stored already (a batch sent twice), ``log_batch`` instead,
-    which skips what is there."""
+def _insert(store: Any, run_id: str, rows: list[tuple], latest: list[tuple], fallback: tuple):
+    """One transaction, as ``log_batch`` makes; if a row is stored already (a batch sent
+    twice), ``log_batch`` instead, which skips what is there."""
     from mlflow.exceptions import MlflowException
     from mlflow.store.tracking.dbmodels.models import SqlMetric
     from sqlalchemy.exc import IntegrityError
 
     try:
         with store.ManagedSessionMaker(read_only=False) as session:
-            session.execute(SqlMetric.__table__.insert(), rows)
+            store._check_run_is_active(store._get_run(run_uuid=run_id, session=session))
+            connection = session.connection()
+            if connection.dialect.name == "sqlite":  # the driver's executemany, no ORM per row
+                connection.exec_driver_sql(SQLITE_INSERT, rows)
+            else:
+                connection.execute(SqlMetric.__table__.insert(), [_named(r) for r in rows])
+            newest = [SqlMetric(**_named(r)) for r in latest]
+            store._update_latest_metrics_if_necessary(newest, session)
     except (IntegrityError, MlflowException) as exc:  # MLflow wraps SQLAlchemy's errors
         if not isinstance(exc, IntegrityError) and not isinstance(exc.__cause__, IntegrityError):
             raise
-        log_batches(client, run_id, records, size)
+        log_batches(*fallback[:1], run_id, *fallback[1:])
+
+
+def _named(row: tuple) -> dict:
+    return dict(zip(COLUMNS, row, strict=True))

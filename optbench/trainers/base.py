@@ -107,7 +107,7 @@ class InterruptGuard:
 
 
 class Trainer(Protocol):
-    log_every: int  # steps per MLflow write when tracking.log_every is null
+    log_every: int | None  # steps per write when tracking.log_every is null (None: by time)
 
     def fit(self, splits: Dataset, callbacks: CallbackList) -> RunResult: ...
 

@@ -81,7 +81,7 @@ class KerasStepper:
 
 
 class LandscapeTrainer:
-    log_every = 50  # with tracking.log_every=null: one MLflow write per 50 steps (microseconds)
+    log_every = None  # with tracking.log_every=null: one write per tracking.flush_every_s
 
     def __init__(self, cfg: Any):
         self.cfg = cfg

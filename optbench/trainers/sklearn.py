@@ -35,7 +35,7 @@ def _batch_size(value: Any, n_train: int) -> Any:
 
 
 class SklearnTrainer:
-    log_every = 50  # with tracking.log_every=null: one MLflow write per 50 iterations
+    log_every = None  # with tracking.log_every=null: one write per tracking.flush_every_s
 
     def __init__(self, cfg: Any):
         self.cfg = cfg
