@@ -45,8 +45,11 @@ for name in "${benches[@]}"; do
   for side in "$ref" HEAD; do
     echo "== $name at $side" >&2
     if [ "$side" = HEAD ]; then dir=$root; path=""; else dir=$old; path=$old; fi
-    [ -z "${SAME_BENCH:-}" ] || dir=$root
-    text=$(cd "$dir" && PYTHONPATH=$path "$python" "bench/$name.py" 2>/dev/null \
+    # run from the side's own folder: a `python -m` child (the MLflow helper of commits before
+    # 74dbd17) imports optbench from the working directory first
+    script="bench/$name.py"
+    [ -z "${SAME_BENCH:-}" ] || script="$root/bench/$name.py"
+    text=$(cd "$dir" && PYTHONPATH=$path "$python" "$script" 2>/dev/null \
       | grep -v '^(written to')
     printf '%s\n' "$text" >&2
     printf '\n## %s at %s\n\n```\n%s\n```\n' "$name" "$side" "$text" >>"$out"

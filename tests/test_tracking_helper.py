@@ -8,6 +8,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -77,6 +78,27 @@ def test_the_job_process_imports_neither_mlflow_nor_matplotlib(tmp_path):
     assert not {m for m in imported if m.split(".")[0] in ("mlflow", "matplotlib")}
     (run,) = client(store_of(tmp_path)).search_runs(["1"])
     assert run.info.status == "FINISHED"
+
+
+def test_the_helper_runs_the_jobs_optbench_not_one_in_the_working_directory(tmp_path):
+    """`python -m` puts the working directory first on the path: started from a folder that
+    holds another optbench (a checkout, an older version), the helper must still import the
+    job's own. Here that other one cannot even be imported."""
+    import optbench
+
+    decoy = tmp_path / "optbench"
+    decoy.mkdir()
+    (decoy / "__init__.py").write_text(
+        "raise ImportError('the optbench in the working directory')\n"
+    )
+    job = [sys.executable, "-P", "-m", "optbench", "trainer.max_iter=5"]  # the job: the real one
+    done = subprocess.run(job, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "working directory" not in done.stderr
+    (run,) = client(store_of(tmp_path)).search_runs(["1"])
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics["test_accuracy"] > 0.8
+    assert not str(Path(optbench.__file__)).startswith(str(tmp_path))
 
 
 def test_ctrl_c_exits_130_and_the_run_is_killed_with_its_metrics(tmp_path):

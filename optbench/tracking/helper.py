@@ -18,6 +18,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from optbench.tracking.writer import MlflowWriter
@@ -149,13 +150,19 @@ class RemoteWriter:
     """MlflowWriter's interface, carried out by the helper process.
 
     The helper is a plain ``python -m optbench.tracking.helper`` child talking over a socket
-    pair, so it never re-imports the caller's main module (as multiprocessing's spawn would)."""
+    pair, so it never re-imports the caller's main module (as multiprocessing's spawn would),
+    and it runs the same optbench as the job."""
 
     def __init__(self, uri: str):
         ours, theirs = socket.socketpair()
+        # the job's own optbench, not one that `-m` would find first in the working directory
+        # (a checkout, another version): -P leaves the working directory off the path
+        package_root = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "optbench.tracking.helper", str(theirs.fileno()), uri],
+            [sys.executable, "-P", "-m", "optbench.tracking.helper", str(theirs.fileno()), uri],
             pass_fds=(theirs.fileno(),),
+            env={**os.environ, "PYTHONPATH": path},
         )
         theirs.close()
         self._conn = Connection(ours.detach())
