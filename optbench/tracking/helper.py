@@ -74,7 +74,7 @@ def _receive(conn: Any) -> Any:
 
 def _coalesce(conn: Any, args: tuple) -> tuple[tuple, Any]:
     """Join the metric writes for the same run already queued behind this one into one write:
-    a write costs 10-20 ms whatever its size, and when training keeps every core busy the
+    a write costs milliseconds however small, and when training keeps every core busy the
     helper runs only in the job's pauses and at its end, with several writes waiting. Returns
     the joined arguments and the first message that could not be joined (or NOTHING)."""
     run_id, records = args

@@ -61,7 +61,7 @@ def log_history(client: Any, run_id: str, records: list[Record], size: int) -> N
     for i in newest.values():  # MLflow's checks of a key, its value, timestamp and step
         _validate_metric(*records[i], path="")
     latest = [rows[i] for i in newest.values()]
-    retry_while_locked(_insert, store, run_id, rows, latest, (client, records, size))
+    retry_while_locked(_insert, store, run_id, rows, latest, client, records, size)
 
 
 def _order(row: tuple) -> tuple:
@@ -70,7 +70,15 @@ def _order(row: tuple) -> tuple:
     return row[3], row[2], row[1]
 
 
-def _insert(store: Any, run_id: str, rows: list[tuple], latest: list[tuple], fallback: tuple):
+def _insert(
+    store: Any,
+    run_id: str,
+    rows: list[tuple],
+    latest: list[tuple],
+    client: Any,
+    records: list,
+    size: int,
+) -> None:
     """One transaction, as ``log_batch`` makes; if a row is stored already (a batch sent
     twice), ``log_batch`` instead, which skips what is there."""
     from mlflow.exceptions import MlflowException
@@ -90,7 +98,7 @@ def _insert(store: Any, run_id: str, rows: list[tuple], latest: list[tuple], fal
     except (IntegrityError, MlflowException) as exc:  # MLflow wraps SQLAlchemy's errors
         if not isinstance(exc, IntegrityError) and not isinstance(exc.__cause__, IntegrityError):
             raise
-        log_batches(*fallback[:1], run_id, *fallback[1:])
+        log_batches(client, run_id, records, size)
 
 
 def _named(row: tuple) -> dict:

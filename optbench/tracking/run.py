@@ -45,9 +45,9 @@ def default_run_name(cfg: Any, framework: str) -> str:
 class MetricsLogger(Callback):
     """Buffers per-step metrics and writes them once ``every_s`` seconds have passed since the
     last write (tracking.flush_every_s), or sooner after ``every`` steps (None: by time only).
-    Each write costs the helper 10-20 ms of MLflow and SQLite whatever its size, so fast steps
-    (scikit-learn iterations) go in one write per ``every_s``; slow ones (an epoch of a large
-    model) can be stored as they come; a job killed outright loses at most ``every_s``."""
+    Each write costs the helper milliseconds of MLflow and SQLite however small it is, so fast
+    steps (scikit-learn iterations) go in one write per ``every_s``; slow ones (an epoch of a
+    large model) can be stored as they come; a job killed outright loses at most ``every_s``."""
 
     def __init__(self, run: TrackedRun, every: int | None, every_s: float):
         self.run, self.every, self.every_s = run, every, every_s
@@ -58,8 +58,8 @@ class MetricsLogger(Callback):
     def on_epoch_end(self, step: int, logs: dict[str, float]) -> None:
         self.pending.extend(metric_records(logs, step))
         self.steps_pending += 1
-        every = self.every is not None and self.steps_pending >= self.every
-        if every or time.monotonic() >= self.flush_at:
+        by_count = self.every is not None and self.steps_pending >= self.every
+        if by_count or time.monotonic() >= self.flush_at:
             self.flush()
 
     def on_train_end(self, logs: dict[str, float]) -> None:
