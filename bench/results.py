@@ -62,7 +62,10 @@ class Result:
     def save(self) -> Path:
         RESULTS.mkdir(exist_ok=True)
         path = RESULTS / f"{self.name}.md"
-        command = " ".join(["python", *sys.argv])
+        script = Path(sys.argv[0]).resolve()
+        root = Path(__file__).resolve().parent.parent
+        shown = script.relative_to(root) if script.is_relative_to(root) else script
+        command = " ".join(["python", str(shown), *sys.argv[1:]])
         header = [
             f"# {self.name}",
             "",
