@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import site
 import socket
 import subprocess
 import sys
@@ -156,13 +157,19 @@ class RemoteWriter:
     def __init__(self, uri: str):
         ours, theirs = socket.socketpair()
         # the job's own optbench, not one that `-m` would find first in the working directory
-        # (a checkout, another version): -P leaves the working directory off the path
-        package_root = str(Path(__file__).resolve().parents[2])
-        path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+        # (a checkout, another version): -P leaves the working directory off the path. An
+        # optbench outside site-packages (a checkout, an editable install) is named on
+        # PYTHONPATH; site-packages itself is not, which would put it before the standard library
+        package_root = Path(__file__).resolve().parents[2]
+        env = dict(os.environ)
+        if package_root not in {Path(p).resolve() for p in site.getsitepackages()}:
+            env["PYTHONPATH"] = os.pathsep.join(
+                filter(None, [str(package_root), env.get("PYTHONPATH")])
+            )
         self._process = subprocess.Popen(
             [sys.executable, "-P", "-m", "optbench.tracking.helper", str(theirs.fileno()), uri],
             pass_fds=(theirs.fileno(),),
-            env={**os.environ, "PYTHONPATH": path},
+            env=env,
         )
         theirs.close()
         self._conn = Connection(ours.detach())
