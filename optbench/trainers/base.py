@@ -7,8 +7,6 @@ time_per_iter_s, params_total, params_trainable (plus trainer-specific extras)."
 from __future__ import annotations
 
 import math
-import signal
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -77,33 +75,6 @@ def objective_value(metric: str, last: Mapping[str, float], diverged: bool) -> f
         if key in last:
             return float(last[key])
     return worst
-
-
-class InterruptGuard:
-    """Remembers Ctrl-C even when a library swallows the KeyboardInterrupt (scikit-learn's MLP
-    does, inside ``partial_fit``), so the loop can stop after the current iteration."""
-
-    def __init__(self) -> None:
-        self.interrupted = False
-
-    def __enter__(self) -> InterruptGuard:
-        self._previous = None
-        main_thread = threading.current_thread() is threading.main_thread()
-        if main_thread and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
-        return self
-
-    def _on_sigint(self, signum: int, frame: Any) -> None:
-        self.interrupted = True
-        raise KeyboardInterrupt
-
-    def check(self) -> None:
-        if self.interrupted:
-            raise KeyboardInterrupt
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
 
 
 class Trainer(Protocol):

@@ -19,7 +19,8 @@ import numpy as np
 
 from optbench.callbacks import CallbackList, LoopState
 from optbench.data.surfaces import Surface
-from optbench.trainers.base import Artifact, InterruptGuard, RunResult
+from optbench.signals import InterruptGuard
+from optbench.trainers.base import Artifact, RunResult
 
 ESCAPE = 1e8  # |x| or |y| beyond this counts as diverged, before floats overflow
 

@@ -20,7 +20,8 @@ from optbench.data import Splits
 from optbench.models.sklearn import BUILDERS, count_params
 from optbench.optim.rules import check_sklearn
 from optbench.optim.sklearn import optimizer_kwargs
-from optbench.trainers.base import InterruptGuard, RunResult, log_loss_and_accuracy
+from optbench.signals import InterruptGuard
+from optbench.trainers.base import RunResult, log_loss_and_accuracy
 
 
 def cross_entropy(estimator: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
