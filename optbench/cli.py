@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 import hydra
 from omegaconf import DictConfig
 
-from optbench.errors import USER_ERROR_EXIT, OptbenchError
+from optbench.errors import USER_ERROR_EXIT, OptbenchError, Refused
 from optbench.hparams_search import register as register_tuning
 from optbench.schema import check_overrides, register_configs
 from optbench.signals import TERMINATED_EXIT, Terminated, sigterm_interrupts
-from optbench.tracking import ClosedSweep, OpenSweep, StoreRefused, close_sweep, open_sweep
+from optbench.tracking import ClosedSweep, OpenSweep, close_sweep, open_sweep
 
 if TYPE_CHECKING:
     from optbench.report.sweep import SweepReport
@@ -22,19 +22,68 @@ if TYPE_CHECKING:
 register_configs()
 register_tuning()
 
+SUBCOMMANDS = ("suite", "report", "reproduce", "ui")
+_job_started = False  # set once Hydra has composed a config and handed it to a job
+
 
 @hydra.main(version_base="1.3", config_path="pkg://optbench.conf", config_name="config")
 def _hydra_entry(cfg: DictConfig) -> float:
+    global _job_started
+    _job_started = True
     from optbench.runner import run_job
 
     return run_job(cfg)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("optbench")
+    except PackageNotFoundError:  # run from a checkout without an install
+        return "unknown (not installed)"
+
+
+def _hydra_arguments(argv: list[str]) -> list[str]:
+    """``--cfg job`` prints the config resolved, as the README says (Hydra's own default
+    shows ``${...}`` interpolations unless ``--resolve`` is given)."""
+    if any(a in ("--cfg", "-c") or a.startswith("--cfg=") for a in argv) and (
+        "--resolve" not in argv
+    ):
+        return [*argv, "--resolve"]
+    return argv
+
+
+def _run_hydra(argv: list[str]) -> None:
+    """Hydra's entry with its composition errors raised to us (HYDRA_FULL_ERROR, which Hydra
+    reads when an error happens) rather than printed over many lines; a user who set
+    HYDRA_FULL_ERROR gets Hydra's whole trace as before."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    global _job_started
+    _job_started = False
+    own_trace = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    sys.argv[1:] = argv
+    try:
+        _hydra_entry()
+    except (HydraException, OmegaConfBaseException) as exc:
+        if own_trace or _job_started:  # a job's own error: a bug keeps its traceback
+            raise
+        from optbench.schema.hydra_errors import explain
+
+        raise Refused(explain(exc)) from None
+    finally:
+        if not own_trace:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
 
 
 def main() -> None:
     """Run one job or a sweep (-m); close the sweep however it ends, then report on it.
     ``optbench report ...`` builds the comparison report instead, ``optbench reproduce
     RUN_ID`` re-runs a stored run, ``optbench suite`` scores an optimizer on the workloads,
-    ``optbench ui`` serves the MLflow UI on the results."""
+    ``optbench ui`` serves the MLflow UI on the results (SUBCOMMANDS)."""
     if sys.argv[1:2] == ["report"]:
         from optbench.report.cli import main as report
 
@@ -51,6 +100,9 @@ def main() -> None:
         from optbench.tracking.server import main as ui
 
         sys.exit(ui(sys.argv[2:]))
+    if sys.argv[1:2] in (["--version"], ["-V"]):
+        print(f"optbench {_version()}")
+        sys.exit(0)
     try:
         check_overrides(sys.argv[1:])  # one line, not Hydra's 'not in struct' error or a merge
     except OptbenchError as exc:
@@ -61,15 +113,18 @@ def main() -> None:
     inherited = open_sweep()  # a parent run our caller's environment names is not ours to close
     try:
         with sigterm_interrupts():  # preempted (SLURM, Ray, kill): close runs as on Ctrl-C
-            _hydra_entry()
+            _run_hydra(_hydra_arguments(sys.argv[1:]))
     except KeyboardInterrupt as stop:
         _end_sweep(inherited, "KILLED")
         sys.exit(TERMINATED_EXIT if isinstance(stop, Terminated) else 130)
-    except StoreRefused as exc:  # before any job started: no sweep to close
+    except Refused as exc:  # before any job started: no sweep to close
         from optbench import console
 
         console.print_error(exc.message)
         sys.exit(USER_ERROR_EXIT)
+    except BrokenPipeError:  # `optbench --help | head`: the reader left, nothing is lost
+        sys.stderr.close()
+        os._exit(0)
     except BaseException:
         _end_sweep(inherited, "FAILED")  # the sweep stopped early (Hydra, the sweeper, a bug)
         raise

@@ -1,7 +1,9 @@
-"""`optbench reproduce RUN_ID`: re-run a stored run from its logged override list and seed,
-check that the config composes to the one it logged, and print each final metric against the
-original. On the CPU with hardware.deterministic=true (Keras) or any scikit-learn run, the
-results agree to float noise; timings never do and are shown apart.
+"""`optbench reproduce RUN_ID`: re-run a stored run from its logged overrides and seed.
+
+It checks that the config composes to the one the run logged, and prints each final metric
+against the original. On the CPU with hardware.deterministic=true (Keras) or any scikit-learn
+run, the results agree to float noise; timings never do and are shown apart. It takes a job's
+run id; a sweep's or suite's parent run is refused with the ids of its jobs.
 
 optbench reproduce 3f2a...            # the run's store: --uri, else as optbench runs
 """
@@ -9,12 +11,16 @@ optbench reproduce 3f2a...            # the run's store: --uri, else as optbench
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from typing import Any
 
 from optbench.errors import USER_ERROR_EXIT, OptbenchError
+from optbench.tracking.provenance import (
+    OVERRIDES_TAG,
+    PARENT_ROLES,
+    decode_overrides,
+)
 
 TIMING = ("_s", "_per_s", "ms_per_image", "_time")  # metric names that measure time
 NOISE = 1e-6  # relative difference treated as float noise
@@ -40,9 +46,15 @@ def compare(original: dict[str, float], new: dict[str, float]) -> list[tuple[str
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="optbench reproduce", description=__doc__.splitlines()[0])
-    parser.add_argument("run_id")
-    parser.add_argument("--uri", default=None, help="tracking URI (default: as optbench runs)")
+    parser = argparse.ArgumentParser(
+        prog="optbench reproduce",
+        description=__doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n")[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("run_id", help="the MLflow run id of one job (a child run in a sweep)")
+    parser.add_argument(
+        "--uri", default=None, help="tracking URI of the run's store (default: as optbench runs)"
+    )
     args = parser.parse_args(argv)
     from optbench import console
 
@@ -70,14 +82,15 @@ def reproduce(run_id: str, uri: str | None) -> list[tuple[str, ...]]:
     except Exception as exc:  # MlflowException: no such run
         raise OptbenchError(f"no run {run_id} in {uri} ({type(exc).__name__}).") from None
     tags = original.data.tags
-    if "optbench.overrides" not in tags:
+    _refuse_parent(client, original)
+    if OVERRIDES_TAG not in tags:
         raise OptbenchError(
-            f"run {run_id} has no optbench.overrides tag (logged by optbench runs since the "
+            f"run {run_id} has no {OVERRIDES_TAG} tag (logged by optbench runs since the "
             "reproduce command exists): it cannot be re-composed."
         )
     overrides = [
         o
-        for o in json.loads(tags["optbench.overrides"])
+        for o in decode_overrides(tags[OVERRIDES_TAG])
         if not o.startswith(("run_name=", "tracking.uri=", "hydra"))
     ]
     overrides += [
@@ -102,9 +115,7 @@ def reproduce(run_id: str, uri: str | None) -> list[tuple[str, ...]]:
     plan = prepare(cfg)
     _check_optimizer_source(tags, plan.settings)
     with tracked_run(cfg) as run:
-        run.set_tags(
-            {"optbench.reproduces": run_id, "optbench.overrides": tags["optbench.overrides"]}
-        )
+        run.set_tags({"optbench.reproduces": run_id, OVERRIDES_TAG: tags[OVERRIDES_TAG]})
         execute(cfg, plan, run)
     new = client.get_run(run.run_id).data.metrics
     rows = compare(original.data.metrics, new)
@@ -114,6 +125,22 @@ def reproduce(run_id: str, uri: str | None) -> list[tuple[str, ...]]:
         [list(r) for r in rows],
     )
     return rows
+
+
+def _refuse_parent(client: Any, run: Any) -> None:
+    """A sweep's or suite's parent run trained nothing: name its jobs' ids instead."""
+    role = run.data.tags.get("optbench.role")
+    if role not in PARENT_ROLES:
+        return
+    from optbench.tracking.sweep import sweep_children
+
+    children = sweep_children(client, [run.info.experiment_id], run.info.run_id)
+    jobs = [c.info.run_id for c in children if c.data.tags.get("optbench.role") is None]
+    example = f"; e.g. optbench reproduce {jobs[0]}" if jobs else ""
+    raise OptbenchError(
+        f"run {run.info.run_id} is a {role}'s parent run, not a job: optbench reproduce takes "
+        f"the run id of one job ({len(jobs)} under this {role}{example})."
+    )
 
 
 def _check_optimizer_source(tags: dict[str, str], settings: Any) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from optbench.reproduce import main as reproduce_main
 from tests.conftest import client, run_cli, store_of
 
 pytestmark = pytest.mark.slow
@@ -185,12 +186,13 @@ def test_a_list_of_options_for_a_group_is_refused_before_any_work(tmp_path, args
 
 def test_unknown_choice_lists_the_valid_ones(tmp_path):
     done = run_cli("dataset=cifar100", cwd=tmp_path)
-    assert done.returncode != 0 and "Traceback" not in done.stderr
-    assert "Available options in 'dataset'" in done.stderr
-    assert "digits" in done.stderr and "mnist" in done.stderr
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "dataset=cifar100 is not an option of dataset;" in line
+    assert "digits" in line and "mnist" in line
 
 
-def test_multirun_makes_one_parent_and_a_child_per_job(tmp_path):
+def test_multirun_makes_one_parent_and_a_child_per_job(tmp_path, capsys):
     done = run_cli(
         "-m",
         "optimizer=saga,lbfgs",
@@ -214,24 +216,36 @@ def test_multirun_makes_one_parent_and_a_child_per_job(tmp_path):
     job_dirs = sorted(p.name for p in (tmp_path / "runs" / "multirun").glob("*/*/*") if p.is_dir())
     assert job_dirs == ["0", "1", "2", "3"]
     assert parent.data.metrics["n_jobs"] == 4 and parent.data.metrics["n_failed"] == 0
+    # the parent's overrides are a JSON list, as a job's; reproduce refuses the parent in one
+    # line naming a job to reproduce (it crashed on the space-joined tag before)
+    assert json.loads(parent.data.tags["optbench.overrides"])[0] == "optimizer=saga,lbfgs"
+    capsys.readouterr()
+    assert reproduce_main([parent.info.run_id, "--uri", store_of(tmp_path)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: run {parent.info.run_id} is a sweep's parent run, not a job")
+    assert "4 under this sweep; e.g. optbench reproduce " in line
 
 
-def test_a_failing_job_is_recorded_and_the_others_finish(tmp_path):
+def test_a_job_failing_at_run_time_is_recorded_and_the_others_finish(tmp_path):
+    """A bug in the user's own update rule (tests/custom_optimizers) fails one job; the
+    other finishes, the parent is FAILED and the command exits 1 (not a user error)."""
+    user_code = Path(__file__).parent / "custom_optimizers"
     done = run_cli(
         "-m",
-        "model=mlp_sklearn",
-        "optimizer=adagrad,adam",
-        "trainer.max_iter=5",
+        "dataset=rosenbrock",
+        "optimizer=custom",
+        "optimizer.target=sign_descent:SignRule,sign_descent:BrokenRule",
+        "trainer.max_iter=20",
         "trainer.progress=false",
         cwd=tmp_path,
+        env={"PYTHONPATH": str(user_code)},
     )
-    assert done.returncode == 2
-    assert "cannot be trained with optimizer=adagrad" in done.stderr
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "a bug in the user's update rule" in done.stderr
     runs = client(store_of(tmp_path)).search_runs(["1"])
     by_name = {r.data.tags.get("optbench.optimizer", "sweep"): r for r in runs}
-    assert by_name["adagrad"].info.status == "FAILED"
-    assert "it accepts: adam, sgd" in by_name["adagrad"].data.tags["optbench.error"]
-    assert by_name["adam"].info.status == "FINISHED"
+    assert by_name["custom:sign_descent:BrokenRule"].info.status == "FAILED"
+    assert by_name["custom:sign_descent:SignRule"].info.status == "FINISHED"
     assert by_name["sweep"].info.status == "FAILED"
     assert "RUNNING" not in {r.info.status for r in runs}
 

@@ -82,11 +82,11 @@ def test_a_workload_never_reached_says_so(tmp_path):
         ),
         ("suite.trials=0", "suite.trials='0' is not allowed: must be an integer >= 1."),
         ("suite.colour=red", "suite.colour is not a suite setting"),
-        ("optimizer=nope", "Could not find 'optimizer/nope'; available options in 'optimizer': "),
+        ("optimizer=nope", "optimizer=nope is not an option of optimizer; optimizer takes: "),
         (
             "suite.ruleset=external_tuning suite.search=nope",
-            "suite.search='nope': Could not find 'hparams_search/nope'; available options in "
-            "'hparams_search': lr, lr_momentum.",
+            "suite.search='nope': hparams_search=nope is not an option of hparams_search; "
+            "hparams_search takes: lr, lr_momentum.",
         ),
     ],
 )

@@ -10,6 +10,7 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
 
 from optbench.constraints import Interval, OneOf, check_dataclass, constrained
 from optbench.errors import OptbenchError
@@ -77,10 +78,26 @@ def _reject_unknown_keys(node: DictConfig, prefix: str = "") -> None:
             _reject_unknown_keys(child, f"{prefix}{key}.")
 
 
+# what a value left at ??? is for, with an example (the key is named in the message)
+MANDATORY_EXAMPLES = {
+    "optimizer.target": "optimizer=custom needs the class to train with: "
+    "optimizer.target=my_optimizers:SignDescent (module:Class, importable from the working "
+    "directory or PYTHONPATH)",
+}
+
+
+def _missing_value(key: str) -> str:
+    example = MANDATORY_EXAMPLES.get(key, f"set it on the command line: {key}=...")
+    return f"{key} is required and was not given; {example}."
+
+
 def validate(cfg: DictConfig) -> Config:
     """Turn the composed config into typed dataclasses and check every constraint."""
     _reject_unknown_keys(cfg)
-    obj = OmegaConf.to_object(cfg)
+    try:
+        obj = OmegaConf.to_object(cfg)
+    except MissingMandatoryValue as exc:
+        raise OptbenchError(_missing_value(str(exc.full_key))) from None
     if isinstance(obj.optimizer, dict):  # optimizer=custom: any key goes to its class
         obj.optimizer = optimizer.custom_config(obj.optimizer)
     check_dataclass(obj)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from optbench.errors import OptbenchError
+from optbench.errors import OptbenchError, grouped
 from optbench.suite import workloads as wl
 from optbench.suite.tuning import Tuning
 
@@ -79,37 +79,43 @@ def compose(name: str, overrides: list[str], config_dir: str | None) -> Any:
     """Workload ``name``'s config with ``overrides``; Hydra's refusal as one line."""
     from hydra import compose, initialize_config_module
     from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from optbench.schema.hydra_errors import explain
 
     extra = [f"hydra.searchpath=[file://{config_dir}]"] if config_dir else []
     with initialize_config_module("optbench.conf", version_base="1.3"):
         try:
             return compose("config", overrides=[f"+workload={name}", *extra, *overrides])
-        except HydraException as exc:
-            raise OptbenchError(one_line(str(exc))) from None
+        except (HydraException, OmegaConfBaseException) as exc:
+            raise OptbenchError(explain(exc)) from None
 
 
 def composed_workloads(
     names: list[str], overrides: list[str], config_dir: str | None
 ) -> dict[str, tuple[Any, wl.Workload]]:
-    """Every workload's config composed once, with what it asks for, before any run starts:
-    a bad override or a wrong backbone file stops the suite before its first workload."""
-    composed = {}
+    """Every workload's config composed and checked once, before any run starts, as a single
+    run checks its own: a bad override, a missing data file or a wrong backbone file stops
+    the suite in one line before its first workload (missing data must never score as a
+    weaker optimizer)."""
+    from optbench.job_check import check_job
+
+    composed, refused = {}, []
     for name in names:
         cfg = compose(name, overrides, config_dir)
-        wl.check_pinned(name, cfg)
+        try:
+            check_job(cfg)
+            wl.check_pinned(name, cfg)
+        except OptbenchError as exc:
+            refused.append((name, str(exc)))
+            continue
         composed[name] = (cfg, wl.of_config(name, cfg))
+    if refused:
+        raise OptbenchError(
+            f"{len(refused)} of {len(names)} workloads cannot run, so none started "
+            f"(suite.workloads=[...] picks others): {grouped(refused)}"
+        )
     return composed
-
-
-def one_line(message: str) -> str:
-    """Hydra's multi-line message ("Could not find 'optimizer/x'", then the options one per
-    line) as one line."""
-    text = message.split("Config search path:")[0]  # Hydra's providers: noise here
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if len(lines) > 2 and lines[1].endswith(":"):
-        first = lines[0].removeprefix("In 'config': ")
-        return f"{first}; {lines[1].lower()} {', '.join(lines[2:])}."
-    return " ".join(lines)
 
 
 def check_search(settings: Settings, overrides: list[str], config_dir: str | None) -> None:

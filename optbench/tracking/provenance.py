@@ -23,6 +23,25 @@ VERSIONED = ("scikit-learn", "numpy", "mlflow", "hydra-core", "tensorflow", "ker
 NOTE_TAG = "mlflow.note.content"  # the run's description in the MLflow UI (Markdown)
 
 
+OVERRIDES_TAG = "optbench.overrides"  # the command line's overrides, as encode_overrides writes
+# runs that group other runs (a sweep, a suite, a baselines rebuild): nothing to re-run alone
+PARENT_ROLES = ("sweep", "suite", "suite-baselines")
+
+
+def encode_overrides(overrides: list[str]) -> str:
+    """The overrides tag's text: a JSON list, on job runs and sweep parents alike."""
+    return json.dumps(list(overrides))
+
+
+def decode_overrides(text: str) -> list[str]:
+    """The overrides list of a tag; also the space-joined form sweep parents had before."""
+    try:
+        decoded = json.loads(text)
+    except json.JSONDecodeError:
+        return shlex.split(text)
+    return [str(o) for o in decoded] if isinstance(decoded, list) else shlex.split(text)
+
+
 def command_line(arguments: list[str]) -> str:
     """The optbench command that ``arguments`` make, quoted to paste into a shell."""
     return shlex.join(["optbench", *arguments])
@@ -63,7 +82,7 @@ def run_tags(cfg: Any, framework: str) -> dict[str, str]:
         tags["mlflow.source.git.commit"] = commit
     overrides = job_overrides()
     if overrides is not None:
-        tags["optbench.overrides"] = json.dumps(overrides)
+        tags[OVERRIDES_TAG] = encode_overrides(overrides)
     tags.update(source_tags(command_line(overrides or [])))  # in a sweep: this job's own
     tags.update(job_tags())  # a trial of hparams_search: its study and trial
     return tags

@@ -18,23 +18,21 @@ from typing import Any
 
 from hydra.experimental.callback import Callback as HydraCallback
 
+from optbench.errors import Refused
 from optbench.tracking.env import OpenSweep, env_set_overrides, export, open_sweep, withdraw
-from optbench.tracking.provenance import command_line, source_tags
+from optbench.tracking.provenance import (
+    OVERRIDES_TAG,
+    command_line,
+    encode_overrides,
+    source_tags,
+)
 from optbench.tracking.run import metric_records
 from optbench.tracking.store import resolve_uri
 from optbench.tracking.writer import MlflowWriter
 
 
-class StoreRefused(SystemExit):
-    """The sweep's tracking URI is unusable: exit USER_ERROR_EXIT before any job starts. A
-    SystemExit, because Hydra turns a callback's Exception into a warning and goes on; the
-    CLI prints ``message``."""
-
-    def __init__(self, message: str):
-        from optbench.errors import USER_ERROR_EXIT
-
-        super().__init__(USER_ERROR_EXIT)
-        self.message = message
+class StoreRefused(Refused):
+    """The sweep's tracking URI is unusable: exit USER_ERROR_EXIT before any job starts."""
 
 
 class SweepTracking(HydraCallback):
@@ -53,7 +51,7 @@ class SweepTracking(HydraCallback):
         tags = {
             "optbench.sweep_id": sweep_id,
             "optbench.role": "sweep",
-            "optbench.overrides": " ".join(config.hydra.overrides.task),
+            OVERRIDES_TAG: encode_overrides(list(config.hydra.overrides.task)),
             "optbench.sweep_dir": str(Path(config.hydra.sweep.dir).absolute()),
             **source_tags(command_line(sys.argv[1:])),  # the report is added once drawn
         }

@@ -48,3 +48,12 @@ class SignRule:
 
 class NotAnOptimizer:
     """Neither a Keras optimizer nor a reference rule."""
+
+
+class BrokenRule(SignRule):
+    """A rule with a bug its author has not found yet: it fails at its third step."""
+
+    def update(self, g, w, state, lr, t):
+        if t >= 3:
+            raise RuntimeError("a bug in the user's update rule")
+        return super().update(g, w, state, lr, t)

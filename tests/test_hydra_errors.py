@@ -1,0 +1,83 @@
+"""Mistakes Hydra catches while composing, as optbench's one line with the closest names and
+exit 2 (Hydra printed 6-28 lines and exited 1), through the real CLI entry in this process."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from optbench import cli
+from optbench.schema.hydra_errors import closest
+
+
+def _refused(monkeypatch, capsys, *argv: str) -> str:
+    monkeypatch.setattr(sys, "argv", ["optbench", *argv])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        cli.main()
+    assert stop.value.code == 2
+    out = capsys.readouterr()
+    (line,) = out.err.strip().splitlines()  # one line, nothing on stdout
+    assert out.out == "" and line.startswith("error: ")
+    return line
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["optimiser=adam"], "optimiser is not a known key; did you mean optimizer?"),
+        (["optimizer=adma"], "optimizer=adma is not an option of optimizer; did you mean "),
+        (["optimizer=Adam"], "did you mean optimizer=adam? optimizer takes: adafactor,"),
+        (
+            ["trainer.max_iter=ten"],
+            "trainer.max_iter=ten is not allowed: Value 'ten' of type 'str' could not be "
+            "converted to Integer.",
+        ),
+        (["optimizer=adam,sgd"], "a sweep needs -m (optbench -m optimizer=adam,sgd)"),
+        (["trainer.max_itr=3"], "did you mean trainer.max_iter? (trainer accepts: max_iter,"),
+        (["model=mlp", "optimizer.lrr=1"], "optimizer.lrr is not a known key; did you mean "),
+        (["dataset=cifar100"], "dataset=cifar100 is not an option of dataset;"),
+    ],
+    ids=[
+        "unknown-group",
+        "typo-option",
+        "case",
+        "type",
+        "list-without-m",
+        "key",
+        "group-key",
+        "missing-dataset",
+    ],
+)
+def test_composition_mistakes_are_one_line_with_a_suggestion(
+    monkeypatch, capsys, tmp_path, argv, expected
+):
+    monkeypatch.chdir(tmp_path)
+    line = _refused(monkeypatch, capsys, *argv)
+    assert expected in line
+    assert "adma" not in line or "optimizer=adam" in line
+    assert not (tmp_path / "runs").exists()  # nothing started, no store
+
+
+def test_a_sweep_with_a_typo_is_refused_before_its_parent_run(monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    line = _refused(monkeypatch, capsys, "-m", "optimizer=saga,lbfgz")
+    assert "optimizer=lbfgz is not an option of optimizer; did you mean optimizer=lbfgs?" in line
+    assert not (tmp_path / "runs" / "mlflow.db").exists()
+
+
+def test_closest_prefers_a_case_insensitive_match():
+    assert closest("Adam", ["adamax", "adam", "nadam"]) == ["adam"]
+    assert closest("mnsit", ["mnist", "digits"]) == ["mnist"]
+    assert closest("zzz", ["mnist", "digits"]) == []
+
+
+def test_version_is_optbench_s(monkeypatch, capsys):
+    from importlib.metadata import version
+
+    monkeypatch.setattr(sys, "argv", ["optbench", "--version"])
+    with pytest.raises(SystemExit) as stop:
+        cli.main()
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"optbench {version('optbench')}"
