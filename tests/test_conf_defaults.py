@@ -93,6 +93,16 @@ def test_help_shows_the_headline_and_the_three_uses(tmp_path):
         "make ui",
     ):
         assert text in done.stdout, text
+    for command in ("optbench suite", "optbench report", "optbench reproduce", "optbench ui"):
+        assert command in done.stdout, command  # the subcommands, which --help never named
+    assert "--version" in done.stdout
     first_screen = "\n".join((REPO / "README.md").read_text().splitlines()[:40])
     assert "optbench optimizer=adam model=resnet50" in first_screen
     assert "optbench -m" in first_screen and "make ui" in first_screen
+
+
+def test_cfg_job_prints_the_config_resolved(tmp_path):
+    """As the README says: no ${...} left (Hydra shows them unless --resolve is given)."""
+    done = run_cli("--cfg", "job", "model=mlp", cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "${" not in done.stdout and "name: mlp" in done.stdout
