@@ -213,3 +213,22 @@ def test_sweep_overlays_trajectories_and_report_redraws_them(tmp_path):
         assert "<img src='landscape_himmelblau.png'" in text, page
     missing = run_cli("report", "--uri", store, "--sweep", "nope", cwd=tmp_path)
     assert missing.returncode == 2 and "no sweep 'nope'" in missing.stdout
+
+
+def test_schedule_free_is_evaluated_at_its_average():
+    """Schedule-free's loss and end point are its average x (the paper's evaluation point),
+    not the iterate y the gradients are taken at; the two differ here."""
+    from optbench.optim.reference import from_config
+
+    overrides = ("dataset=himmelblau", "optimizer=schedule_free_adamw", "trainer.max_iter=30")
+    result = walk(*overrides)
+    settings = validate(compose_cfg(*overrides))
+    surface = load(settings.dataset, settings.seed)
+    f, w = surface.function, surface.start.copy()
+    reference = from_config(settings.optimizer, settings.schedule, 30)
+    for _ in range(30):
+        w = reference.apply([f.grad(w)], [w])[0]
+    (x,) = reference.evaluation_weights([w])
+    assert result.history[-1]["train_loss"] == pytest.approx(float(f(x)), rel=1e-12)
+    assert [result.final["x_final"], result.final["y_final"]] == pytest.approx(list(x))
+    assert np.linalg.norm(x - w) > 1e-3  # x and y are apart: evaluating at y would fail

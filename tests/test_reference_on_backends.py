@@ -11,7 +11,8 @@ runs the checks on its own backend and a fresh Python runs them on the others (`
   in NumPy.
 * ScheduleFreeAdamW: a few ``train_on_batch`` steps of the same model, against
   ``reference.ScheduleFreeAdamW``: optbench's subclass (optbench/optim/schedule_free.py) on
-  every backend, and Keras 3.15.1's own, which is wrong on TensorFlow (and torch), as a canary.
+  every backend, and Keras 3.15.1's own, which is wrong on TensorFlow (and torch), as a canary;
+  and the point it is evaluated at, the average x (``averaged_weights``, ``use_average``).
 
 Keras runs in float32 and the references in float64, so the tolerance is 1e-5 absolute."""
 
@@ -163,11 +164,35 @@ def check_schedule_free(which: str) -> float:
     return max_error(schedule_free_steps(schedule_free_reference()), model)
 
 
+def check_schedule_free_evaluation() -> dict[str, float]:
+    """Max |Keras - reference| of the weights a schedule-free model is evaluated at (the
+    average x, inside ``averaged_weights``), of the weights after the block (y again), and of
+    the weights ``use_average`` leaves (x), on this process's backend."""
+    from optbench.optim.schedule_free import averaged_weights, use_average
+
+    x, y, start = batch()
+    model = softmax_regression(OptbenchScheduleFreeAdamW(**SCHEDULE_FREE))
+    for _ in range(SCHEDULE_FREE_STEPS):
+        model.train_on_batch(x, y)
+    reference = schedule_free_reference()
+    weights = [w.astype(np.float64) for w in start]
+    for _ in range(SCHEDULE_FREE_STEPS):
+        weights = reference.apply(cross_entropy_gradient(weights, x, y), weights)
+    average = reference.evaluation_weights(weights)
+    with averaged_weights(model.optimizer, model.trainable_variables):
+        inside = max_error(average, model)
+    after = max_error(weights, model)
+    use_average(model.optimizer, model.trainable_variables)
+    use_average(model.optimizer, model.trainable_variables)  # a second call changes nothing
+    return {"inside": inside, "after": after, "kept": max_error(average, model)}
+
+
 def run_checks() -> dict[str, dict[str, float]]:
     """Every check on this process's backend: what a fresh process prints as JSON."""
     return {
         "sam": {f"{base}, adaptive={a}": check_sam_step(a, base) for a, base in SAM_CASES},
         "schedule_free": {which: check_schedule_free(which) for which in SCHEDULE_FREE_CLASSES},
+        "schedule_free_evaluation": check_schedule_free_evaluation(),
     }
 
 
@@ -206,6 +231,30 @@ def test_schedule_free_adamw_is_the_reference_rule(backend):
     the weights, in a train step on every backend."""
     errors = results_on(backend)["schedule_free"]
     assert errors["optbench"] < ATOL, errors
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_schedule_free_is_evaluated_at_its_average(backend):
+    """The paper evaluates schedule-free at x, the average, not at y (the variables): inside
+    ``averaged_weights`` the model holds the reference's x, after it y again, and
+    ``use_average`` keeps x once training is over, on every backend."""
+    errors = results_on(backend)["schedule_free_evaluation"]
+    assert max(errors.values()) < ATOL, errors
+
+
+def test_the_average_is_not_the_iterate():
+    """The evaluation check could not pass by evaluating at y: after the steps, x and y differ
+    by far more than the tolerance."""
+    reference = schedule_free_reference()
+    x, y, start = batch()
+    weights = [w.astype(np.float64) for w in start]
+    for _ in range(SCHEDULE_FREE_STEPS):
+        weights = reference.apply(cross_entropy_gradient(weights, x, y), weights)
+    average = reference.evaluation_weights(weights)
+    assert max(float(np.max(np.abs(a - b))) for a, b in zip(average, weights, strict=True)) > (
+        100 * ATOL
+    )
 
 
 @pytest.mark.slow

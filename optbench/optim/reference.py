@@ -184,7 +184,8 @@ class ScheduleFreeAdamW:
     x <- (1 - 1/t) x + z / t ;  y <- (1 - b1) z + b1 x ;  lr_t = lr min(t / warmup_steps, 1)
     with z = w at the start, and no first moment (b1 is the interpolation weight).
     Keras keeps only y (the variable) and z, and recovers x = (y - (1 - b1) z) / b1 (``average``)
-    each step; so the variable holds y at evaluation too, where the paper evaluates at x.
+    each step; the variable holds y, so optbench evaluates at x by swapping it in
+    (ReferenceOptimizer.evaluation_weights here, optbench/optim/schedule_free.py in Keras).
     The paper's Algorithm 1 differs: it averages with weights lr_t^2 / sum lr_i^2, not 1/t,
     where its lr_t = lr sqrt(1 - b2^t) min(t / warmup_steps, 1); eps sits outside sqrt(v), not
     sqrt(v_hat); and its decay is z <- z - lr_t wd y, where Keras decays y itself
@@ -244,6 +245,14 @@ class ReferenceOptimizer:
         if self.clipvalue:
             return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         return grads
+
+    def evaluation_weights(self, weights: list[np.ndarray]) -> list[np.ndarray]:
+        """Where the model is evaluated: the rule's ``average`` (schedule-free's x) where it
+        has one and has stepped, else the weights themselves."""
+        average = getattr(self.rule, "average", None)
+        if average is None or not self.states:
+            return weights
+        return [average(w, s) for w, s in zip(weights, self.states, strict=True)]
 
     def apply(self, grads: list[np.ndarray], weights: list[np.ndarray]) -> list[np.ndarray]:
         """One step for all variables; returns the new weights."""

@@ -8,13 +8,22 @@ train_on_batch; no distribution strategy) build's ``z <- w`` never takes effect,
 
 This subclass reads y and z before assigning either, and takes z = the starting weights on the
 first step. It runs optbench.optim.reference.ScheduleFreeAdamW (warmup, epsilon placement, bias
-correction and weight decay exactly as Keras has them) on TensorFlow, JAX and torch. Once
+correction and weight decay exactly as Keras has them) on TensorFlow, JAX and torch.
+
+The variables hold y, the point gradients are taken at; the paper evaluates at the average x.
+``averaged_weights`` swaps x in for an evaluation and back, ``use_average`` keeps it once
+training is over (the test metrics and a saved model are x's). Once
 tests/test_reference_on_backends.py::test_keras_schedule_free_adamw_still_has_its_bugs fails,
 Keras has fixed them: delete this module and point the registry row back at Keras's class."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -60,3 +69,53 @@ class ScheduleFreeAdamW(keras.optimizers.ScheduleFreeAdamW):
         weight = 1.0 / local_step  # x = (1 - 1/t) x + z / t; y = (1 - beta_1) z + beta_1 x
         x_new = ops.add(ops.multiply(1 - weight, x_old), ops.multiply(weight, z_new))
         self.assign(variable, ops.add(ops.multiply(1 - beta_1, z_new), ops.multiply(beta_1, x_new)))
+
+
+def _schedule_free(optimizer: Any) -> Any:
+    """The schedule-free optimizer behind ``optimizer`` (a LossScaleOptimizer wraps it), if it
+    has taken a step (before that, y = x = z = the starting weights)."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    if isinstance(inner, keras.optimizers.ScheduleFreeAdamW) and int(inner.iterations) > 0:
+        return inner
+    return None
+
+
+def _swap_in_average(optimizer: Any, variables: Sequence[Any]) -> list[tuple[Any, np.ndarray]]:
+    """Assign x = (y - (1 - beta_1) z) / beta_1 to every variable the optimizer trains; returns
+    (variable, y) to restore. Variables it does not train (a frozen backbone) are left alone."""
+    beta_1 = float(optimizer.beta_1)
+    saved = []
+    for variable in variables:
+        try:
+            z = optimizer._momentums[optimizer._get_variable_index(variable)]
+        except (KeyError, IndexError):
+            continue
+        y = ops.convert_to_numpy(variable).copy()
+        x = (y - (1 - beta_1) * ops.convert_to_numpy(z)) / beta_1
+        variable.assign(x.astype(y.dtype))
+        saved.append((variable, y))
+    return saved
+
+
+@contextlib.contextmanager
+def averaged_weights(optimizer: Any, variables: Sequence[Any]) -> Iterator[None]:
+    """Within the block the variables hold schedule-free's x, where the paper evaluates; after
+    it, y again, so training goes on unchanged. Any other optimizer: the weights as they are."""
+    inner = _schedule_free(optimizer)
+    if inner is None or getattr(inner, "_optbench_at_average", False):
+        yield
+        return
+    saved = _swap_in_average(inner, variables)
+    try:
+        yield
+    finally:
+        for variable, y in saved:
+            variable.assign(y)
+
+
+def use_average(optimizer: Any, variables: Sequence[Any]) -> None:
+    """Training is over: keep x in the variables (once; a second call changes nothing)."""
+    inner = _schedule_free(optimizer)
+    if inner is not None and not getattr(inner, "_optbench_at_average", False):
+        _swap_in_average(inner, variables)
+        inner._optbench_at_average = True

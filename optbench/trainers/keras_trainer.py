@@ -20,6 +20,7 @@ import numpy as np
 
 from optbench.callbacks import CallbackList, LoopState
 from optbench.data import Splits
+from optbench.optim.schedule_free import averaged_weights
 from optbench.trainers.base import Artifact, RunResult, log_loss_and_accuracy, run_title
 
 EVAL_BATCH = 4096
@@ -87,6 +88,7 @@ class KerasTrainer:
         from optbench.hardware import reset
         from optbench.optim.keras import build_optimizer
         from optbench.optim.registry import optimizer_row
+        from optbench.optim.schedule_free import use_average
         from optbench.optim.schedules import build_schedule, plateau_callback
 
         cfg, hw = self.cfg, self.hardware
@@ -119,7 +121,9 @@ class KerasTrainer:
                 callbacks=[bridge, keras.callbacks.TerminateOnNaN(), *extra],
                 verbose=0,
             )
+            use_average(model.optimizer, model.trainable_variables)  # schedule-free: x
             model, inputs = self.after_fit(model, splits, inputs, bridge)
+            use_average(model.optimizer, model.trainable_variables)  # a fine-tuning phase's
             test_proba = predict(model, inputs.x_test)
             final = self._final(model, splits, test_proba, bridge, state, row.gradient_evaluations)
             final.update(self.extra_final(model, splits))
@@ -262,19 +266,21 @@ class EpochBridge(keras.callbacks.Callback):
         logs = logs if logs is not None else {}
         splits, cfg = self.splits, self.trainer.cfg
         ours: dict[str, float] = {}
-        if cfg.trainer.full_train_loss:
-            ours["train_loss"], ours["train_accuracy"] = log_loss_and_accuracy(
-                predict(self.model, splits.x_train), splits.y_train
-            )
-        else:
+        step = epoch + 1
+        if not cfg.trainer.full_train_loss:  # fit's running mean over the epoch's batches
             ours["train_loss"] = float(logs.get("loss", math.nan))
             ours["train_accuracy"] = float(logs.get("accuracy", math.nan))
-        step = epoch + 1
-        if step % cfg.trainer.eval_every == 0 or step == self.last_step:
-            ours["val_loss"], ours["val_accuracy"] = log_loss_and_accuracy(
-                predict(self.model, splits.x_val), splits.y_val
-            )
-            logs["val_loss"] = ours["val_loss"]  # what ReduceLROnPlateau watches
+        # evaluated where the optimizer says a model is (schedule-free: the average x)
+        with averaged_weights(self.model.optimizer, self.model.trainable_variables):
+            if cfg.trainer.full_train_loss:
+                ours["train_loss"], ours["train_accuracy"] = log_loss_and_accuracy(
+                    predict(self.model, splits.x_train), splits.y_train
+                )
+            if step % cfg.trainer.eval_every == 0 or step == self.last_step:
+                ours["val_loss"], ours["val_accuracy"] = log_loss_and_accuracy(
+                    predict(self.model, splits.x_val), splits.y_val
+                )
+                logs["val_loss"] = ours["val_loss"]  # what ReduceLROnPlateau watches
         ours.update(
             lr=float(np.asarray(self.model.optimizer.learning_rate)),
             epoch_time_s=epoch_time,

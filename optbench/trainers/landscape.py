@@ -2,7 +2,8 @@
 
 The same loop drives the NumPy reference optimizer or the Keras one (on a float64
 ``keras.Variable``), so their trajectories can be laid over each other. Per step it logs
-``train_loss`` (f at the new point), ``distance_to_min``, ``grad_norm`` and ``lr``; at the end
+``train_loss`` (f at the new point; for schedule-free, at its average x, where the paper
+evaluates: ``evaluation_point``), ``distance_to_min``, ``grad_norm`` and ``lr``; at the end
 ``distance_to_min``, ``steps_to_tolerance`` (first step within ``dataset.tolerance`` of a
 known minimum; absent if never) with time_to_tolerance_s, and the trajectory as a CSV, a contour plot and, with
 ``trainer.animate=true``, a GIF."""
@@ -39,6 +40,10 @@ class NumpyStepper:
     def step(self, g: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
         lr = self.optimizer.lr()
         return self.optimizer.apply([g], [w])[0], lr
+
+    def evaluation_point(self, w: np.ndarray) -> np.ndarray:
+        """Where the loss is measured: schedule-free's average x, else w."""
+        return self.optimizer.evaluation_weights([w])[0]
 
 
 @contextlib.contextmanager
@@ -80,6 +85,12 @@ class KerasStepper:
         self.optimizer.apply([ops.convert_to_tensor(g, dtype="float64")], [self.variable])
         return np.array(self.variable.numpy(), dtype=np.float64), lr
 
+    def evaluation_point(self, w: np.ndarray) -> np.ndarray:
+        from optbench.optim.schedule_free import averaged_weights
+
+        with averaged_weights(self.optimizer, [self.variable]):
+            return np.array(self.variable.numpy(), dtype=np.float64)
+
 
 class LandscapeTrainer:
     log_every = None  # with tracking.log_every=null: one write per tracking.flush_every_s
@@ -107,9 +118,10 @@ class LandscapeTrainer:
                 w, lr = self.stepper.step(g, w)
                 fit_time += time.perf_counter() - start
                 guard.check()
-                escaped = not np.all(np.abs(w) < ESCAPE)  # also catches NaN
-                loss = math.inf if escaped else float(f(w))
-                distance = f.distance_to_min(w)
+                at = self.stepper.evaluation_point(w)  # schedule-free: its average x
+                escaped = not np.all(np.abs(at) < ESCAPE)  # also catches NaN
+                loss = math.inf if escaped else float(f(at))
+                distance = f.distance_to_min(at)
                 logs = {"train_loss": loss, "grad_norm": float(np.linalg.norm(g)), "lr": lr}
                 if math.isfinite(distance):
                     logs["distance_to_min"] = distance
@@ -122,17 +134,18 @@ class LandscapeTrainer:
                 if state.stop_training:
                     break
         steps = len(history)
+        at = self.stepper.evaluation_point(w)
         final: dict[str, float] = {
             "final_loss": history[-1]["train_loss"],
-            "x_final": float(w[0]),
-            "y_final": float(w[1]),
+            "x_final": float(at[0]),
+            "y_final": float(at[1]),
             "fit_time_s": fit_time,
             "time_per_iter_s": fit_time / steps,
             "n_iter": steps,
             "params_total": 2,
             "params_trainable": 2,
         }
-        distance = f.distance_to_min(w)
+        distance = f.distance_to_min(at)
         if math.isfinite(distance):
             final["distance_to_min"] = distance
         if reached is not None:
