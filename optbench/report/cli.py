@@ -30,25 +30,80 @@ def _find_sweep(client: Any, experiment_ids: list[str], wanted: str) -> Any:
     return None
 
 
-def parse(argv: list[str]) -> argparse.Namespace:
+DESCRIPTION = """\
+Build the comparison report of optbench runs from the MLflow store: summary and time-to-target
+tables (CSV and Markdown), figures and an index.html, with the landscape and architecture views
+where the runs have them. Without --sweep, --experiment or --filter it reports the latest sweep."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """`optbench report --help`: whole sentences (the docstring's first line stops mid-sentence),
+    and each option says what it does as well as its default."""
     parser = argparse.ArgumentParser(
         prog="optbench report",
-        description=__doc__.splitlines()[0],
+        description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n".join(__doc__.splitlines()[3:]),
+        epilog="examples:\n" + "\n".join(__doc__.splitlines()[3:]),
     )
-    parser.add_argument("--sweep", default=None, help="sweep id, parent run id or 'latest'")
-    parser.add_argument("--experiment", default=None, help="experiment name(s), comma-separated")
-    parser.add_argument("--filter", default=None, help="an MLflow search filter string")
     parser.add_argument(
-        "--metric", default=None, help="default: val_accuracy, val_loss, train_loss"
+        "--sweep",
+        default=None,
+        help="the sweep to report: its sweep id (tag optbench.sweep_id), its parent run id, "
+        "or 'latest' (the default when no other selection is given)",
     )
-    parser.add_argument("--target", type=float, default=None, help="time-to-target threshold")
-    parser.add_argument("--tolerance", type=float, default=0.02, help="relative, derived target")
-    parser.add_argument("--uri", default=None, help="tracking URI (default: as optbench runs)")
-    parser.add_argument("--out", default=None, help="folder (default: runs/reports/<name>)")
-    parser.add_argument("--log-to", default=None, help="run id to log the report folder on")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--experiment",
+        default=None,
+        help="report every optbench run of these experiments (names, comma-separated)",
+    )
+    parser.add_argument(
+        "--filter",
+        default=None,
+        help="report only the runs that match this MLflow search filter string",
+    )
+    parser.add_argument(
+        "--metric",
+        default=None,
+        help="the metric to compare (default: the first of val_accuracy, val_loss and "
+        "train_loss that the runs logged)",
+    )
+    parser.add_argument(
+        "--target",
+        type=float,
+        default=None,
+        help="the metric value a run must reach for the time-to-target table (default: each "
+        "problem's best final value, relaxed by --tolerance)",
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.02,
+        help="how far, relative to the best final value, the derived target lies when "
+        "--target is not given (default: 0.02, i.e. within 2%%)",
+    )
+    parser.add_argument(
+        "--uri",
+        default=None,
+        help="the MLflow tracking URI to read (default: as optbench runs write: "
+        "$MLFLOW_TRACKING_URI, else runs/mlflow.db in this folder)",
+    )
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="the folder to write the report to (default: runs/reports/<sweep id or "
+        "experiment names>)",
+    )
+    parser.add_argument(
+        "--log-to",
+        default=None,
+        help="also log the report folder as artifacts report/ of this run id (default: a "
+        "sweep's parent run)",
+    )
+    return parser
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
     if args.sweep is None and args.experiment is None and args.filter is None:
         args.sweep = "latest"
     return args
@@ -56,9 +111,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
-    from rich.console import Console
+    from optbench.console import console  # wide where stdout is a pipe or a file
 
-    console = Console()
     try:
         return _report(args, console)
     except OptbenchError as exc:

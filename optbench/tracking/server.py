@@ -133,14 +133,27 @@ def _print_links(base: str, uri: str) -> None:
         {"max_results": MAX_LINKS, "order_by": ["last_update_time DESC"]},
     ).get("experiments", [])
     experiments = [e for e in found if e["experiment_id"] != "0"]  # MLflow's empty Default
-    print(f"MLflow UI on {uri}: {base}  (Ctrl-C stops it)", flush=True)
-    if not experiments:
-        print("no runs yet: `optbench` makes one; then reload the page.", flush=True)
-    width = max((len(e["name"]) for e in experiments), default=0)
     for experiment in experiments:
         existing = {t["key"]: t["value"] for t in experiment.get("tags", [])}
         for key, value in ui_tags(existing).items():
             body = {"experiment_id": experiment["experiment_id"], "key": key, "value": value}
             _api(base, "experiments/set-experiment-tag", body)
+    for line in link_lines(base, uri, experiments):
+        print(line, flush=True)
+
+
+def link_lines(base: str, uri: str, experiments: list[dict[str, Any]]) -> list[str]:
+    """What `optbench ui` prints once the server answers. Every link opens on runs: MLflow's
+    bare root (``base``) is its GenAI welcome page, which shows none of optbench's results, so
+    it is never printed; with no experiment yet, each run's own output gives its link."""
+    if not experiments:
+        return [
+            f"MLflow UI on {uri} (Ctrl-C stops it): no runs yet. Each `optbench` run ends "
+            "with the link to open it here."
+        ]
+    lines = [f"MLflow UI on {uri} (Ctrl-C stops it); open an experiment's runs:"]
+    width = max(len(e["name"]) for e in experiments)
+    for experiment in experiments:
         link = experiment_link(base, experiment["experiment_id"])
-        print(f"  {experiment['name']:<{width}}  {link}", flush=True)
+        lines.append(f"  {experiment['name']:<{width}}  {link}")
+    return lines
