@@ -5,7 +5,7 @@ to launch every job and leave FAILED runs behind; now it is refused in one line.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from hydra.experimental.callback import Callback as HydraCallback
@@ -18,12 +18,13 @@ from optbench.schema import Config, validate
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
 
-def check_job(cfg: Any) -> Config:
+def check_job(cfg: Any, overrides: Sequence[str] = ()) -> Config:
     """The typed settings of ``cfg`` once the schema, the compatibility rules and the files
-    it needs accept it; OptbenchError (one line) otherwise."""
+    it needs accept it; OptbenchError (one line) otherwise. ``overrides``: those typed on the
+    command line, which the offline command of a missing-files error keeps."""
     settings = validate(cfg)
     check_rules(settings)  # the rules first, then the files (all in one message),
-    check_files(settings)  # before TensorFlow loads and any download
+    check_files(settings, overrides)  # before TensorFlow loads and any download
     return settings
 
 
@@ -90,7 +91,7 @@ def refusals(config: Any) -> list[tuple[str, str]]:
             found.append((what, explain(job)))
             continue
         try:
-            check_job(job)
+            check_job(job, overrides)
         except OptbenchError as exc:
             found.append((what, str(exc)))
     return found

@@ -35,10 +35,9 @@ from optbench.fresh_process import (
     needs_fresh_process,
     run_in_fresh_process,
 )
+from optbench.job_check import check_job
 from optbench.launchers import cpu_share
-from optbench.optim.rules import check as check_rules
-from optbench.preflight import check_files
-from optbench.schema import Config, validate
+from optbench.schema import Config
 from optbench.tracking import TrackedRun
 from optbench.trainers.base import (
     RunResult,
@@ -66,12 +65,10 @@ def prepare(cfg: DictConfig, overrides: list[str] | None = None) -> Plan:
     """Every check that can fail on the config alone, before any work starts. ``overrides``:
     those typed on the command line (default: Hydra's, under Hydra), which the offline
     command of a missing-files error keeps."""
-    settings = validate(cfg)
-    settings.hardware.threads = settings.hardware.threads or cpu_share()
     if overrides is None:
         overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
-    check_rules(settings)  # the rules first, then the files (all in one message),
-    check_files(settings, overrides)  # before TensorFlow loads and any download
+    settings = check_job(cfg, overrides)
+    settings.hardware.threads = settings.hardware.threads or cpu_share()
     return Plan(settings, make_trainer(settings))
 
 
