@@ -5,6 +5,7 @@ imports MLflow until a call needs it."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,59 @@ from optbench.tracking.ui import ui_tags
 
 MAX_METRICS_PER_BATCH = 1000  # MLflow's limit for one log_batch call
 MAX_PARAMS_PER_BATCH = 100
+RACE_ATTEMPTS = 3  # calls of a write that lost a race to insert the same row: one more does
+
+
+def _dataset_inputs(datasets: list[DatasetRecord]) -> list[Any]:
+    """The records as MLflow's DatasetInputs: files as a local source, generated data as a code
+    source with its settings."""
+    from mlflow.data.code_dataset_source import CodeDatasetSource
+    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.data.sources import LocalArtifactDatasetSource
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+    inputs = []
+    for record in datasets:
+        if record["source_type"] == "local":
+            source: Any = LocalArtifactDatasetSource(record["source"])
+        else:
+            source = CodeDatasetSource({"generator": record["source"], **record["settings"]})
+        meta = MetaDataset(source, name=record["name"], digest=record["digest"])
+        dataset = Dataset(**meta.to_dict(), profile=record["profile"])
+        context = InputTag(MLFLOW_DATASET_CONTEXT, record["context"])
+        inputs.append(DatasetInput(dataset, tags=[context]))
+    return inputs
+
+
+# How a uniqueness conflict reads: SQLAlchemy's IntegrityError (in a local store, or in the
+# message a tracking server returns as BAD_REQUEST) and the databases' own words for it.
+CONFLICT_WORDS = ("integrityerror", "uniqueviolation", "unique constraint", "duplicate")
+
+
+def _lost_race(exc: BaseException) -> bool:
+    """Whether ``exc`` says another writer inserted the same row first (which it committed:
+    the insert that failed saw it)."""
+    chain: BaseException | None = exc
+    while chain is not None:
+        if type(chain).__name__ == "IntegrityError":  # SQLAlchemy's, or the driver's
+            return True
+        chain = chain.__cause__ or chain.__context__
+    return any(word in str(exc).lower() for word in CONFLICT_WORDS)
+
+
+def _retry_lost_race(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """``call(*args, **kwargs)``, made again where it lost a race to insert a row that another
+    job inserted at the same moment. MLflow's store looks a row up before inserting it (a
+    dataset, an experiment tag), so jobs that start together collide on its UNIQUE
+    constraint; the row is committed then, and the next call finds it."""
+    for _ in range(RACE_ATTEMPTS - 1):
+        try:
+            return call(*args, **kwargs)
+        except Exception as exc:
+            if not _lost_race(exc):
+                raise
+    return call(*args, **kwargs)
 
 
 class MlflowWriter:
@@ -53,7 +107,8 @@ class MlflowWriter:
         exp_id = experiment_id(self.client, name, self.uri)
         if exp_id not in self._ui_ready:
             for key, value in ui_tags(self.client.get_experiment(exp_id).tags).items():
-                self.client.set_experiment_tag(exp_id, key, value)
+                # jobs that start together in a new experiment all set these at once
+                _retry_lost_race(self.client.set_experiment_tag, exp_id, key, value)
             self._ui_ready.add(exp_id)
         return exp_id
 
@@ -63,25 +118,24 @@ class MlflowWriter:
         log_history(self.client, run_id, records, MAX_METRICS_PER_BATCH)
 
     def inputs(self, run_id: str, datasets: list[DatasetRecord]) -> None:
-        """Log the data the run trained on as MLflow datasets (optbench.tracking.datasets):
-        files as a local source, generated data as a code source with its settings."""
-        from mlflow.data.code_dataset_source import CodeDatasetSource
-        from mlflow.data.meta_dataset import MetaDataset
-        from mlflow.data.sources import LocalArtifactDatasetSource
-        from mlflow.entities import Dataset, DatasetInput, InputTag
-        from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+        """Log the data the run trained on as MLflow datasets (optbench.tracking.datasets).
 
-        inputs = []
-        for record in datasets:
-            if record["source_type"] == "local":
-                source: Any = LocalArtifactDatasetSource(record["source"])
-            else:
-                source = CodeDatasetSource({"generator": record["source"], **record["settings"]})
-            meta = MetaDataset(source, name=record["name"], digest=record["digest"])
-            dataset = Dataset(**meta.to_dict(), profile=record["profile"])
-            context = InputTag(MLFLOW_DATASET_CONTEXT, record["context"])
-            inputs.append(DatasetInput(dataset, tags=[context]))
-        self.client.log_inputs(run_id, datasets=inputs)
+        Bookkeeping, so it never fails the run. The jobs of a parallel sweep register the same
+        dataset at the same moment: all but one lose the race to insert it, and their second
+        call links their run to the stored one. What still fails is one warning line on stderr
+        (the job's own, on the helper path too: the helper inherits it, and raises nothing
+        that would stop its queued writes), and the run goes on."""
+        try:
+            _retry_lost_race(self.client.log_inputs, run_id, datasets=_dataset_inputs(datasets))
+        except Exception as exc:
+            names = ", ".join(str(d.get("name")) for d in datasets)
+            first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+            print(
+                f"warning: run {run_id} goes on without its dataset input ({names}): "
+                f"{type(exc).__name__}: {first_line}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def tags(self, run_id: str, tags: dict[str, str]) -> None:
         from mlflow.entities import RunTag
