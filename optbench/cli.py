@@ -1,38 +1,57 @@
-"""The `optbench` command: Hydra composes conf/, the runner does the job."""
+"""The `optbench` command: Hydra composes conf/, the runner does the job.
+
+Hydra, the schemas and the tracking package are imported only once a run or sweep is under
+way: ``optbench --help``, ``--version`` and the subcommands start without them."""
 
 from __future__ import annotations
 
+import functools
+import importlib
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING
-
-import hydra
-from omegaconf import DictConfig
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from optbench.errors import USER_ERROR_EXIT, OptbenchError, Refused
-from optbench.hparams_search import register as register_tuning
-from optbench.schema import check_overrides, register_configs
 from optbench.signals import TERMINATED_EXIT, Terminated, sigterm_interrupts
-from optbench.tracking import ClosedSweep, OpenSweep, close_sweep, open_sweep
 
 if TYPE_CHECKING:
     from optbench.report.sweep import SweepReport
+    from optbench.tracking import ClosedSweep, OpenSweep
 
-register_configs()
-register_tuning()
-
-SUBCOMMANDS = ("suite", "report", "reproduce", "ui")
+# optbench <name> ...: the module whose main(argv) -> exit code runs it
+SUBCOMMANDS = {
+    "suite": "optbench.suite.cli",
+    "report": "optbench.report.cli",
+    "reproduce": "optbench.reproduce",
+    "ui": "optbench.tracking.server",
+}
 _job_started = False  # set once Hydra has composed a config and handed it to a job
 
 
-@hydra.main(version_base="1.3", config_path="pkg://optbench.conf", config_name="config")
-def _hydra_entry(cfg: DictConfig) -> float:
+def _task(cfg: Any) -> float:
+    """Hydra's task function: one job (launchers call it with the job's composed config)."""
     global _job_started
     _job_started = True
     from optbench.runner import run_job
 
     return run_job(cfg)
+
+
+@functools.cache
+def _hydra_entry() -> Callable[[], Any]:
+    """``_task`` under @hydra.main, with optbench's schemas and tuning sweeper registered."""
+    import hydra
+
+    from optbench.hparams_search import register as register_tuning
+    from optbench.schema import register_configs
+
+    register_configs()
+    register_tuning()
+    return hydra.main(version_base="1.3", config_path="pkg://optbench.conf", config_name="config")(
+        _task
+    )
 
 
 def _version() -> str:
@@ -67,7 +86,7 @@ def _run_hydra(argv: list[str]) -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"
     sys.argv[1:] = argv
     try:
-        _hydra_entry()
+        _hydra_entry()()
     except (HydraException, OmegaConfBaseException) as exc:
         if own_trace or _job_started:  # a job's own error: a bug keeps its traceback
             raise
@@ -84,27 +103,21 @@ def main() -> None:
     ``optbench report ...`` builds the comparison report instead, ``optbench reproduce
     RUN_ID`` re-runs a stored run, ``optbench suite`` scores an optimizer on the workloads,
     ``optbench ui`` serves the MLflow UI on the results (SUBCOMMANDS)."""
-    if sys.argv[1:2] == ["report"]:
-        from optbench.report.cli import main as report
-
-        sys.exit(report(sys.argv[2:]))
-    if sys.argv[1:2] == ["reproduce"]:
-        from optbench.reproduce import main as reproduce
-
-        sys.exit(reproduce(sys.argv[2:]))
-    if sys.argv[1:2] == ["suite"]:
-        from optbench.suite.cli import main as suite
-
-        sys.exit(suite(sys.argv[2:]))
-    if sys.argv[1:2] == ["ui"]:
-        from optbench.tracking.server import main as ui
-
-        sys.exit(ui(sys.argv[2:]))
-    if sys.argv[1:2] in (["--version"], ["-V"]):
+    argv = sys.argv[1:]
+    if argv[:1] and argv[0] in SUBCOMMANDS:
+        sys.exit(importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:]))
+    if argv in (["--version"], ["-V"]):
         print(f"optbench {_version()}")
         sys.exit(0)
+    if argv in (["--help"], ["-h"]):  # from the conf/ folder; with overrides, Hydra's own
+        from optbench.help import print_help
+
+        sys.exit(print_help())
+    from optbench.schema import check_overrides
+    from optbench.tracking import open_sweep
+
     try:
-        check_overrides(sys.argv[1:])  # one line, not Hydra's 'not in struct' error or a merge
+        check_overrides(argv)  # one line, not Hydra's 'not in struct' error or a merge
     except OptbenchError as exc:
         from optbench import console
 
@@ -146,6 +159,8 @@ def _end_sweep(inherited: OpenSweep | None, status: str) -> tuple[ClosedSweep, S
 
     The sweep callback names the open sweep in this process's environment for its jobs; that
     is how the CLI finds it here, with no state kept elsewhere."""
+    from optbench.tracking import close_sweep, open_sweep
+
     sweep = open_sweep()
     if sweep is None or sweep == inherited:
         return None

@@ -181,7 +181,7 @@ def test_the_slurm_launcher_config_composes_onto_submitit(tmp_path, monkeypatch)
     from hydra.types import HydraContext
     from submitit.slurm.slurm import SlurmExecutor
 
-    from optbench.cli import _hydra_entry
+    from optbench.cli import _task
 
     # submitit only builds a SLURM executor where `srun` is on PATH (a cluster's login node)
     bin_dir = tmp_path / "bin"
@@ -211,7 +211,7 @@ def test_the_slurm_launcher_config_composes_onto_submitit(tmp_path, monkeypatch)
             config_loader=GlobalHydra.instance().config_loader(), callbacks=Callbacks(cfg)
         )
         launcher = Plugins.instance().instantiate_launcher(  # also calls launcher.setup(...)
-            hydra_context=context, task_function=_hydra_entry, config=cfg
+            hydra_context=context, task_function=_task, config=cfg
         )
         assert type(launcher).__name__ == "SlurmLauncher"
         with pytest.raises(_Submitted) as submitted:
