@@ -81,9 +81,11 @@ def compose(name: str, overrides: list[str], config_dir: str | None) -> Any:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    from optbench.schema import register_configs
     from optbench.schema.hydra_errors import explain
 
     extra = [f"hydra.searchpath=[file://{config_dir}]"] if config_dir else []
+    register_configs()  # the schemas the workload YAMLs extend (idempotent)
     with initialize_config_module("optbench.conf", version_base="1.3"):
         try:
             return compose("config", overrides=[f"+workload={name}", *extra, *overrides])
