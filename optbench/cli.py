@@ -43,12 +43,15 @@ def _task(cfg: Any) -> float:
 def _hydra_entry() -> Callable[[], Any]:
     """``_task`` under @hydra.main, with optbench's schemas and tuning sweeper registered."""
     import hydra
+    from hydra.core.plugins import Plugins
 
-    from optbench.hparams_search import register as register_tuning
+    from hydra_plugins.optbench_tune import TuneSweeper
     from optbench.schema import register_configs
 
     register_configs()
-    register_tuning()
+    # Hydra finds plugins by listing the hydra_plugins package, which misses ours under an
+    # editable install (setuptools serves it through an import hook): registered by name
+    Plugins.instance().register(TuneSweeper)
     return hydra.main(version_base="1.3", config_path="pkg://optbench.conf", config_name="config")(
         _task
     )

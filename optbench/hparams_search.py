@@ -20,7 +20,7 @@ import csv
 import itertools
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,17 +36,6 @@ from optbench.metrics import higher_is_better
 from optbench.tracking import ENV_STUDY, ENV_TRIAL, env_set_overrides
 
 _ABSENT = object()
-
-
-@dataclass
-class TuneSweeperConf:
-    _target_: str = "hydra_plugins.optbench_tune.TuneSweeper"
-    n_trials: int = 10  # per study: the same budget for every optimizer
-    n_jobs: int = 1  # trials asked from each study at once (the launcher runs them in parallel)
-    sampler: str = "tpe"  # tpe | random
-    seed: int = 0  # the sampler's; study i uses seed + i
-    direction: str | None = None  # null: minimise losses, maximise accuracies
-    params: dict[str, str] = field(default_factory=dict)  # key: Hydra sweep syntax
 
 
 @dataclass
@@ -86,17 +75,10 @@ def param_overrides(params: dict[str, Any]) -> list[str]:
     return [f"{k}={v!r}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()]
 
 
-def register() -> None:
-    """Make ``hydra/sweeper=optbench_tune`` available. Hydra finds plugins by listing the
-    hydra_plugins package, which misses ours under an editable install (setuptools serves it
-    through an import hook, not a folder), so it is also registered here, by name."""
-    from hydra_plugins.optbench_tune import TuneSweeper
-
-    Plugins.instance().register(TuneSweeper)
-
-
 class EqualBudgetSweeper(Sweeper):
-    """One Optuna study per combination of discrete sweeps, n_trials trials each."""
+    """One Optuna study per combination of discrete sweeps, n_trials trials each. Its settings
+    are checked by the plugin that subclasses it (hydra_plugins/optbench_tune), against the
+    schema Hydra composes them with."""
 
     def __init__(
         self,
@@ -107,16 +89,6 @@ class EqualBudgetSweeper(Sweeper):
         direction: str | None,
         params: dict[str, str] | None,
     ):
-        if n_trials < 1 or n_jobs < 1:
-            raise OptbenchError(
-                f"hydra.sweeper.n_trials={n_trials} and n_jobs={n_jobs} must both be >= 1"
-            )
-        if sampler not in ("tpe", "random"):
-            raise OptbenchError(f"hydra.sweeper.sampler={sampler!r}: must be 'tpe' or 'random'")
-        if direction not in (None, "minimize", "maximize"):
-            raise OptbenchError(
-                f"hydra.sweeper.direction={direction!r}: must be minimize, maximize or null"
-            )
         self.n_trials, self.n_jobs, self.sampler, self.seed = n_trials, n_jobs, sampler, seed
         self.direction = direction
         self.params = dict(params or {})
