@@ -98,12 +98,14 @@ def test_a_wrong_suite_setting_is_one_line_and_exit_2(tmp_path, setting, message
 
 
 def test_the_score_table_scores_the_submission_with_every_baseline(tmp_path, monkeypatch):
-    """Hand-made baselines on 2 workloads: nadamw is the best everywhere (score 1.0); adamw
-    takes twice nadamw's steps on one and never reaches the other: ((4 - 2) / 3 + 0) / 2."""
+    """Hand-made baselines on 2 workloads, scored with the submission in one pool: nadamw is
+    the best everywhere (score 1.0); adamw takes twice nadamw's steps on one and never reaches
+    the other: ((4 - 2) / 3 + 0) / 2. Speed-ups over nadamw count a miss as budget + 1."""
     import csv
     import math
 
-    from optbench.suite import baselines
+    from optbench.suite import baselines, pool
+    from optbench.suite.scorecard import score_rows
 
     table = tmp_path / "baselines.csv"
     with table.open("w", newline="") as handle:
@@ -115,18 +117,29 @@ def test_the_score_table_scores_the_submission_with_every_baseline(tmp_path, mon
             writer.writerow({"workload": workload, "baseline": baseline, "seed": 0,
                              "steps_to_target": steps})  # fmt: skip
     monkeypatch.setattr(baselines, "table_path", lambda: table)
-    shipped = baselines.shipped_medians()
-    rows = {r[0]: r for r in baselines.score_rows({"a": 100.0, "b": math.inf}, "mine", shipped)}
-    assert rows["nadamw"][1:] == ["1.000", "1.00x", "2/2"]
-    assert rows["adamw"][1] == f"{(4 - 2) / 3 / 2:.3f}" and rows["adamw"][3] == "1/2"
-    assert rows["mine"][1] == f"{(4 - 1) / 3 / 2:.3f}" and rows["mine"][2] == "1.00x"
-    assert baselines.score_rows({"c": 1.0}, "mine", shipped) == []  # no baseline ran workload c
+    shipped = baselines.steps_by_baseline(baselines.load())
+    budgets = {"a": 1000.0, "b": 1000.0}
+
+    def rows(label: str, steps: dict[str, float]) -> dict[str, list[str]]:
+        mine = {label: {w: [t] for w, t in steps.items()}}
+        return {
+            r[0]: r for r in score_rows(pool.with_baselines(mine, shipped, budgets, label).scored())
+        }
+
+    got = rows("mine", {"a": 100.0, "b": math.inf})
+    assert (
+        got["nadamw (baseline)"][1:3] == ["2/2", "1.000"] and got["nadamw (baseline)"][4] == "1.00x"
+    )
+    assert got["adamw (baseline)"][1:3] == ["1/2", f"{(4 - 2) / 3 / 2:.3f}"]
+    assert got["mine"][1:3] == ["1/2", f"{(4 - 1) / 3 / 2:.3f}"]
+    assert got["mine"][4:] == [f"{math.sqrt(50 / 1001):.2f}x", "[0.22, 0.22]", "2/2"]
+    assert pool.with_baselines({"mine": {"c": [1.0]}}, shipped, budgets, "mine") is None
     # adamw at its defaults is not the tuned adamw baseline: both rows stay
-    rows = {r[0]: r for r in baselines.score_rows({"a": 100.0, "b": math.inf}, "adamw", shipped)}
-    assert rows["adamw"][1] == f"{(4 - 1) / 3 / 2:.3f}" and rows["adamw"][3] == "1/2"
-    assert rows["adamw (baseline)"][1] == f"{(4 - 2) / 3 / 2:.3f}"
-    rows = {r[0]: r for r in baselines.score_rows({"a": 50.0, "b": 50.0}, "nadamw", shipped)}
-    assert rows["nadamw"][2] == "1.41x" and rows["nadamw (baseline)"][2] == "1.00x"
+    got = rows("adamw", {"a": 100.0, "b": math.inf})
+    assert got["adamw"][2] == f"{(4 - 1) / 3 / 2:.3f}" and got["adamw"][1] == "1/2"
+    assert got["adamw (baseline)"][2] == f"{(4 - 2) / 3 / 2:.3f}"
+    got = rows("nadamw", {"a": 50.0, "b": 50.0})
+    assert got["nadamw"][4] == "1.41x" and got["nadamw (baseline)"][4] == "1.00x"
 
 
 def test_sam_is_scored_on_gradient_evaluations_too(tmp_path):

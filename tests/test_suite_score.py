@@ -1,6 +1,8 @@
 """optbench.suite.score against numbers worked out by hand: ratios with ties and failures, the
-profile at chosen taus, the exact AlgoPerf integral, geometric-mean speedups and the median over
-seeds, plus the issue's three checks on a 2-workload smoke suite."""
+profile at chosen taus, the exact AlgoPerf integral, AlgoPerf's speed-up (a miss counts as the
+budget + 1) and the median over seeds, plus the issue's three checks on a 2-workload smoke
+suite; and one pool scored from per-seed times: the budget cut, the joint score by hand, the
+bootstrap intervals."""
 
 from __future__ import annotations
 
@@ -12,12 +14,14 @@ import pytest
 from optbench.suite.score import (
     TAU_MAX,
     algoperf_score,
-    geometric_mean_speedup,
+    algoperf_speedup,
     median_over_seeds,
     performance_profile,
     performance_ratios,
     reached_over_seeds,
+    score_pool,
     speedup_over_best_baseline,
+    within_budget,
 )
 
 INF = math.inf
@@ -160,20 +164,40 @@ def test_ratios_beyond_tau_max_add_nothing_and_tau_max_is_a_parameter():
 # Speedups ----------------------------------------------------------------------------------
 
 
-def test_geometric_mean_speedup_by_hand():
+def test_algoperf_speedup_counts_a_miss_as_budget_plus_one_over_every_workload():
+    budgets = {"w1": 1000.0, "w2": 500.0, "w3": 100.0, "w4": 50.0}
     times = {
-        "mine": {"w1": 100.0, "w2": 400.0, "w3": INF, "w4": 50.0},
-        "nadamw": {"w1": 400.0, "w2": 200.0, "w3": 10.0, "w4": INF},
+        "mine": {"w1": 100.0, "w2": INF, "w3": INF, "w4": 25.0},
+        "nadamw": {"w1": 400.0, "w2": 250.0, "w3": INF, "w4": 50.0},
     }
-    # both reached w1 (4x) and w2 (0.5x): sqrt(4 * 0.5) = sqrt(2)
-    assert geometric_mean_speedup(times, "mine", "nadamw") == pytest.approx(math.sqrt(2))
-    assert geometric_mean_speedup(times, "nadamw", "mine") == pytest.approx(1 / math.sqrt(2))
-    assert geometric_mean_speedup(times, "nadamw", "nadamw") == pytest.approx(1.0)
+    # w1 400/100 = 4; w2 only nadamw reached: 250/501; w3 nobody: 101/101 = 1; w4 50/25 = 2
+    speedup, rests_on = algoperf_speedup(times, "mine", "nadamw", budgets)
+    assert speedup == pytest.approx((4 * 250 / 501 * 1 * 2) ** (1 / 4))
+    assert rests_on == 3  # w3 was reached by neither side
+    back, _ = algoperf_speedup(times, "nadamw", "mine", budgets)
+    assert back == pytest.approx(1 / speedup)
+    assert algoperf_speedup(times, "nadamw", "nadamw", budgets) == (pytest.approx(1.0), 3)
 
 
-def test_geometric_mean_speedup_is_nan_without_a_common_workload():
-    times = {"mine": {"w1": INF, "w2": 5.0}, "nadamw": {"w1": 3.0, "w2": INF}}
-    assert math.isnan(geometric_mean_speedup(times, "mine", "nadamw"))
+def test_algoperf_speedup_of_the_issue_nesterov_row():
+    """The audit's example: the old rule gave nesterov 11.75x over the tuned NAdamW from one
+    workload (282 / 24); AlgoPerf's rule gives 1.34x over all 7 (budgets in steps)."""
+    budgets = {"ill_logreg": 44_400.0, "quadratic": 177.0, "digits": 2346.0, "mnist": 5922.0,
+               "wide": 2538.0, "mobilenet": 1224.0, "rosenbrock": 3000.0}  # fmt: skip
+    nesterov = dict.fromkeys(budgets, INF) | {"quadratic": 24.0, "mnist": 5640.0,
+                                              "rosenbrock": 1018.0}  # fmt: skip
+    # nadamw's quadratic median 282 is past the 177-step budget: not reached
+    nadamw = dict.fromkeys(budgets, INF) | {"ill_logreg": 14_800.0}
+    times = {"nesterov": nesterov, "nadamw": nadamw}
+    speedup, rests_on = algoperf_speedup(times, "nesterov", "nadamw", budgets)
+    by_hand = (14_800 / 44_401 * 178 / 24 * 5923 / 5640 * 3001 / 1018) ** (1 / 7)
+    assert speedup == pytest.approx(by_hand) and f"{speedup:.2f}" == "1.34"
+    assert rests_on == 4
+
+
+def test_algoperf_speedup_rejects_nan_times():
+    with pytest.raises(ValueError, match="positive number"):
+        algoperf_speedup({"a": {"w": math.nan}, "b": {"w": 1.0}}, "a", "b", {"w": 10.0})
 
 
 def test_speedup_over_best_baseline_per_workload():
@@ -207,3 +231,117 @@ def test_median_over_seeds_rejects_nothing_and_nan():
         median_over_seeds([])
     with pytest.raises(ValueError, match="numbers or inf"):
         median_over_seeds([1.0, math.nan])
+
+
+# One pool from per-seed times -------------------------------------------------------------
+
+
+def test_a_seed_past_the_budget_is_not_reached():
+    assert within_budget([176.0, 177.0, 178.0, None, INF], 177.0) == [176.0, 177.0, INF, INF, INF]
+    # the tuned AdamW's 265 steps on a 177-step budget: not reached, on every seed
+    pool = {"adamw": {"quad": [265.0] * 5}, "nesterov": {"quad": [59.0] * 5}}
+    scored = score_pool(pool, {"quad": 177.0}, "nesterov")
+    assert scored["adamw"].times == {"quad": INF} and scored["adamw"].reached == 0
+    assert scored["adamw"].score.point == 0.0
+    assert scored["adamw"].speedup.point == pytest.approx(59 / 178)  # the miss counts 177 + 1
+    # without a budget the same seeds count (ratio 265 / 59 > 4: no score either way)
+    assert score_pool(pool)["adamw"].times == {"quad": 265.0}
+
+
+def test_the_budget_cuts_seeds_before_the_median():
+    # two seeds within, one past: the median is still within (a majority reached it);
+    # one within, two past: not reached, although the plain median (600) would fit in 1000
+    kept = score_pool({"a": {"w": [100.0, 200.0, 5000.0]}}, {"w": 1000.0})
+    assert kept["a"].times == {"w": 200.0}
+    cut = score_pool({"a": {"w": [100.0, 1200.0, 1300.0]}, "b": {"w": [50.0]}}, {"w": 1000.0})
+    assert cut["a"].times == {"w": INF} and cut["a"].reached == 0
+
+
+# a, b and c on two workloads; the seeds' medians within the budgets are
+#   a: w1 110, w2 inf (400 within, 600 past 500, one miss); b: w1 220, w2 200; c: w1 60, w2 inf
+POOL = {
+    "a": {"w1": [100.0, 120.0, 110.0], "w2": [INF, 400.0, 600.0]},
+    "b": {"w1": [220.0, 200.0, 240.0], "w2": [200.0, 200.0, 200.0]},
+    "c": {"w1": [50.0, 60.0, 900.0], "w2": [INF, INF, 100.0]},
+}
+BUDGETS = {"w1": 1000.0, "w2": 500.0}
+
+
+def test_the_joint_pool_scores_as_by_hand():
+    scored = score_pool(POOL, BUDGETS, "b")
+    assert {n: s.times for n, s in scored.items()} == {
+        "a": {"w1": 110.0, "w2": INF},
+        "b": {"w1": 220.0, "w2": 200.0},
+        "c": {"w1": 60.0, "w2": INF},
+    }
+    # best: w1 60 (c), w2 200 (b). ratios a: 110/60, inf; b: 220/60, 1; c: 1, inf
+    assert scored["a"].score.point == pytest.approx((4 - 110 / 60) / 2 / 3)  # 0.3611
+    assert scored["b"].score.point == pytest.approx(((4 - 220 / 60) + 3) / 2 / 3)  # 0.5556
+    assert scored["c"].score.point == pytest.approx(3 / 2 / 3)  # 0.5
+    # the same as scoring the medians with the plain functions
+    times = {n: s.times for n, s in scored.items()}
+    for name, ratios in performance_ratios(times).items():
+        assert scored[name].score.point == pytest.approx(algoperf_score(ratios))
+    # speed-ups over b, w2's miss counting 500 + 1
+    assert scored["a"].speedup.point == pytest.approx(math.sqrt(220 / 110 * 200 / 501))  # 0.894
+    assert scored["c"].speedup.point == pytest.approx(math.sqrt(220 / 60 * 200 / 501))  # 1.210
+    assert scored["b"].speedup.point == 1.0
+    assert [scored[n].rests_on for n in "abc"] == [2, 2, 2]
+    assert [scored[n].reached for n in "abc"] == [1, 2, 1]
+
+
+def test_a_score_is_relative_to_its_pool():
+    # against b alone, a is the fastest on w1 (score (4 - 1) / 2 / 3); once c is in the pool,
+    # c's 60 steps are the best there and a's score drops with no change of its own times
+    alone = score_pool({"a": POOL["a"], "b": POOL["b"]}, BUDGETS)
+    assert alone["a"].score.point == pytest.approx(3 / 2 / 3)
+    assert score_pool(POOL, BUDGETS)["a"].score.point == pytest.approx((4 - 110 / 60) / 6)
+
+
+def test_intervals_contain_the_point_and_collapse_when_all_seeds_agree():
+    scored = score_pool(POOL, BUDGETS, "b")
+    for s in scored.values():
+        assert s.score.low <= s.score.point <= s.score.high, s
+        assert s.speedup.low <= s.speedup.point <= s.speedup.high, s
+    assert scored["a"].score.low < scored["a"].score.high  # a's and c's seeds disagree
+    assert scored["c"].speedup.low < scored["c"].speedup.high
+    # the reference against itself is 1 in every resample
+    assert (scored["b"].speedup.low, scored["b"].speedup.high) == (1.0, 1.0)
+    agreeing = {
+        n: {w: [median_over_seeds(v)] * 3 for w, v in row.items()} for n, row in POOL.items()
+    }
+    for s in score_pool(agreeing, BUDGETS, "b").values():
+        assert s.score.low == s.score.point == s.score.high
+        assert s.speedup.low == s.speedup.point == s.speedup.high
+
+
+def test_intervals_are_reproducible_and_do_not_depend_on_the_pool_order():
+    first = score_pool(POOL, BUDGETS, "b")
+    again = score_pool(dict(reversed(POOL.items())), BUDGETS, "b")
+    assert first == {n: again[n] for n in first}
+    other_seed = score_pool(POOL, BUDGETS, "b", seed=1)
+    assert other_seed["a"].score.point == first["a"].score.point
+    wider = score_pool(POOL, BUDGETS, "b", level=0.99)["a"].score
+    assert wider.low <= first["a"].score.low and wider.high >= first["a"].score.high
+
+
+def test_a_pool_without_budgets_has_no_speedups():
+    scored = score_pool(POOL, None, "b")
+    assert all(s.speedup is None and s.rests_on == 0 for s in scored.values())
+    assert scored["a"].times["w2"] == 600.0  # no budget to cut at
+
+
+@pytest.mark.parametrize(
+    ("pool", "budgets", "reference", "message"),
+    [
+        ({"a": {"w1": [1.0]}, "b": {"w2": [1.0]}}, None, None, "same workloads"),
+        ({"a": {"w1": [1.0]}}, {"w2": 5.0}, None, "no budget"),
+        ({"a": {"w1": [1.0]}}, None, "nadamw", "not in the pool"),
+        ({"a": {"w1": []}}, None, None, "no seeds"),
+        ({"a": {"w1": [math.nan]}}, None, None, "number or inf"),
+        ({"a": {}}, None, None, "empty suite"),
+    ],
+)
+def test_score_pool_refuses_what_it_cannot_score(pool, budgets, reference, message):
+    with pytest.raises(ValueError, match=message):
+        score_pool(pool, budgets, reference)

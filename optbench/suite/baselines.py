@@ -7,13 +7,14 @@ Scores use steps, which hold across machines; seconds are this machine's.
     optbench suite --rebuild-baselines suite.trials=5 suite.seeds=5   # rewrites it here
 
 The table is built by optbench/suite/targets.py (``--rebuild-baselines``), which tunes each
-baseline with the same trial budget and sets the workloads' targets and budgets from them."""
+baseline with the same trial budget and sets the workloads' targets and budgets from them.
+Its per-seed rows enter every pool (optbench/suite/pool.py): the baselines were run over the
+budget before the rebuild, so a seed past today's budget counts there as not reached."""
 
 from __future__ import annotations
 
 import csv
 import datetime
-import math
 import platform
 from importlib import metadata, resources
 from pathlib import Path
@@ -86,16 +87,6 @@ def save(results_by_baseline: dict[str, list], path: Path | None = None) -> Path
     return path
 
 
-def shipped_medians(column: str = "steps_to_target") -> dict[str, dict[str, float]]:
-    """medians[baseline][workload]: the shipped table's median ``column`` over seeds."""
-    from optbench.suite.score import median_over_seeds
-
-    return {
-        baseline: {name: median_over_seeds(values) for name, values in per.items()}
-        for baseline, per in steps_by_baseline(load(), column).items()
-    }
-
-
 def settings_of(rows: list[dict[str, str]]) -> dict[str, dict[str, str]]:
     """settings[baseline][workload]: the tuned overrides the table was built with ("" for
     defaults, and in a table from before tuning)."""
@@ -103,36 +94,3 @@ def settings_of(rows: list[dict[str, str]]) -> dict[str, dict[str, str]]:
     for row in rows:
         found.setdefault(row["baseline"], {}).setdefault(row["workload"], row.get("settings") or "")
     return found
-
-
-def baseline_row(baseline: str, label: str) -> str:
-    """A baseline's row name in a table with the submission ``label``."""
-    return f"{baseline} (baseline)" if baseline == label else baseline
-
-
-def score_rows(
-    times: dict[str, float], label: str, baseline_times: dict[str, dict[str, float]]
-) -> list[list[str]]:
-    """The submission (``times``: median steps or seconds to target per workload) and every
-    baseline that has all those workloads, scored together: AlgoPerf score, geometric-mean
-    speedup over NAdamW, workloads reached. [] when no baseline has them all. A submission
-    named as a baseline (optimizer=adamw at its defaults) keeps its row; the tuned baseline's
-    is "adamw (baseline)"."""
-    from optbench.suite.score import algoperf_score, geometric_mean_speedup, performance_ratios
-
-    scored = {label: times}
-    for baseline, per in baseline_times.items():
-        if all(name in per for name in times):
-            scored[baseline_row(baseline, label)] = {name: per[name] for name in times}
-    if len(scored) == 1:
-        return []
-    reference = baseline_row("nadamw", label)
-    rows = []
-    for name, ratios in performance_ratios(scored).items():
-        speedup = (
-            geometric_mean_speedup(scored, name, reference) if reference in scored else math.nan
-        )
-        reached = sum(math.isfinite(t) for t in scored[name].values())
-        vs = f"{speedup:.2f}x" if math.isfinite(speedup) else "-"  # no workload both reached
-        rows.append([name, f"{algoperf_score(ratios):.3f}", vs, f"{reached}/{len(times)}"])
-    return rows

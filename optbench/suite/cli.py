@@ -6,12 +6,16 @@
     optbench suite --config-dir my_conf optimizer=my_sign suite.workloads=[mnist_mlp]
     optbench suite optimizer=adam suite.ruleset=external_tuning suite.trials=5
     optbench suite --rebuild-baselines suite.trials=5 suite.seeds=5
+    optbench suite --score                             # the latest suite of each optimizer,
+    optbench suite --score --suites ID,ID --uri URI    # or the named ones, in one pool
 
-The suite itself is optbench/suite/run.py; the targets and baselines, targets.py."""
+The suite itself is optbench/suite/run.py; the targets and baselines, targets.py; pools of
+suites read back from MLflow, pool.py."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from optbench.errors import USER_ERROR_EXIT, OptbenchError
@@ -37,6 +41,50 @@ def list_workloads() -> None:
     )
 
 
+def score(args: argparse.Namespace) -> None:
+    """--score: finished suites from the store and the tuned baselines in one pool, one table."""
+    from optbench import console
+    from optbench.suite import pool, scorecard
+
+    uri = args.uri
+    if uri is None:
+        from optbench.tracking import resolve_uri
+
+        uri = resolve_uri(compose(wl.names()[0], args.overrides, None).tracking.uri)
+    ids = [s.strip() for s in args.suites.split(",") if s.strip()] if args.suites else None
+    together, suites = pool.from_store(uri, ids, args.ruleset)
+    scored = together.scored()
+    workloads = together.workloads
+    console.console.print(
+        "suites: " + ", ".join(f"{s.optimizer} {s.suite_id} ({s.ruleset})" for s in suites),
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print_table(
+        scorecard.score_title(together, len(workloads)),
+        scorecard.SCORE_HEADER,
+        scorecard.score_rows(scored),
+    )
+    console.console.print(scorecard.RULES, highlight=False)
+    budgets = together.budgets or {}
+    rows = [[name, *(_steps_cell(s.times[w]) for w in workloads)] for name, s in scored.items()]
+    rows.append(["budget (steps)", *(f"{budgets[w]:,.0f}" for w in workloads)])
+    console.print_table(
+        "median steps to target (-: not reached on most seeds within the budget)",
+        ["optimizer", *workloads],
+        rows,
+    )
+    if args.json:
+        from pathlib import Path
+
+        Path(args.json).write_text(pool.as_json(together))
+        console.console.print(f"scores: {Path(args.json).absolute()}", highlight=False)
+
+
+def _steps_cell(steps: float) -> str:
+    return "-" if math.isinf(steps) else f"{steps:,.0f}"
+
+
 def main(argv: list[str]) -> int:
     from optbench import console
 
@@ -53,11 +101,27 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--rebuild-baselines", action="store_true", help="re-run the baselines, rewrite their table"
     )
+    parser.add_argument(
+        "--score",
+        action="store_true",
+        help="score finished suites from the MLflow store together, with the tuned baselines, "
+        "in one pool (the latest suite of each optimizer, or --suites)",
+    )
+    parser.add_argument("--suites", help="with --score: suite ids (or parent run ids), ID,ID")
+    parser.add_argument(
+        "--ruleset",
+        choices=["self_tuning", "external_tuning"],
+        help="with --score: the ruleset whose latest suites to take (default self_tuning)",
+    )
+    parser.add_argument("--uri", help="with --score: the MLflow store (default: tracking.uri)")
+    parser.add_argument("--json", help="with --score: also write the scores to this JSON file")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args(argv)
     try:
         if args.list:
             list_workloads()
+        elif args.score:
+            score(args)
         elif args.rebuild_baselines:
             from optbench.suite import targets
 

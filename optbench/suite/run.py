@@ -16,8 +16,8 @@ from typing import Any
 
 from optbench.errors import OptbenchError
 from optbench.suite import workloads as wl
+from optbench.suite.pool import Pool
 from optbench.suite.result import WorkloadResult, final_metrics
-from optbench.suite.score import median_over_seeds
 from optbench.suite.settings import (
     Settings,
     check_search,
@@ -83,17 +83,17 @@ def run(argv: list[str], config_dir: str | None, scored: bool = True) -> list[Wo
         withdraw()
         done = [r for r in results if r.steps]  # a workload cut short has no seeds yet
         if done and status != "FINISHED":  # an interrupted suite still leaves its table
-            text = scorecard.markdown(title=title, label=label, results=done, baseline_steps={})
+            text = scorecard.markdown(title=title, label=label, results=done, pool=None)
             MlflowWriter(uri).text(parent, text, "scorecard.md")
     console.print_table(title, scorecard.HEADER, [r.row() for r in results])
     if scored:
         from optbench.report.cli import log_report
+        from optbench.suite.pool import budgets_of
 
-        steps = _print_scores(results, label, reruns)
+        budgets = budgets_of({r.workload.name: workloads[r.workload.name] for r in results})
+        pool = _print_scores(results, label, reruns, budgets)
         folder = Path("runs") / "reports" / f"suite-{suite_id}"
-        page = scorecard.write(
-            folder, title=title, label=label, results=results, baseline_steps=steps
-        )
+        page = scorecard.write(folder, title=title, label=label, results=results, pool=pool)
         log_report(uri, parent, folder)
         console.console.print(f"scorecard: {page.absolute()}", highlight=False)
     return results
@@ -189,39 +189,47 @@ COLUMNS = {"steps": "steps_to_target", "gradients": "gradients_to_target",
 
 
 def _print_scores(
-    results: list[WorkloadResult], label: str, reruns: dict[str, list[WorkloadResult]]
-) -> dict[str, dict[str, float]]:
-    """Print the score tables: on steps (the shipped baselines, or those re-run here), on
-    gradient evaluations where the submission's differ (SAM: two a step), and with re-run
-    baselines on this machine's seconds. Returns the baselines' median steps."""
+    results: list[WorkloadResult],
+    label: str,
+    reruns: dict[str, list[WorkloadResult]],
+    budgets: dict[str, float],
+) -> Pool | None:
+    """Print the score tables, each scoring the submission and the baselines in one pool
+    (named above the table): on steps (the shipped baselines, or those re-run here), on
+    gradient evaluations where the submission's differ (SAM: two a step; the budget then
+    counts gradient evaluations, as AlgoPerf's counts time), and with re-run baselines on this
+    machine's seconds (no budget in seconds, so no speed-up; a seed past the step budget is
+    not reached). Returns the pool on steps (None without baselines) for the scorecard page."""
     from optbench import console
-    from optbench.suite.baselines import score_rows, shipped_medians
-    from optbench.suite.scorecard import NO_BASELINES, SCORE_HEADER
+    from optbench.suite import baselines, pool
+    from optbench.suite.scorecard import NO_BASELINES, SCORE_HEADER, score_rows, score_title
 
-    def medians(rs: list[WorkloadResult], what: str) -> dict[str, float]:
-        return {r.workload.name: median_over_seeds(getattr(r, what)) for r in rs}
+    def per_seed(rs: list[WorkloadResult], what: str) -> dict[str, list[float]]:
+        return {r.workload.name: list(getattr(r, what)) for r in rs}
 
     kinds = ["steps"]
     if any(r.gradients_per_step != 1 for r in results):
         kinds.append("gradients")
     if reruns:
         kinds.append("seconds")
-    by_kind: dict[str, dict[str, dict[str, float]]] = {}
+    where = "re-run here" if reruns else "shipped"
+    steps_of = {label: per_seed(results, "steps")}  # what cuts the seconds at the budget
+    steps_of.update({pool.baseline_name(b): per_seed(rs, "steps") for b, rs in reruns.items()})
+    pools: dict[str, Pool | None] = {}
     for what in kinds:
-        theirs = by_kind[what] = (
-            {b: medians(rs, what) for b, rs in reruns.items()}
+        theirs = (
+            {b: per_seed(rs, what) for b, rs in reruns.items()}
             if reruns
-            else shipped_medians(COLUMNS[what])
+            else baselines.steps_by_baseline(baselines.load(), COLUMNS[what])
         )
-        rows = score_rows(medians(results, what), label, theirs)
-        if not rows:
+        mine = {label: per_seed(results, what)}
+        cut_by = steps_of if what == "seconds" else None
+        together = pools[what] = pool.with_baselines(mine, theirs, budgets, label, cut_by)
+        if together is None:
             console.console.print(NO_BASELINES, highlight=False)
             break
-        where = "re-run here" if reruns else "shipped"
+        together.label += f" ({where})"
         console.print_table(
-            f"score with the baselines ({where}) over {len(results)} workloads "
-            f"(median {what} to target)",
-            SCORE_HEADER,
-            rows,
+            score_title(together, len(results), what), SCORE_HEADER, score_rows(together.scored())
         )
-    return by_kind["steps"]  # computed first, whatever broke the loop
+    return pools["steps"]  # computed first, whatever broke the loop

@@ -5,20 +5,32 @@ The inputs are times to target: ``times[submission][workload]`` is the steps (or
 submission took to reach the workload's target, ``math.inf`` where it never did. As in AlgoPerf
 (Dahl et al. 2023, "Benchmarking Neural Network Training Algorithms"; mlcommons/
 algorithmic-efficiency, scoring/performance_profile.py), each time is divided by the best time
-on its workload over every submission scored together (the user's optimizer and the baselines),
-rho_s(tau) is the share of workloads with ratio <= tau, and the score is the integral of rho_s
-over [1, tau_max] divided by tau_max - 1. AlgoPerf integrates a sampled profile with the
-trapezoid rule; here the step function is integrated exactly, so hand-computed scores match.
+on its workload over every submission scored together (the *pool*), rho_s(tau) is the share of
+workloads with ratio <= tau, and the score is the integral of rho_s over [1, tau_max] divided by
+tau_max - 1. AlgoPerf integrates a sampled profile with the trapezoid rule; here the step
+function is integrated exactly, so hand-computed scores match.
+
+A score means nothing outside its pool (the best time on a workload is the pool's), so
+``score_pool`` scores one pool from the per-seed times: a seed past the workload's budget counts
+as not reached (AlgoPerf gives a run past its max_runtime an infinite time), the speed-up over
+a reference follows AlgoPerf's scoring/compute_speedups.py (a miss counts as budget + 1, the
+geometric mean runs over every workload), and every score and speed-up carries a bootstrap
+interval over seeds.
 """
 
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 TAU_MAX = 4.0  # AlgoPerf's upper limit of integration for the benchmark score
+RESAMPLES = 1000  # bootstrap resamples of the seeds behind every interval
+LEVEL = 0.95  # the intervals are 95% percentile intervals (2.5th to 97.5th percentile)
+BOOTSTRAP_SEED = 0  # fixed, so a pool's intervals are the same on every machine and run
 
 
 def _check_time(submission: str, workload: str, time: float) -> float:
@@ -93,21 +105,6 @@ def algoperf_score(
     return float(widths.sum() / r.size / (tau_max - 1))
 
 
-def geometric_mean_speedup(
-    times: Mapping[str, Mapping[str, float]], submission: str, baseline: str
-) -> float:
-    """Geometric mean over the workloads both reached of baseline time / submission time (> 1:
-    the submission is faster). Geometric, because speedups are ratios: 2x on one workload and
-    0.5x on another should average to 1x. NaN when no workload was reached by both."""
-    sub, base = times[submission], times[baseline]
-    logs = [
-        math.log(_check_time(baseline, w, base[w]) / _check_time(submission, w, t))
-        for w, t in sub.items()
-        if w in base and math.isfinite(t) and math.isfinite(base[w])
-    ]
-    return math.exp(sum(logs) / len(logs)) if logs else math.nan
-
-
 def speedup_over_best_baseline(
     times: Mapping[str, Mapping[str, float]], submission: str, baselines: Iterable[str]
 ) -> dict[str, float]:
@@ -146,3 +143,182 @@ def median_over_seeds(values: Iterable[float | None]) -> float:
 def reached_over_seeds(values: Iterable[float | None]) -> bool:
     """Whether the workload counts as reached: its median over seeds is finite."""
     return math.isfinite(median_over_seeds(values))
+
+
+def within_budget(values: Iterable[float | None], budget: float) -> list[float]:
+    """Per seed, the time to target, inf where it was not reached or only past ``budget``.
+
+    AlgoPerf gives a trial that misses the target within max_runtime an infinite time, and the
+    infinity takes part in the median over seeds. Cut per seed, not on the median: of two
+    seeds, one within and one past the budget, the median is inf (no majority reached it),
+    while the median of the raw times could fall within the budget."""
+    out = []
+    for value in values:
+        t = math.inf if value is None else float(value)
+        if math.isnan(t):
+            raise ValueError(f"time to target must be a number or inf, got {value!r}")
+        out.append(t if t <= budget else math.inf)
+    return out
+
+
+def algoperf_speedup(
+    times: Mapping[str, Mapping[str, float]],
+    submission: str,
+    reference: str,
+    budgets: Mapping[str, float],
+) -> tuple[float, int]:
+    """The geometric mean over every workload of reference time / submission time (> 1: the
+    submission is faster), and how many workloads it rests on.
+
+    AlgoPerf's scoring/compute_speedups.py: a time not reached (inf) counts as the workload's
+    budget + 1 (its max_runtime + 1 s there), so a workload missed by one side weighs as
+    budget + 1 over the other's time, and one missed by both as 1x. Geometric, because speed-ups
+    are ratios. It rests on the workloads that the submission or the reference reached: the
+    others are 1x by construction."""
+    sub, ref = times[submission], times[reference]
+    logs, rests_on = [], 0
+    for w, budget in budgets.items():
+        mine = _check_time(submission, w, sub[w])
+        theirs = _check_time(reference, w, ref[w])
+        rests_on += math.isfinite(mine) or math.isfinite(theirs)
+        miss = budget + 1
+        logs.append(
+            math.log(
+                (theirs if math.isfinite(theirs) else miss)
+                / (mine if math.isfinite(mine) else miss)
+            )
+        )
+    if not logs:
+        raise ValueError("no workloads: the speed-up over an empty suite is undefined")
+    return math.exp(sum(logs) / len(logs)), rests_on
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate and its bootstrap percentile interval [low, high]."""
+
+    point: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One optimizer of a pool: its median times (inf: not reached), the AlgoPerf score and the
+    speed-up over the pool's reference (None without one), each with its interval, and the
+    number of workloads the speed-up rests on (reached by it or by the reference)."""
+
+    name: str
+    times: dict[str, float]
+    reached: int
+    score: Estimate
+    speedup: Estimate | None
+    rests_on: int
+
+
+def _scores(times: np.ndarray, tau_max: float) -> np.ndarray:
+    """algoperf_score of every optimizer at once: ``times[..., optimizer, workload]`` ->
+    ``[..., optimizer]``. The best is over the pool (axis -2); inf times keep ratio inf."""
+    best = times.min(axis=-2, keepdims=True)
+    with np.errstate(invalid="ignore"):  # inf / inf where nobody reached a workload
+        ratios = np.where(np.isfinite(times), times / best, np.inf)
+    widths = np.clip(tau_max - ratios, 0.0, None)
+    return widths.sum(axis=-1) / times.shape[-1] / (tau_max - 1)
+
+
+def _speedups(times: np.ndarray, reference: int, misses: np.ndarray) -> np.ndarray:
+    """algoperf_speedup of every optimizer over optimizer ``reference`` at once."""
+    counted = np.where(np.isfinite(times), times, misses)
+    logs = np.log(counted[..., reference : reference + 1, :] / counted)
+    return np.exp(logs.mean(axis=-1))
+
+
+def _resampled_medians(
+    values: list[float], name: str, workload: str, resamples: int, seed: int
+) -> np.ndarray:
+    """``resamples`` medians of the seeds drawn with replacement. Each optimizer and workload
+    draws from its own generator, seeded by the fixed seed and the two names, so the draws do
+    not depend on who else is in the pool or in which order."""
+    v = np.asarray(values, dtype=float)
+    key = [seed, zlib.crc32(name.encode()), zlib.crc32(workload.encode())]
+    idx = np.random.default_rng(key).integers(0, v.size, size=(resamples, v.size))
+    return np.median(v[idx], axis=1)
+
+
+def score_pool(
+    per_seed: Mapping[str, Mapping[str, Sequence[float | None]]],
+    budgets: Mapping[str, float] | None = None,
+    reference: str | None = None,
+    *,
+    resamples: int = RESAMPLES,
+    level: float = LEVEL,
+    seed: int = BOOTSTRAP_SEED,
+    tau_max: float = TAU_MAX,
+) -> dict[str, Scored]:
+    """Score every optimizer of one pool together, from its per-seed times to target.
+
+    ``per_seed[optimizer][workload]``: the times of its seeds (or studies; inf or None: not
+    reached). ``budgets[workload]``: the budget in the same unit, which cuts seeds past it
+    (within_budget) and is the miss time of the speed-up; None: no cut and no speed-up (a
+    table on seconds, which have no budget). ``reference``: the optimizer the speed-ups are
+    over (NAdamW), or None.
+
+    The point estimates score the medians over seeds. The intervals: ``resamples`` times,
+    every optimizer's seeds on every workload are drawn again with replacement, the medians,
+    the pool's best times, the scores and the speed-ups recomputed; the interval is the
+    central ``level`` share of those (percentile bootstrap). Where all seeds agree it
+    collapses to the point."""
+    names = list(per_seed)
+    if not names:
+        return {}
+    workloads = list(per_seed[names[0]])
+    for name in names:
+        if set(per_seed[name]) != set(workloads):
+            raise ValueError(
+                f"optimizer {name!r} has workloads {sorted(per_seed[name])}, "
+                f"expected {sorted(workloads)}: a pool scores everyone on the same workloads"
+            )
+    if not workloads:
+        raise ValueError("no workloads: the performance profile of an empty suite is undefined")
+    if budgets is not None and not set(workloads) <= set(budgets):
+        missing = sorted(set(workloads) - set(budgets))
+        raise ValueError(f"no budget for workloads {missing}")
+    if reference is not None and reference not in per_seed:
+        raise ValueError(f"the reference {reference!r} is not in the pool {names}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    cut: dict[str, dict[str, list[float]]] = {}
+    for name in names:
+        cut[name] = {}
+        for w in workloads:
+            values = list(per_seed[name][w])
+            if not values:
+                raise ValueError(f"{name!r} has no seeds on {w!r}")
+            budget = math.inf if budgets is None else float(budgets[w])
+            cut[name][w] = within_budget(values, budget)
+            for t in cut[name][w]:
+                _check_time(name, w, t)
+    point = np.array([[median_over_seeds(cut[n][w]) for w in workloads] for n in names])
+    draws = np.empty((resamples, len(names), len(workloads)))
+    for i, n in enumerate(names):
+        for j, w in enumerate(workloads):
+            draws[:, i, j] = _resampled_medians(cut[n][w], n, w, resamples, seed)
+    tails = [100 * (1 - level) / 2, 100 * (1 + level) / 2]
+    scores, score_draws = _scores(point, tau_max), _scores(draws, tau_max)
+    score_low, score_high = np.percentile(score_draws, tails, axis=0)
+    speedups = speedup_low = speedup_high = None
+    if reference is not None and budgets is not None:
+        ref, misses = names.index(reference), np.array([budgets[w] + 1 for w in workloads])
+        speedups = _speedups(point, ref, misses)
+        speedup_low, speedup_high = np.percentile(_speedups(draws, ref, misses), tails, axis=0)
+    out = {}
+    for i, name in enumerate(names):
+        times = dict(zip(workloads, point[i].tolist(), strict=True))
+        reached = int(np.isfinite(point[i]).sum())
+        speedup, rests_on = None, 0
+        if speedups is not None and reference is not None:
+            speedup = Estimate(float(speedups[i]), float(speedup_low[i]), float(speedup_high[i]))
+            rests_on = int((np.isfinite(point[i]) | np.isfinite(point[ref])).sum())
+        score = Estimate(float(scores[i]), float(score_low[i]), float(score_high[i]))
+        out[name] = Scored(name, times, reached, score, speedup, rests_on)
+    return out

@@ -1,9 +1,9 @@
 """The suite's scorecard as files: index.html (tables and the performance-profile figure, next to
 it as a PNG) and scorecard.md, in one folder that the suite logs on its parent run.
 
-Inputs are plain data (the suite's WorkloadResult list and the baselines' median steps), so the
-page can be built and tested without MLflow or a training run. The scoring is
-optbench.suite.score's and baselines.score_rows'; this module arranges and formats it."""
+Inputs are plain data (the suite's WorkloadResult list and the pool it is scored in, a
+pool.Pool), so the page can be built and tested without MLflow or a training run. The scoring
+is optbench.suite.score's; this module arranges and formats it."""
 
 from __future__ import annotations
 
@@ -14,10 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from optbench.suite.baselines import baseline_row, score_rows
+from optbench.suite.pool import SUFFIX, Pool
 from optbench.suite.result import HEADER, WorkloadResult
 from optbench.suite.score import (
+    LEVEL,
+    RESAMPLES,
     TAU_MAX,
+    Estimate,
+    Scored,
     median_over_seeds,
     performance_profile,
     performance_ratios,
@@ -25,34 +29,45 @@ from optbench.suite.score import (
 )
 
 SPEEDUP = "speedup vs best baseline"
-SCORE_HEADER = ["optimizer", f"AlgoPerf score (tau <= {TAU_MAX:g})",
-                "speedup vs nadamw (geometric mean)", "reached"]  # fmt: skip
+INTERVAL = f"{LEVEL:.0%} interval"
+SCORE_HEADER = ["optimizer", "reached", f"AlgoPerf score (tau <= {TAU_MAX:g})",
+                f"score, {INTERVAL}", "speedup vs nadamw (geometric mean)",
+                f"speedup, {INTERVAL}", "workloads behind it"]  # fmt: skip
 FIGURE = "performance_profile.png"
 NO_BASELINES = (
     "No baseline ran all these workloads, so there is no score or performance profile: "
     "optbench suite --rebuild-baselines"
 )
+RULES = (
+    f"Scored together in one pool; a seed past the workload's budget counts as not reached. "
+    f"Speed-up over the tuned NAdamW as AlgoPerf computes it: a workload not reached counts as "
+    f"its budget + 1 step, the geometric mean runs over every workload, and the last column "
+    f"says how many of them either side reached (the rest are 1x by construction). Intervals: "
+    f"{LEVEL:.0%} percentile bootstrap over seeds ({RESAMPLES} resamples of every optimizer's "
+    f"seeds per workload, fixed RNG seed, medians and pool rescored each time)."
+)
 _ME = "\0submission"  # the submission's key in times tables; no baseline can be named so
 
 
 def speedup_column(
-    results: Sequence[WorkloadResult], baseline_steps: dict[str, dict[str, float]]
+    results: Sequence[WorkloadResult], pool: Pool | None, label: str
 ) -> dict[str, float]:
-    """Per workload: the best baseline's median steps / the submission's.
+    """Per workload: the best baseline's median steps / the submission's (row ``label``), both
+    as the pool scores them (a seed past the budget counts as not reached).
 
-    Each workload is compared with the baselines that ran it, so one missing baseline row does
-    not blank the column. 0.0: only baselines reached the target; inf: only the submission did;
-    NaN: nobody reached it, or no baseline ran the workload (score.speedup_over_best_baseline's
-    conventions)."""
+    0.0: only baselines reached the target; inf: only the submission did; NaN: nobody reached
+    it, or no baseline ran the workload (score.speedup_over_best_baseline's conventions)."""
+    scored = pool.scored() if pool is not None else {}
+    baselines = {n: s.times for n, s in scored.items() if n.endswith(SUFFIX)}
     out = {}
     for result in results:
         name = result.workload.name
-        ran = {b: per[name] for b, per in baseline_steps.items() if name in per}
+        ran = {b: times[name] for b, times in baselines.items() if name in times}
         if not ran:
             out[name] = math.nan
             continue
-        times = {_ME: {name: median_over_seeds(result.steps)}}
-        times.update({b: {name: steps} for b, steps in ran.items()})
+        mine = scored[label].times[name] if label in scored else median_over_seeds(result.steps)
+        times = {_ME: {name: mine}, **{b: {name: steps} for b, steps in ran.items()}}
         out[name] = speedup_over_best_baseline(times, _ME, ran)[name]
     return out
 
@@ -68,44 +83,64 @@ def speedup_cell(value: float) -> str:
     return f"{value:.2f}x"
 
 
-def scored_times(
-    results: Sequence[WorkloadResult], label: str, baseline_steps: dict[str, dict[str, float]]
-) -> dict[str, dict[str, float]]:
-    """Median steps of the submission and of every other baseline that ran all its workloads
-    (baselines.score_rows' rule, so the figure draws the optimizers the score table lists): a
-    profile needs the same workloads for everyone (score.performance_ratios)."""
-    mine = {r.workload.name: median_over_seeds(r.steps) for r in results}
-    times = {label: mine}
-    for baseline, per in baseline_steps.items():
-        if all(w in per for w in mine):
-            times[baseline_row(baseline, label)] = {w: per[w] for w in mine}
-    return times
+def interval_cell(estimate: Estimate | None, form: str) -> str:
+    """``[low, high]`` of an estimate in the point's format."""
+    if estimate is None:
+        return "-"
+    return f"[{estimate.low:{form}}, {estimate.high:{form}}]"
+
+
+def score_rows(scored: dict[str, Scored]) -> list[list[str]]:
+    """The score table's cells, one row per optimizer of the pool, in the pool's order."""
+    rows = []
+    for s in scored.values():
+        n = len(s.times)
+        speedup = "-" if s.speedup is None else f"{s.speedup.point:.2f}x"
+        speedup_interval = "-" if s.speedup is None else interval_cell(s.speedup, ".2f")
+        rows.append(
+            [
+                s.name,
+                f"{s.reached}/{n}",
+                f"{s.score.point:.3f}",
+                interval_cell(s.score, ".3f"),
+                speedup,
+                speedup_interval,
+                "-" if s.speedup is None else f"{s.rests_on}/{n}",
+            ]
+        )
+    return rows
 
 
 def _tables(
-    results: Sequence[WorkloadResult], label: str, baseline_steps: dict[str, dict[str, float]]
-) -> tuple[list[list[str]], dict[str, dict[str, float]], list[list[str]]]:
-    """The per-workload rows, the times scored together and the score rows."""
-    speedups = speedup_column(results, baseline_steps)
+    results: Sequence[WorkloadResult], pool: Pool | None, label: str
+) -> tuple[list[list[str]], list[list[str]]]:
+    """The per-workload rows and the score rows ([] without a pool)."""
+    speedups = speedup_column(results, pool, label)
     rows = [[*r.row(), speedup_cell(speedups[r.workload.name])] for r in results]
-    times = scored_times(results, label, baseline_steps)
-    return rows, times, score_rows(times[label], label, baseline_steps)
+    return rows, score_rows(pool.scored()) if pool is not None else []
+
+
+def score_title(pool: Pool, n: int, what: str = "steps") -> str:
+    """The score table's title, which names its pool: a score is only relative to it."""
+    return f"Score over {n} workloads (median {what} to target), pool: {pool.label}"
 
 
 def markdown(
-    *,
-    title: str,
-    label: str,
-    results: Sequence[WorkloadResult],
-    baseline_steps: dict[str, dict[str, float]],
+    *, title: str, label: str, results: Sequence[WorkloadResult], pool: Pool | None
 ) -> str:
     """scorecard.md: the per-workload table, then the score table (or why there is none)."""
     from optbench.report.tables import markdown as table
 
-    rows, _, scores = _tables(results, label, baseline_steps)
+    rows, scores = _tables(results, pool, label)
     parts = [f"# {title}", "", table([*HEADER, SPEEDUP], rows)]
-    if scores:
-        parts += [f"## Score over {len(results)} workloads", "", table(SCORE_HEADER, scores)]
+    if scores and pool is not None:
+        parts += [
+            f"## {score_title(pool, len(results))}",
+            "",
+            RULES,
+            "",
+            table(SCORE_HEADER, scores),
+        ]
     else:
         parts.append(NO_BASELINES + "\n")
     return "\n".join(parts)
@@ -143,18 +178,18 @@ def write(
     title: str,
     label: str,
     results: Sequence[WorkloadResult],
-    baseline_steps: dict[str, dict[str, float]],
+    pool: Pool | None,
 ) -> Path:
-    """Write index.html, scorecard.md and (with baselines) performance_profile.png into
-    ``folder``; returns index.html's path. ``baseline_steps[baseline][workload]``: median steps
-    to target (inf: not reached), e.g. baselines.shipped_medians()."""
+    """Write index.html, scorecard.md and (with a pool) performance_profile.png into
+    ``folder``; returns index.html's path. ``pool``: the submission ``label`` and the
+    baselines scored together on median steps (pool.with_baselines), None without baselines."""
     from optbench.report.html import STYLE, _image, _text_table
     from optbench.report.tables import TextTable
 
     folder.mkdir(parents=True, exist_ok=True)
-    rows, times, scores = _tables(results, label, baseline_steps)
+    rows, scores = _tables(results, pool, label)
     (folder / "scorecard.md").write_text(
-        markdown(title=title, label=label, results=results, baseline_steps=baseline_steps)
+        markdown(title=title, label=label, results=results, pool=pool)
     )
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
@@ -162,17 +197,19 @@ def write(
         f"<style>{STYLE}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         f"<p>Optimizer: <b>{html.escape(label)}</b>. Steps to target: the median over seeds "
-        "(a seed that missed counts as infinite, so a target is reached when most seeds reach "
-        "it). Speedup: the fewest median steps of any baseline divided by this optimizer's.</p>",
+        "(a seed that missed, or reached it only past the budget, counts as infinite, so a "
+        "target is reached when most seeds reach it). Speedup: the fewest median steps of any "
+        "baseline divided by this optimizer's.</p>",
         "<h2>Per workload</h2>",
         _text_table(TextTable([*HEADER, SPEEDUP], rows)),
     ]
-    if scores:
+    if scores and pool is not None:
+        times = {name: s.times for name, s in pool.scored().items()}
         parts += [
-            f"<h2>Score over {len(results)} workloads</h2>",
+            f"<h2>{html.escape(score_title(pool, len(results)))}</h2>",
             f"<p>AlgoPerf score: the area under rho(tau) for tau in [1, {TAU_MAX:g}], divided "
             f"by {TAU_MAX - 1:g}; rho(tau) is the share of workloads reached within tau times "
-            "the best median steps of the optimizers below.</p>",
+            f"the best median steps of the optimizers below. {html.escape(RULES)}</p>",
             _text_table(TextTable(SCORE_HEADER, scores)),
             _image(profile_figure(times, label, folder / FIGURE)),
         ]
