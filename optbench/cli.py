@@ -27,6 +27,7 @@ SUBCOMMANDS = {
     "reproduce": "optbench.reproduce",
     "ui": "optbench.tracking.server",
 }
+COMPOSING = ("suite", "reproduce")  # subcommands that compose configs in this process
 _job_started = False  # set once Hydra has composed a config and handed it to a job
 
 
@@ -40,9 +41,9 @@ def _task(cfg: Any) -> float:
 
 
 @functools.cache
-def _hydra_entry() -> Callable[[], Any]:
-    """``_task`` under @hydra.main, with optbench's schemas and tuning sweeper registered."""
-    import hydra
+def _register() -> None:
+    """optbench's schemas and its tuning sweeper (the plugin's class and its config,
+    hydra/sweeper=optbench_tune), for whatever composes next in this process."""
     from hydra.core.plugins import Plugins
 
     from hydra_plugins.optbench_tune import TuneSweeper
@@ -52,6 +53,14 @@ def _hydra_entry() -> Callable[[], Any]:
     # Hydra finds plugins by listing the hydra_plugins package, which misses ours under an
     # editable install (setuptools serves it through an import hook): registered by name
     Plugins.instance().register(TuneSweeper)
+
+
+@functools.cache
+def _hydra_entry() -> Callable[[], Any]:
+    """``_task`` under @hydra.main, with optbench's schemas and tuning sweeper registered."""
+    import hydra
+
+    _register()
     return hydra.main(version_base="1.3", config_path="pkg://optbench.conf", config_name="config")(
         _task
     )
@@ -108,6 +117,8 @@ def main() -> None:
     ``optbench ui`` serves the MLflow UI on the results (SUBCOMMANDS)."""
     argv = sys.argv[1:]
     if argv[:1] and argv[0] in SUBCOMMANDS:
+        if argv[0] in COMPOSING:
+            _register()
         sys.exit(importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:]))
     if argv in (["--version"], ["-V"]):
         print(f"optbench {_version()}")
