@@ -5,7 +5,10 @@ other core while the job imports scikit-learn and trains.
 The helper opens the store only on the first request, so a job that fails validation can
 discard it without touching the store. If the job's process dies, the helper sees the pipe
 close and marks the open run KILLED. It ignores Ctrl-C and SIGTERM: the job handles them and
-closes the run (a preempted job's whole process group gets SIGTERM)."""
+closes the run (a preempted job's whole process group gets SIGTERM).
+
+A job that writes its runs itself (MLflow already imported, a pool worker) has a ``guard``
+process instead, which only closes KILLED the runs the job's process left open when it died."""
 
 from __future__ import annotations
 
@@ -93,7 +96,9 @@ def serve(conn: Any, uri: str) -> None:
 
     Messages back are ("error", exception), sent as soon as a call fails, and
     ("reply", result) for each call in WAITED_FOR. After an error, queued calls are skipped;
-    waited-for calls still run, so ``finish`` always closes the run."""
+    waited-for calls still run, so ``finish`` always closes the run (FAILED where the job
+    asked for FINISHED). A run still open when the job stops the helper or goes away is
+    closed KILLED: never left RUNNING."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _warm_up(uri)  # at full priority: this overlaps with the job's own start-up
@@ -104,17 +109,17 @@ def serve(conn: Any, uri: str) -> None:
     held: Any = NOTHING  # a message read while coalescing, handled next
     while True:
         message, held = (_receive(conn) if held is NOTHING else held), NOTHING
-        if message is JOB_GONE:
+        if message is JOB_GONE or message is None:  # gone, or done with a run never closed
             if open_run is not None:
                 writer.finish(open_run, "KILLED")
-            return
-        if message is None:
             return
         method, args = message
         if method == "metrics":
             args, held = _coalesce(conn, args)
         if args and args[0] == PENDING_RUN:
             args = (open_run, *args[1:])
+        if method == "finish" and failed and args[1] == "FINISHED":
+            args = (args[0], "FAILED")  # a write of the run failed: the job hears of it next
         result = None
         if not failed or method in WAITED_FOR:
             try:
@@ -135,16 +140,112 @@ STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 @contextlib.contextmanager
 def _stop_deferred() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM until the block ends (main thread only; elsewhere Python runs
-    no signal handler)."""
+    """Hold Ctrl-C and SIGTERM until the block ends, then act on the first as it would have
+    (main thread only; elsewhere Python runs no signal handler). Their Python handlers are
+    swapped rather than the signals blocked: with other threads alive (BLAS, TensorFlow) the
+    kernel hands a blocked signal to one of them, and Python still runs the handler in the
+    main thread, in the middle of the block."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    arrived: list[tuple[int, Any]] = []
+    previous = {}
+    for signum in STOP_SIGNALS:
+        handler = signal.getsignal(signum)
+        if callable(handler):
+            previous[signum] = signal.signal(signum, lambda *received: arrived.append(received))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum, frame in arrived[:1]:
+            previous[signum](signum, frame)  # raises what it would have raised
+
+
+def _start(*args: str, **popen: Any) -> tuple[subprocess.Popen, Connection]:
+    """``python -m optbench.tracking.helper FD *args``, and the job's end of its socket."""
+    ours, theirs = socket.socketpair()
+    # the job's own optbench, not one that `-m` would find first in the working directory
+    # (a checkout, another version): -P leaves the working directory off the path. An
+    # optbench outside site-packages (a checkout, an editable install) is named on
+    # PYTHONPATH; site-packages itself is not, which would put it before the standard library
+    package_root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ)
+    if package_root not in {Path(p).resolve() for p in site.getsitepackages()}:
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(package_root), env.get("PYTHONPATH")])
+        )
+    process = subprocess.Popen(
+        [sys.executable, "-P", "-m", "optbench.tracking.helper", str(theirs.fileno()), *args],
+        pass_fds=(theirs.fileno(),),
+        env=env,
+        **popen,
+    )
+    theirs.close()
+    return process, Connection(ours.detach())
+
+
+GUARD = "--guard"
+
+
+def guard(conn: Any) -> None:
+    """The guard of the runs a process writes itself (optbench.tracking.run.TrackedRun with an
+    in-process MlflowWriter: a sweep's jobs in its own process, pool workers): it is told
+    ("guard", run_id, uri) and ("release", run_id, uri), and once the process is gone, however
+    it ended, closes KILLED each run still guarded that is still RUNNING. MLflow is imported
+    only then. It is no descendant of the process: joblib ends its workers by SIGKILL to
+    their whole process tree, and leaves its own session, so that Ctrl-C in the terminal or a
+    signal to the process group leaves it alone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    guarded: dict[str, str] = {}
+    while True:
+        message = _receive(conn)
+        if message is JOB_GONE or message is None:
+            break
+        method, run_id, uri = message
+        if method == "guard":
+            guarded[run_id] = uri
+        else:
+            guarded.pop(run_id, None)
+    for run_id, uri in guarded.items():
+        try:
+            client = MlflowWriter(uri).client
+            if client.get_run(run_id).info.status == "RUNNING":
+                client.set_terminated(run_id, status="KILLED")
+        except Exception as exc:  # the others still get closed
+            print(f"optbench: could not close run {run_id} in {uri}: {exc}", file=sys.stderr)
+
+
+class RunGuard:
+    """The job's side of ``guard``: one guard process per job process, started on first use."""
+
+    def __init__(self) -> None:
+        # the started process forks the guard and exits at once (reaped in ``guard``)
+        self._launcher, self._conn = _start(GUARD, start_new_session=True)
+
+    def guard(self, uri: str, run_id: str) -> None:
+        self._send("guard", run_id, uri)
+
+    def release(self, uri: str, run_id: str) -> None:
+        """The run is closed: nothing to do for it any more."""
+        self._send("release", run_id, uri)
+
+    def _send(self, method: str, run_id: str, uri: str) -> None:
+        self._launcher.poll()
+        self._conn.send((method, run_id, uri))  # one write of a few bytes: never cut
+
+
+_RUN_GUARD: RunGuard | None = None
+
+
+def run_guard() -> RunGuard:
+    """This process's RunGuard."""
+    global _RUN_GUARD
+    if _RUN_GUARD is None:
+        _RUN_GUARD = RunGuard()
+    return _RUN_GUARD
 
 
 class RemoteWriter:
@@ -155,36 +256,22 @@ class RemoteWriter:
     and it runs the same optbench as the job."""
 
     def __init__(self, uri: str):
-        ours, theirs = socket.socketpair()
-        # the job's own optbench, not one that `-m` would find first in the working directory
-        # (a checkout, another version): -P leaves the working directory off the path. An
-        # optbench outside site-packages (a checkout, an editable install) is named on
-        # PYTHONPATH; site-packages itself is not, which would put it before the standard library
-        package_root = Path(__file__).resolve().parents[2]
-        env = dict(os.environ)
-        if package_root not in {Path(p).resolve() for p in site.getsitepackages()}:
-            env["PYTHONPATH"] = os.pathsep.join(
-                filter(None, [str(package_root), env.get("PYTHONPATH")])
-            )
-        self._process = subprocess.Popen(
-            [sys.executable, "-P", "-m", "optbench.tracking.helper", str(theirs.fileno()), uri],
-            pass_fds=(theirs.fileno(),),
-            env=env,
-        )
-        theirs.close()
-        self._conn = Connection(ours.detach())
+        self._process, self._conn = _start(uri)
         self._started = False
 
     def _call(self, method: str, *args: Any, wait: bool = False) -> Any:
         """Queue a call; with ``wait``, return its result once every earlier call is done.
-        An error the helper reported in the meantime is raised here."""
+        An error the helper reported in the meantime is raised here: before a queued call
+        is sent, after a waited-for one is done (``finish`` must reach the helper)."""
         try:
+            error = None
             while self._conn.poll():
-                _, error = self._conn.recv()  # only errors arrive unasked
-                raise error
+                _, queued = self._conn.recv()  # only errors arrive unasked
+                if not wait:
+                    raise queued
+                error = error or queued
             with _stop_deferred():  # Ctrl-C or SIGTERM must not cut a message in half
                 self._conn.send((method, args))
-            error = None
             while wait:
                 kind, value = self._conn.recv()
                 if kind == "reply":
@@ -247,6 +334,11 @@ class RemoteWriter:
         self._conn.close()
 
 
+if __name__ == "__main__" and sys.argv[2] == GUARD:
+    if os.fork() != 0:  # the guard is the grandchild: no descendant of the job's process
+        os._exit(0)
+    guard(Connection(int(sys.argv[1])))
+    os._exit(0)
 if __name__ == "__main__":
     serve(Connection(int(sys.argv[1])), sys.argv[2])
     sys.stdout.flush()

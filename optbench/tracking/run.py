@@ -5,17 +5,47 @@ status; ``MetricsLogger`` is the callback the training loop sees, batching per-s
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from optbench.callbacks import Callback
-from optbench.signals import sigterm_interrupts
+from optbench.signals import Terminated, sigterm_interrupts
 from optbench.tracking.datasets import dataset_record
 from optbench.tracking.env import open_sweep
 from optbench.tracking.provenance import run_tags
 from optbench.tracking.store import resolve_uri
 from optbench.tracking.writer import MlflowWriter, Record
+
+
+@contextlib.contextmanager
+def _interrupts_held(held: list[BaseException]) -> Iterator[None]:
+    """Within the block, Ctrl-C and SIGTERM append the exception they would raise (as
+    optbench.signals has them raise it) to ``held`` instead of raising it. Python runs signal
+    handlers in the main thread only, whichever thread the signal reached, so this holds
+    them where blocking the signals in the main thread would not; elsewhere it does nothing.
+    Signals without a Python handler (ignored, or at the default) are left alone."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def hold(signum: int, frame: Any) -> None:
+        stop = Terminated(f"received {signal.Signals(signum).name}")
+        held.append(stop if signum == signal.SIGTERM else KeyboardInterrupt())
+
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(signum)
+        if callable(handler):
+            previous[signum] = signal.signal(signum, hold)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, str]:
@@ -81,7 +111,11 @@ class TrackedRun:
     .framework_of): the caller knows its trainers, tracking does not.
 
     Create it as early as possible: with ``tracking.helper_process`` the helper starts
-    importing MLflow right away; ``discard()`` it if the job ends before ``__enter__``."""
+    importing MLflow right away; ``discard()`` it if the job ends before ``__enter__``.
+
+    Never left RUNNING: if the process dies without closing it (kill -9, joblib ending its
+    workers with SIGKILL), the helper closes it KILLED, or, for a run written in-process
+    (MLflow already loaded, pool workers), this process's guard (tracking.helper.guard)."""
 
     def __init__(self, cfg: Any, framework: str):
         self.cfg, self.framework = cfg, framework
@@ -121,26 +155,45 @@ class TrackedRun:
         except BaseException:
             self.discard()
             raise
+        if isinstance(self.writer, MlflowWriter):  # no helper to close it if the process dies
+            from optbench.tracking.helper import run_guard
+
+            run_guard().guard(self.uri, self.run_id)
         self._signals.enter_context(sigterm_interrupts())
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        """Flush and close the run. Ctrl-C or SIGTERM arriving meanwhile is held until the
+        run is closed (KILLED, unless it came once ``finish`` was sent), then raised: raised
+        inside the flush or the close, it would leave the buffered steps unwritten and the
+        run RUNNING."""
+        held: list[BaseException] = []
         try:
-            for logger in self.loggers:
-                logger.flush()
-            if exc_type is None:
-                status = "FINISHED"
-            else:
-                status = "KILLED" if issubclass(exc_type, KeyboardInterrupt) else "FAILED"
-                from optbench.errors import OptbenchError
+            with _interrupts_held(held):
+                for logger in self.loggers:
+                    logger.flush()
+                ended = exc if exc is not None else next(iter(held), None)
+                if ended is None:
+                    status = "FINISHED"
+                else:
+                    status = "KILLED" if isinstance(ended, KeyboardInterrupt) else "FAILED"
+                    from optbench.errors import OptbenchError
 
-                kind = "user" if isinstance(exc, OptbenchError) else type(exc).__name__
-                self.set_tags({"optbench.error": str(exc) or kind, "optbench.error_type": kind})
-            closed = self.writer.finish(self.run_id, status)
-            self.run_id, self.artifact_uri, self.experiment_id = closed
+                    kind = "user" if isinstance(ended, OptbenchError) else type(ended).__name__
+                    self.set_tags(
+                        {"optbench.error": str(ended) or kind, "optbench.error_type": kind}
+                    )
+                closed = self.writer.finish(self.run_id, status)
+                self.run_id, self.artifact_uri, self.experiment_id = closed
+                if isinstance(self.writer, MlflowWriter):
+                    from optbench.tracking.helper import run_guard
+
+                    run_guard().release(self.uri, self.run_id)
         finally:
             self._signals.close()
             self.discard()
+        if held and not (exc_type is not None and issubclass(exc_type, KeyboardInterrupt)):
+            raise held[0] from exc  # the process was asked to stop: after the run is closed
 
     def discard(self) -> None:
         """Stop the helper process, if any (safe at any time; the store is opened lazily)."""

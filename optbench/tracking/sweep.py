@@ -20,6 +20,7 @@ from hydra.experimental.callback import Callback as HydraCallback
 
 from optbench.errors import Refused
 from optbench.tracking.env import OpenSweep, env_set_overrides, export, open_sweep, withdraw
+from optbench.tracking.helper import run_guard
 from optbench.tracking.provenance import (
     OVERRIDES_TAG,
     command_line,
@@ -61,6 +62,9 @@ class SweepTracking(HydraCallback):
         parent_id, _ = MlflowWriter(uri).start(
             config.experiment_name, f"sweep {sweep_id}", tags, params={}
         )
+        # written from this process, closed by close_sweep; if the process is killed first,
+        # the guard closes it KILLED (it leaves a run that is no longer RUNNING alone)
+        run_guard().guard(uri, parent_id)
         sweep = OpenSweep(uri, parent_id, sweep_id)
         export(sweep)
         _set_in_every_job(config, sweep.job_env())
