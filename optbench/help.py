@@ -10,8 +10,7 @@ from __future__ import annotations
 from importlib.resources import files
 from typing import Any
 
-# groups that hold no user options (default_model: the model a 2-D function dataset picks;
-# arm: the arms of +experiment=convergence_study)
+# groups that hold no user options (default_model: the model a 2-D function dataset picks)
 INTERNAL_GROUPS = ("default_model",)
 TOP_LEVEL = ("seed", "objective", "experiment_name", "run_name", "trainer", "tracking")
 
