@@ -41,8 +41,9 @@ def job_overrides(config: Any) -> list[list[str]]:
     return jobs
 
 
-def job_configs(config: Any) -> Iterator[tuple[list[str], Any]]:
-    """(overrides, composed config or the composition error) for every job of the sweep.
+def job_configs(config: Any, jobs: list[list[str]]) -> Iterator[tuple[list[str], Any]]:
+    """(overrides, composed config or the composition error) for each of the sweep's
+    ``jobs`` (job_overrides).
 
     Composing one job takes ~0.1 s (Hydra reads its defaults tree), so a config is composed
     once per combination of config-group choices (optimizer=adam, model=mlp, ...) and each
@@ -61,7 +62,7 @@ def job_configs(config: Any) -> Iterator[tuple[list[str], Any]]:
     parser = OverridesParser.create(config_loader=loader)
     repository = loader.repository  # type: ignore[attr-defined]
     composed: dict[tuple[str, ...], Any] = {}
-    for overrides in job_overrides(config):
+    for overrides in jobs:
         parsed = parser.parse_overrides(list(overrides))
         choices = tuple(o.input_line for o in parsed if repository.group_exists(o.key_or_group))
         values = [o for o in parsed if not repository.group_exists(o.key_or_group)]
@@ -80,12 +81,12 @@ def job_configs(config: Any) -> Iterator[tuple[list[str], Any]]:
         yield overrides, job
 
 
-def refusals(config: Any) -> list[tuple[str, str]]:
-    """('#i (overrides)', why) for each job of the sweep that cannot run."""
+def refusals(config: Any, jobs: list[list[str]]) -> list[tuple[str, str]]:
+    """('#i (overrides)', why) for each of ``jobs`` that cannot run."""
     from optbench.schema.hydra_errors import explain
 
     found = []
-    for number, (overrides, job) in enumerate(job_configs(config)):
+    for number, (overrides, job) in enumerate(job_configs(config, jobs)):
         what = f"#{number} ({' '.join(overrides)})"
         if isinstance(job, Exception):
             found.append((what, explain(job)))
@@ -105,7 +106,9 @@ class CheckEveryJob(HydraCallback):
     def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
         if config.hydra.sweeper.get("_target_") != BASIC_SWEEPER:
             return
-        bad = refusals(config)
+        jobs = job_overrides(config)
+        bad = refusals(config, jobs)
         if bad:
-            total = len(job_overrides(config))
-            raise Refused(f"{len(bad)} of {total} jobs cannot run, so none started: {grouped(bad)}")
+            raise Refused(
+                f"{len(bad)} of {len(jobs)} jobs cannot run, so none started: {grouped(bad)}"
+            )
