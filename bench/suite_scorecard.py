@@ -11,9 +11,12 @@ Real pieces: `optbench suite` itself (optbench.suite.run.run, in this process), 
 workload on the real data under $OPTBENCH_DATA_DIR, a fresh SQLite store, the baselines
 table optbench/suite/baselines.csv; the scoring is optbench.suite.score.score_pool.
 
-Usage: OPTBENCH_DATA_DIR=../shared/data python bench/suite_scorecard.py [--seeds 3]
-       [--optimizers sgd,momentum,adam,...]
+Usage: OPTBENCH_DATA_DIR=../shared/data python bench/suite_scorecard.py [--seeds 6]
+       [--optimizers sgd,momentum,adam,...] [--json PART.json]
        python bench/suite_scorecard.py --rescore   # no training: re-score the saved results
+       python bench/suite_scorecard.py --merge A.json B.json   # parts run side by side
+Only the scored workloads run (the toy group never scores). bench/suite_stability.py splits
+the same per-seed results into two disjoint seed sets.
 Optimizers measured earlier with the same seeds and baselines table stay in
 bench/results/suite_scorecard.json (their per-seed steps), so it can be built in batches;
 --rescore only re-scores what is saved there. A workload an optimizer cannot run at all (SAM
@@ -43,13 +46,27 @@ STORE_JSON = Path(__file__).parent / "results" / "suite_scorecard.json"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=6)
     parser.add_argument("--optimizers", default=SHIPPED)
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=STORE_JSON,
+        help="where the per-seed results go (a part, for runs side by side; --merge joins them)",
+    )
+    parser.add_argument("--merge", type=Path, nargs="+", help="join these parts, re-score")
     parser.add_argument(
         "--rescore", action="store_true", help="no training: re-score the saved per-seed results"
     )
     args = parser.parse_args()
-    kept = json.loads(STORE_JSON.read_text()) if STORE_JSON.is_file() else {}
+    if args.merge:
+        parts = [json.loads(p.read_text()) for p in args.merge]
+        joined = {**parts[0], "budgets": _budgets()}
+        for key in ("per_seed", "measured", "refused"):
+            joined[key] = {k: v for part in parts for k, v in part.get(key, {}).items()}
+        write(joined)
+        return
+    kept = json.loads(args.json.read_text()) if args.json.is_file() else {}
     if args.rescore:
         if not kept.get("per_seed"):
             sys.exit(f"no per-seed results saved in {STORE_JSON} to re-score")
@@ -58,6 +75,7 @@ def main() -> None:
     same = kept.get("seeds") == args.seeds and kept.get("baselines") == _table_digest()
     saved = {
         "seeds": args.seeds,
+        "date": datetime.date.today().isoformat(),
         "baselines": _table_digest(),
         "per_seed": kept.get("per_seed", {}) if same else {},
         "measured": kept.get("measured", {}) if same else {},
@@ -84,11 +102,11 @@ def main() -> None:
         saved["per_seed"][name].update({w: [math.inf] * args.seeds for w in refused})
         saved["refused"][name] = refused
         saved["measured"][name] = f"{datetime.date.today()}, commit {_commit()}"
-        write(saved)  # after each optimizer: a stopped run keeps those done
-    write(saved)
+        write(saved, args.json)  # after each optimizer: a stopped run keeps those done
+    write(saved, args.json)
 
 
-def write(saved: dict) -> None:
+def write(saved: dict, path: Path = STORE_JSON) -> None:
     """Score every saved optimizer and the shipped baselines in one pool; print and save the
     scorecard (the .md) and the scores with the per-seed results (the .json)."""
     from optbench.suite import baselines, pool, scorecard
@@ -149,7 +167,7 @@ def write(saved: dict) -> None:
     saved = {**saved, "pool": json.loads(pool.as_json(together))}
     text = json.dumps(saved, indent=1).replace("Infinity", '"inf"')
     flat = re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: f"[{' '.join(m[1].split())}]", text)
-    STORE_JSON.write_text(flat + "\n")  # a list of numbers on one line
+    path.write_text(flat + "\n")  # a list of numbers on one line
 
 
 def _runnable(name: str) -> tuple[list[str], dict[str, str]]:
@@ -164,7 +182,7 @@ def _runnable(name: str) -> tuple[list[str], dict[str, str]]:
 
     register_configs()
     runnable, refused = [], {}
-    for workload in workloads.names():
+    for workload in workloads.scored():
         try:
             composed_workloads([workload], [f"optimizer={name}"], None)
             runnable.append(workload)
@@ -195,15 +213,17 @@ def _budgets() -> dict[str, float]:
     from optbench.suite.settings import compose
 
     register_configs()
-    configs = {name: compose(name, [], None) for name in workloads.names()}
+    configs = {name: compose(name, [], None) for name in workloads.scored()}
     return pool.budgets_of({n: (cfg, workloads.of_config(n, cfg)) for n, cfg in configs.items()})
 
 
 def _table_digest() -> str:
+    """Of the baselines and the targets tables: results measured against others are void."""
     from optbench.data.files import sha256
+    from optbench.schema.suite import table_path as targets_path
     from optbench.suite.baselines import table_path
 
-    return sha256(table_path())[:16]
+    return sha256(table_path())[:16] + sha256(targets_path())[:16]
 
 
 if __name__ == "__main__":

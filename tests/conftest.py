@@ -118,3 +118,27 @@ needs_mnist = requires(
     "MNIST files not found: set OPTBENCH_DATA_DIR to a folder with mnist/*-ubyte.gz "
     "(CI uses ../shared/data) or run once online to fill ~/.keras/datasets",
 )
+
+
+@pytest.fixture
+def tiny_targets(tmp_path, monkeypatch):
+    """A targets table of the test's own ($OPTBENCH_SUITE_TARGETS, which child processes
+    inherit): the shipped rows with every scored workload's schedule and budget cut to 2
+    epochs (logreg_digits's target val_loss <= 0.5), so a suite or a rebuild runs in seconds.
+    Returns its path."""
+    import csv
+
+    from optbench.schema.suite import TABLE_FIELDS, targets_table
+
+    table = tmp_path / "targets.csv"
+    with table.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, TABLE_FIELDS)
+        writer.writeheader()
+        for row in targets_table().values():
+            if row["group"] == "scored":
+                row = {**row, "schedule": "2", "budget": "2"}
+            if row["workload"] == "logreg_digits":  # reached within 2 epochs at a fair rate
+                row["target"] = "0.5"
+            writer.writerow(row)
+    monkeypatch.setenv("OPTBENCH_SUITE_TARGETS", str(table))
+    return table

@@ -112,7 +112,7 @@ def test_the_model_rules_cover_every_model_and_name_real_optimizers():
     assert sorted(rules.MODELS) == options("model")
     listed = {n for names in rules.SKLEARN_OPTIMIZERS.values() for n in names}
     assert listed == {name for name, row in OPTIMIZERS.items() if row.sklearn}
-    assert rules.KERAS_MODELS == ("logreg", "mlp") and rules.LANDSCAPE == "landscape"
+    assert rules.KERAS_MODELS == ("logreg", "mlp", "cnn_2c2d") and rules.LANDSCAPE == "landscape"
 
 
 @pytest.mark.parametrize(
@@ -124,7 +124,7 @@ def test_the_model_rules_cover_every_model_and_name_real_optimizers():
         ),
         (
             ["model=mlp_sklearn", "model.framework=keras", "optimizer=adam"],
-            "model=mlp_sklearn is not a Keras model; those are: logreg, mlp.",
+            "model=mlp_sklearn is not a Keras model; those are: logreg, mlp, cnn_2c2d.",
         ),
         (
             ["model=resnet50", "dataset=digits", "trainer.animate=true"],

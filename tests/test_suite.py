@@ -8,31 +8,51 @@ from pathlib import Path
 
 import pytest
 
+from optbench.schema.suite import targets_table
 from optbench.suite import workloads
 from tests.conftest import client, compose_cfg, run_cli
 
 QUADRATIC = "ill_conditioned_quadratic"
 
 
-def test_every_workload_composes_with_a_target_and_a_budget():
+def test_every_workload_composes_with_a_target_and_a_budget_from_the_table():
     assert set(workloads.names()) >= {
-        "logreg_digits", "mnist_mlp", "mnist_wide_mlp", "mobilenet_head", "rosenbrock",
-        "ill_conditioned_quadratic",
+        "logreg_digits", "mnist_mlp", "mnist_2c2d", "mobilenet_head", "quadratic_deep",
+        "rosenbrock", "ill_conditioned_quadratic",
     }  # fmt: skip
+    table = targets_table()
     for name in workloads.names():
         w = workloads.of_config(name, compose_cfg(f"+workload={name}"))
         assert w.value > 0 and w.budget > 0 and w.description, name
+        assert w.budget == int(table[name]["budget"]), name  # read from the table, not the YAML
+        if w.group == "scored":  # fixed data; the target is set by a baseline
+            assert w.data_seed == 0 and not w.fixed_target and w.set_by, name
+    assert {workloads.group_of(n) for n in ("rosenbrock", QUADRATIC)} == {"toy"}
+    assert "rosenbrock" not in workloads.scored() and "mnist_2c2d" in workloads.scored()
 
 
-def test_list_prints_each_workload_with_its_target_and_budget(tmp_path):
+def test_a_workload_without_a_row_in_the_table_says_how_to_build_it(tmp_path, monkeypatch):
+    table = tmp_path / "targets.csv"
+    table.write_text("workload,group,metric,target,budget\n")
+    monkeypatch.setenv("OPTBENCH_SUITE_TARGETS", str(table))
+    done = run_cli("+workload=mnist_mlp", "optimizer=adam", cwd=tmp_path)
+    assert done.returncode == 2
+    assert (
+        f"the targets table {table} has no target for workload mnist_mlp; build it: optbench "
+        "suite --rebuild-baselines suite.workloads=[mnist_mlp]"
+    ) in " ".join(done.stderr.split())
+
+
+def test_list_prints_each_workload_with_its_group_data_seed_target_budget_and_setter(tmp_path):
     done = run_cli("suite", "--list", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     text = " ".join(done.stdout.split())
-    for name in workloads.names():  # as the YAML says (the baseline rebuild rewrites them)
+    for name in workloads.names():  # as the targets table says
         w = workloads.of_config(name, compose_cfg(f"+workload={name}"))
-        assert f"{name} " in text and f"{w.target} " in text, name
-        assert f"{w.budget} {w.unit}" in text, name
-    assert "PROVENANCE.md" in text
+        seed = "moves with seed" if w.data_seed is None else str(w.data_seed)
+        assert f"│ {name} │ {w.group} │" in text, name
+        assert f"│ {seed} │ {w.target} │ {w.budget} {w.unit} │ {w.set_by} │" in text, name
+    assert "PROVENANCE.md" in text and "suite.workloads=[rosenbrock]" in text
 
 
 def test_a_smoke_suite_runs_each_workload_as_a_child_of_one_parent(tmp_path):
@@ -49,11 +69,16 @@ def test_a_smoke_suite_runs_each_workload_as_a_child_of_one_parent(tmp_path):
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert len(children) == 4 and all(c.info.status == "FINISHED" for c in children)
     assert {c.data.params["seed"] for c in children} == {"0", "1"}
+    # self-tuning: adam's own default, not the functions' per-optimizer rates (0.05, 0.2)
+    assert {c.data.params["optimizer.lr"] for c in children} == {"0.001"}
     assert parent.info.status == "FINISHED" and parent.data.tags["optbench.optimizer"] == "adam"
     card = mlflow.download_artifacts(parent.info.run_id, "report/scorecard.md", str(tmp_path))
     text = Path(card).read_text()
     budget = workloads.of_config(QUADRATIC, compose_cfg(f"+workload={QUADRATIC}")).budget
-    assert f"| {QUADRATIC} | distance_to_min <= 0.01 | {budget} steps | 2/2 |" in text
+    # adam's own 0.001 moves each coordinate at most ~0.001 a step: 177 steps cannot cover
+    # the 4 units from the start to the minimum (the dataset's 0.2 for adam would)
+    assert f"| {QUADRATIC} | distance_to_min <= 0.01 | {budget} steps | 0/2 |" in text
+    assert "the toy group" in text  # 2-D functions are never scored
     assert "optbench suite · adam" in " ".join(done.stdout.split())
 
 
@@ -70,18 +95,20 @@ def test_a_workload_never_reached_says_so(tmp_path):
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
-        ("suite.seeds=0", "suite.seeds='0' is not allowed: must be an integer >= 1."),
+        ("suite.seeds=0", "suite.seeds=0 is not allowed: must be an integer in [1, inf)."),
         ("suite.workloads=[nope]", "suite.workloads: 'nope' is not a workload; known:"),
         (
             "suite.ruleset=tuned",
-            "suite.ruleset='tuned' is not allowed: must be one of self_tuning, external_tuning.",
+            "suite.ruleset='tuned' is not allowed: must be one of 'self_tuning', "
+            "'external_tuning'.",
         ),
         (
             "suite.baselines=fresh",
-            "suite.baselines='fresh' is not allowed: must be one of shipped, rerun.",
+            "suite.baselines='fresh' is not allowed: must be one of 'shipped', 'rerun'.",
         ),
-        ("suite.trials=0", "suite.trials='0' is not allowed: must be an integer >= 1."),
-        ("suite.colour=red", "suite.colour is not a suite setting"),
+        ("suite.trials=0", "suite.trials=0 is not allowed: must be an integer in [1, inf)."),
+        ("suite.seeds=many", "suite.seeds=many is not allowed: Value 'many'"),
+        ("suite.colour=red", "suite.colour is not a suite setting; it takes: seeds, first_seed,"),
         ("optimizer=nope", "optimizer=nope is not an option of optimizer; optimizer takes: "),
         (
             "suite.ruleset=external_tuning suite.search=nope",
@@ -142,7 +169,7 @@ def test_the_score_table_scores_the_submission_with_every_baseline(tmp_path, mon
     assert got["nadamw"][4] == "1.41x" and got["nadamw (baseline)"][4] == "1.00x"
 
 
-def test_sam_is_scored_on_gradient_evaluations_too(tmp_path):
+def test_sam_is_scored_on_gradient_evaluations_too(tmp_path, tiny_targets):
     """SAM takes two gradients a step: the scorecard adds a table on gradient evaluations, and
     the shipped baselines' own column is what it is scored against."""
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -172,3 +199,33 @@ def test_a_backbone_file_other_than_the_pinned_one_stops_the_suite_before_any_ru
     assert f"workload mobilenet_head: {other} is not the pinned backbone file" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not store.exists()  # checked before the suite's parent run was created
+
+
+def test_a_self_tuning_run_uses_no_per_dataset_setting():
+    """The dataset's learning-rate table is for ordinary runs; the suite empties it, so an
+    optimizer runs its own default (or what its command line declares once) everywhere."""
+    from optbench.suite.settings import compose
+
+    assert compose_cfg("dataset=rosenbrock", "optimizer=adam").optimizer.lr == 0.05
+    assert compose("rosenbrock", ["optimizer=adam"], None).optimizer.lr == 0.001
+    assert compose(QUADRATIC, ["optimizer=sgd"], None).optimizer.lr == 0.01
+    assert compose(QUADRATIC, ["optimizer=sgd", "optimizer.lr=0.3"], None).optimizer.lr == 0.3
+
+
+def test_two_seeds_of_a_workload_give_the_same_data():
+    """A workload fixes its data (dataset.data_seed): the seed moves only initialisation and
+    batch order, so every target is measured on one validation set."""
+    import numpy as np
+
+    from optbench.data import load_dataset
+    from optbench.suite.settings import compose
+
+    for name in ("mnist_mlp", "ill_conditioned_logreg"):
+        a, b = (load_dataset(compose(name, [f"seed={s}"], None).dataset, s) for s in (0, 1))
+        for part in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
+            assert np.array_equal(getattr(a, part), getattr(b, part)), (name, part)
+    # without a data seed (an ordinary run) the seed moves the split, as before
+    plain = compose_cfg("dataset=digits").dataset
+    assert plain.data_seed is None
+    a, b = (load_dataset(plain, s) for s in (0, 1))
+    assert not np.array_equal(a.y_val, b.y_val)

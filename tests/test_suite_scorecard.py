@@ -212,7 +212,39 @@ def test_seconds_past_the_step_budget_are_not_reached():
 
 # Pools of suites read back from MLflow ------------------------------------------------------
 
-QUAD, MNIST = "ill_conditioned_quadratic", "mnist_mlp"
+DIGITS, MNIST = "logreg_digits", "mnist_mlp"  # budgets of 5 and 21 epochs here
+
+
+@pytest.fixture(scope="module", autouse=True)
+def known_targets(tmp_path_factory):
+    """A targets table of these tests' own, so their budgets hold whatever a rebuild ships:
+    logreg_digits val_loss <= 0.1 in 5 epochs, mnist_mlp val_accuracy >= 0.962 in 21."""
+    import csv
+
+    from optbench.schema.suite import TABLE_FIELDS, targets_table
+    from optbench.suite import baselines
+
+    table = tmp_path_factory.mktemp("targets") / "targets.csv"
+    rows = dict(targets_table())
+    rows[DIGITS] = {**rows[DIGITS], "target": "0.1", "budget": "5"}
+    rows[MNIST] = {**rows[MNIST], "target": "0.962", "budget": "21"}
+    with table.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, TABLE_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows.values())
+    shipped = table.parent / "baselines.csv"  # and the 4 baselines, 100 steps on every seed
+    with shipped.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, baselines.FIELDS)
+        writer.writeheader()
+        for baseline in baselines.BASELINES:
+            for workload in (DIGITS, MNIST):
+                for seed in range(3):
+                    writer.writerow({"workload": workload, "baseline": baseline, "seed": seed,
+                                     "steps_to_target": 100.0})  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OPTBENCH_SUITE_TARGETS", str(table))
+        patch.setattr(baselines, "table_path", lambda: shipped)
+        yield table
 
 
 def suite_in_store(uri: str, optimizer: str, suite_id: str, steps: dict[str, list[float]],
@@ -240,7 +272,7 @@ def suite_in_store(uri: str, optimizer: str, suite_id: str, steps: dict[str, lis
             params = flatten(OmegaConf.to_container(cfg, resolve=True))
             tags = {"mlflow.parentRunId": parent.info.run_id, "optbench.n_train": "9000"}
             child = mlflow.create_run(exp, tags=tags)
-            key = "steps_to_tolerance" if workload == QUAD else "steps_to_target"
+            key = "steps_to_target"
             metrics = [Metric(key, value, 0, 0)] if math.isfinite(value) else []
             mlflow.log_batch(
                 child.info.run_id,
@@ -254,17 +286,19 @@ def suite_in_store(uri: str, optimizer: str, suite_id: str, steps: dict[str, lis
 
 @pytest.fixture(scope="module")
 def two_suites(tmp_path_factory) -> str:
-    """adam and lion on the quadratic (budget 177 steps) and mnist_mlp (21 epochs of
-    ceil(9000 / 32) = 282 steps: 5,922), 3 seeds. lion ran with an older, longer budget of 30
+    """adam and lion on logreg_digits (5 epochs of ceil(9000 / 32) = 282 steps: 1,410) and
+    mnist_mlp (21 epochs: 5,922), 3 seeds. lion ran with an older, longer budget of 30
     epochs: its mnist seeds at 6,000 steps are past today's. Then a second, later adam suite."""
     from optbench.schema import register_configs
 
     register_configs()
     uri = f"sqlite:///{tmp_path_factory.mktemp('store') / 'mlflow.db'}"
-    suite_in_store(uri, "adam", "s-adam", {QUAD: [55.0, 60.0, 50.0], MNIST: [inf, 4230.0, 4512.0]})
-    lion = {QUAD: [80.0, 80.0, 90.0], MNIST: [6000.0, 6000.0, 1410.0]}
+    suite_in_store(
+        uri, "adam", "s-adam", {DIGITS: [55.0, 60.0, 50.0], MNIST: [inf, 4230.0, 4512.0]}
+    )
+    lion = {DIGITS: [80.0, 80.0, 90.0], MNIST: [6000.0, 6000.0, 1410.0]}
     suite_in_store(uri, "lion", "s-lion", lion, extra=("trainer.max_iter=30",))
-    suite_in_store(uri, "adam", "s-adam2", {QUAD: [40.0, 40.0, 40.0], MNIST: [inf, inf, inf]})
+    suite_in_store(uri, "adam", "s-adam2", {DIGITS: [40.0, 40.0, 40.0], MNIST: [inf, inf, inf]})
     return uri
 
 
@@ -272,11 +306,11 @@ def test_from_store_scores_the_latest_suite_of_each_optimizer_in_one_pool(two_su
     together, suites = pool.from_store(two_suites)
     assert [s.suite_id for s in suites] == ["s-adam2", "s-lion"]  # the latest adam suite
     assert together.label == "2 suites (adam, lion) + 4 tuned baselines"
-    assert together.budgets == {QUAD: 177.0, MNIST: 21 * 282.0}
-    assert together.times["adam"] == {QUAD: [40.0] * 3, MNIST: [inf] * 3}
-    assert together.times["lion"] == {QUAD: [80.0, 80.0, 90.0], MNIST: [6000.0, 6000.0, 1410.0]}
+    assert together.budgets == {DIGITS: 5 * 282.0, MNIST: 21 * 282.0}
+    assert together.times["adam"] == {DIGITS: [40.0] * 3, MNIST: [inf] * 3}
+    assert together.times["lion"] == {DIGITS: [80.0, 80.0, 90.0], MNIST: [6000.0, 6000.0, 1410.0]}
     scored = together.scored()
-    assert scored["lion"].times == {QUAD: 80.0, MNIST: inf}  # 2 of 3 seeds past 5,922 steps
+    assert scored["lion"].times == {DIGITS: 80.0, MNIST: inf}  # 2 of 3 seeds past 5,922 steps
     assert set(scored) == {"adam", "lion", *(f"{b} (baseline)" for b in
                            ("adamw", "nadamw", "nesterov", "momentum"))}  # fmt: skip
 
@@ -297,15 +331,15 @@ def test_suites_of_another_ruleset_or_target_are_refused(tmp_path):
 
     register_configs()
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    suite_in_store(uri, "adam", "a", {QUAD: [55.0]})
-    suite_in_store(uri, "sgd", "b", {QUAD: [55.0]}, ruleset="external_tuning")
+    suite_in_store(uri, "adam", "a", {DIGITS: [55.0]})
+    suite_in_store(uri, "sgd", "b", {DIGITS: [55.0]}, ruleset="external_tuning")
     with pytest.raises(OptbenchError, match="rulesets external_tuning, self_tuning"):
         pool.from_store(uri, ["a", "b"])
-    suite_in_store(uri, "lion", "c", {QUAD: [30.0]}, extra=("dataset.tolerance=0.05",))
-    with pytest.raises(OptbenchError, match=r"targets \[0.01, 0.05\] \(the target now: 0.01\)"):
+    suite_in_store(uri, "lion", "c", {DIGITS: [30.0]}, extra=("dataset.target.value=0.05",))
+    with pytest.raises(OptbenchError, match=r"targets \[0.05, 0.1\] \(the target now: 0.1\)"):
         pool.from_store(uri, ["a", "c"])
     suite_in_store(uri, "lion", "d", {MNIST: [100.0]})
-    with pytest.raises(OptbenchError, match="no workload in common"):
+    with pytest.raises(OptbenchError, match="no scored workload in common"):
         pool.from_store(uri, ["a", "d"])
 
 
@@ -329,21 +363,27 @@ def test_an_external_tuning_suite_counts_each_studys_fastest_trial(tmp_path):
     parent = mlflow.create_run(exp, tags=tags)
     sweep = mlflow.create_run(exp, tags={"mlflow.parentRunId": parent.info.run_id})
     mlflow.set_terminated(sweep.info.run_id)
-    params = flatten(OmegaConf.to_container(compose(QUAD, ["optimizer=adam"], None), resolve=True))
+    params = flatten(
+        OmegaConf.to_container(compose(DIGITS, ["optimizer=adam"], None), resolve=True)
+    )
     for study, trial, steps in [("0", 0, 70.0), ("0", 1, 50.0), ("1", 0, inf), ("1", 1, 60.0)]:
         run = mlflow.create_run(exp, tags={"mlflow.parentRunId": sweep.info.run_id})
-        metrics = [Metric("steps_to_tolerance", steps, 0, 0)] if math.isfinite(steps) else []
+        metrics = [Metric("steps_to_target", steps, 0, 0)] if math.isfinite(steps) else []
         mlflow.log_batch(
             run.info.run_id,
             metrics=metrics,
             params=[Param(k, v[:6000]) for k, v in params.items()],
-            tags=[RunTag("optbench.study", study), RunTag("optbench.trial", str(trial))],
+            tags=[
+                RunTag("optbench.study", study),
+                RunTag("optbench.trial", str(trial)),
+                RunTag("optbench.n_train", "9000"),
+            ],
         )
         mlflow.set_terminated(run.info.run_id)
     mlflow.set_terminated(parent.info.run_id)
     together, (suite,) = pool.from_store(uri, None, "external_tuning")
-    assert suite.steps == {QUAD: [50.0, 60.0]} and together.budgets == {QUAD: 177.0}
-    assert together.scored()["adam"].times == {QUAD: 55.0}
+    assert suite.steps == {DIGITS: [50.0, 60.0]} and together.budgets == {DIGITS: 5 * 282.0}
+    assert together.scored()["adam"].times == {DIGITS: 55.0}
     with pytest.raises(OptbenchError, match="no finished suite under the self_tuning"):
         pool.from_store(uri)
 
@@ -387,10 +427,10 @@ def test_score_command_prints_one_table_for_the_pool(two_suites, tmp_path, capsy
     (budget_row,) = [line for line in printed.splitlines() if "budget (steps)" in line]
     assert [cell.strip() for cell in budget_row.split("│")[1:-1]] == [
         "budget (steps)",
-        "177",
+        "1,410",
         "5,922",
     ]
     saved = json.loads(out.read_text())
     assert saved["pool"] == "2 suites (adam, lion) + 4 tuned baselines"
-    assert saved["scores"]["lion"]["median_steps"] == {QUAD: 80.0, MNIST: None}
+    assert saved["scores"]["lion"]["median_steps"] == {DIGITS: 80.0, MNIST: None}
     assert main(["--score", "--uri", two_suites, "--suites", "nope"]) == 2

@@ -6,24 +6,27 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
+from optbench.errors import OptbenchError
+from optbench.schema.suite import targets_table
 from optbench.suite import baselines, targets
 from optbench.suite.result import WorkloadResult
 from optbench.suite.workloads import Workload
 from tests.conftest import client, run_cli
 
 pytestmark = pytest.mark.slow
-QUADRATIC = "ill_conditioned_quadratic"
+DIGITS = "logreg_digits"
 
 
-def test_external_tuning_counts_each_studys_fastest_trial_and_reruns_the_baselines(tmp_path):
+def test_external_tuning_counts_each_studys_fastest_trial_and_reruns_the_baselines(
+    tmp_path, tiny_targets
+):
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     done = run_cli(
-        "suite", "optimizer=adam", f"suite.workloads=[{QUADRATIC}]", "suite.ruleset=external_tuning",
+        "suite", "optimizer=adam", f"suite.workloads=[{DIGITS}]", "suite.ruleset=external_tuning",
         "suite.seeds=2", "suite.trials=3", "suite.baselines=rerun", f"tracking.uri={store}",
         cwd=tmp_path,
     )  # fmt: skip
@@ -37,7 +40,7 @@ def test_external_tuning_counts_each_studys_fastest_trial_and_reruns_the_baselin
     assert len(trials) == 6 and {r.data.tags["optbench.study"] for r in trials} == {"0", "1"}
     fastest = {
         study: min(
-            r.data.metrics.get("steps_to_tolerance", math.inf)
+            r.data.metrics.get("steps_to_target", math.inf)
             for r in trials
             if r.data.tags["optbench.study"] == study
         )
@@ -46,8 +49,12 @@ def test_external_tuning_counts_each_studys_fastest_trial_and_reruns_the_baselin
     text = " ".join(done.stdout.split())
     for study, steps in fastest.items():
         assert f"study {study}: fastest of 3 trials {steps:,.0f} steps" in text
-    # the 4 baselines re-run here, one seed each, beside the tuning sweep
+    assert all(math.isfinite(s) for s in fastest.values())  # val_loss <= 0.5 in 2 epochs
+    # the 4 baselines re-run here, two seeds each, beside the tuning sweep, as the table was
+    # built: warm-up and cosine decay over the workload's schedule
     assert len(children) == 1 + 4 * 2
+    reruns = [c for c in children if c.data.tags.get("optbench.role") != "sweep"]
+    assert {c.data.params["schedule.name"] for c in reruns} == {"warmup_cosine"}
     assert "(re-run here)" in text and "median seconds to target" in text
     page = Path(re.search(r"scorecard: (\S+index\.html)", text).group(1))
     assert page.is_file() and "performance_profile.png" in page.read_text()
@@ -55,7 +62,7 @@ def test_external_tuning_counts_each_studys_fastest_trial_and_reruns_the_baselin
     assert {"report/index.html", "report/scorecard.md"} <= artifacts
 
 
-def test_target_and_budget_come_from_the_best_baselines_median(tmp_path):
+def test_the_target_is_what_most_seeds_of_the_best_baseline_reached():
     history = [  # val_loss per epoch of 10 steps
         {"step": 1, "optimizer_steps": 10, "elapsed_s": 1.0, "val_loss": 0.9},
         {"step": 2, "optimizer_steps": 20, "elapsed_s": 2.0, "val_loss": 0.4},
@@ -66,19 +73,26 @@ def test_target_and_budget_come_from_the_best_baselines_median(tmp_path):
         "steps_to_target": 20, "time_to_target_s": 2.0,
     }  # fmt: skip
     assert targets.first_reach(history, "val_loss", 0.1) == {}
-    best, target = targets.target_of({"a": [0.3, 0.5, 0.4], "b": [0.2, 0.9, 0.8]}, "val_loss")
-    assert (best, target) == ("a", 0.4)  # medians 0.4 and 0.8: lower is better
-    best, target = targets.target_of({"a": [0.9, 0.8], "b": [0.7, 0.7]}, "val_accuracy")
-    assert best == "a" and target == pytest.approx(0.85)
-    assert targets.budget_of(20, 10) == 3 * 20 // 10
-    assert targets.budget_of(math.inf, 10) is None
-    yaml = tmp_path / "w.yaml"
-    shutil.copy(targets.workload_path("mnist_mlp"), yaml)
-    targets.write_workload(yaml, 0.9512345, 7)
-    text = yaml.read_text()
-    assert "target: {metric: val_accuracy, value: 0.9512}" in text and "  max_iter: 7\n" in text
-    targets.write_workload(yaml, None, None)
-    assert yaml.read_text() == text
+    # of 5 seeds, the value 4 reached: the 4th best; a failed seed (nan) reaches nothing
+    assert targets.sure_value([0.3, 0.1, 0.5, 0.2, 0.4], "val_loss") == 0.4
+    assert targets.sure_value([0.9, 0.7, 0.8, 0.95, 0.6], "val_accuracy") == 0.7
+    assert targets.sure_value([0.9, math.nan, 0.8, 0.95, 0.6], "val_accuracy") == 0.6
+    assert math.isnan(targets.sure_value([0.9, math.nan, math.nan, 0.95, 0.6], "val_accuracy"))
+    assert targets.sure_value([0.3] * 6, "val_loss") == 0.3  # of 6: 5 must reach it
+    assert targets.target_of({"a": 0.4, "b": 0.35, "c": math.nan}, "val_loss") == ("b", 0.35)
+    assert targets.target_of({"a": 0.9, "b": 0.85}, "val_accuracy") == ("a", 0.9)
+    with pytest.raises(OptbenchError, match="no baseline reached"):
+        targets.target_of({"a": math.nan}, "val_loss")
+    # 3x the setter's median steps in whole epochs, never shorter than the schedule
+    assert targets.budget_of(200, 10, 5) == 60
+    assert targets.budget_of(10, 10, 5) == 5
+    # written rounded towards the easier side, so the seeds that reached it still do
+    assert targets.written(0.96249999, "val_accuracy") == "0.962499"
+    assert targets.written(0.0832286123, "val_loss") == "0.0832287"
+    assert float(targets.written(0.5, "val_loss")) == 0.5
+    warm = targets.baseline_overrides(Workload("w", "", "val_loss", 0.1, 60, "epochs"), 20)
+    assert warm == ["trainer.max_iter=20", "trainer.stop_at_target=false",
+                    "schedule=warmup_cosine", "schedule.warmup_epochs=1"]  # fmt: skip
 
 
 def test_saving_baselines_keeps_the_rows_of_workloads_not_rebuilt(tmp_path):
@@ -96,25 +110,39 @@ def test_saving_baselines_keeps_the_rows_of_workloads_not_rebuilt(tmp_path):
     assert baselines.settings_of(rows)["adamw"]["new"] == "optimizer.lr=0.01"
 
 
-def test_rebuild_tunes_each_baseline_and_writes_budget_and_table(tmp_path, monkeypatch):
-    """One trial and one seed per baseline on the quadratic: the budget becomes 3x the fastest
-    baseline's steps to the tolerance, which stays the target."""
-    yaml, table = tmp_path / f"{QUADRATIC}.yaml", tmp_path / "baselines.csv"
-    shutil.copy(targets.workload_path(QUADRATIC), yaml)
-    monkeypatch.setattr(targets, "workload_path", lambda name: yaml)
-    monkeypatch.setattr(baselines, "table_path", lambda: table)
+def test_rebuild_tunes_each_baseline_and_writes_target_budget_and_table(tmp_path, monkeypatch):
+    """Two trials and two seeds per baseline on logreg_digits over a 2-epoch schedule (a
+    table of the test's own): each baseline's study draws its own rates, the target is what
+    the setter's seeds reached, and the budget is 3x its median steps."""
+    table, rows_path = tmp_path / "targets.csv", tmp_path / "baselines.csv"
+    row = dict(targets_table()["logreg_digits"], schedule="2", budget="6")
+    targets.save_row(row, table)
+    monkeypatch.setenv("OPTBENCH_SUITE_TARGETS", str(table))
+    monkeypatch.setattr(baselines, "table_path", lambda: rows_path)
     monkeypatch.chdir(tmp_path)
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     targets.rebuild(
-        [f"suite.workloads=[{QUADRATIC}]", "suite.trials=1", "suite.seeds=1",
-         "trainer.max_iter=1000", f"tracking.uri={store}"],  # room for the untuned baselines
-        None,
+        ["suite.workloads=[logreg_digits]", "suite.trials=2", "suite.seeds=2",
+         f"tracking.uri={store}"], None,
     )  # fmt: skip
-    rows = baselines.load(table)
-    assert sorted(r["baseline"] for r in rows) == sorted(baselines.BASELINES)
+    rows = baselines.load(rows_path)
+    assert sorted({r["baseline"] for r in rows}) == sorted(baselines.BASELINES)
     assert all(r["settings"].startswith("optimizer.lr=") for r in rows)
-    fastest = min(float(r["steps_to_target"]) for r in rows)
-    assert f"  max_iter: {math.ceil(targets.BUDGET_MULTIPLE * fastest)}\n" in yaml.read_text()
+    tuned = {r["baseline"]: r["settings"] for r in rows}
+    assert len(set(tuned.values())) == 4  # independent studies: four different rates
+    written = targets_table(table)["logreg_digits"]
+    setter = written["set_by"].split(",")[0]
+    steps = sorted(float(r["steps_to_target"]) for r in rows if r["baseline"] == setter)
+    assert written["reached"] == f"{sum(math.isfinite(s) for s in steps)}/2"
+    assert written["reached"] != "0/2" and written["schedule"] == "2"
+    per_epoch = 34  # 1,078 training samples at batch 32
+    median = sum(steps) / 2 if all(math.isfinite(s) for s in steps) else steps[0]
+    assert int(written["budget"]) == max(2, math.ceil(3 * median / per_epoch))
+    mlflow = client(store)
+    runs = mlflow.search_runs([e.experiment_id for e in mlflow.search_experiments()])
+    seeded = [r for r in runs if r.data.params.get("seed") in ("0", "1")]
+    assert {r.data.params["schedule.name"] for r in seeded} == {"warmup_cosine"}
+    assert {r.data.params["trainer.max_iter"] for r in seeded} == {"2"}
 
 
 def _trial(study, trial, status="FINISHED", **metrics):

@@ -41,18 +41,26 @@ DATASETS: dict[str, str] = {
     "mnist": "optbench.data.mnist",
     "cifar10": "optbench.data.cifar10",
     **dict.fromkeys(FUNCTION_NAMES, "optbench.data.surfaces"),
+    "quadratic_deep": "optbench.data.noisy_quadratic",  # DeepOBS's 100-D noisy quadratic
 }
 
 
 def load_dataset(cfg: Any, seed: int) -> Dataset:
-    """Load and describe the dataset named by ``cfg.name``: ``Splits``, or a ``Surface``."""
+    """Load and describe the dataset named by ``cfg.name``: ``Splits``, or a ``Surface``. The
+    data are drawn with ``cfg.data_seed`` where the config fixes one, else with ``seed``."""
     try:
         module = DATASETS[cfg.name]
     except KeyError:
         raise OptbenchError(
             f"dataset.name={cfg.name!r} has no loader; known: {', '.join(sorted(DATASETS))}."
         ) from None
-    return importlib.import_module(module).load(cfg, seed)
+    return importlib.import_module(module).load(cfg, data_seed(cfg, seed))
+
+
+def data_seed(cfg: Any, seed: int) -> int:
+    """The seed that draws the data: the dataset's own ``data_seed``, else the run's."""
+    fixed = getattr(cfg, "data_seed", None)
+    return seed if fixed is None else int(fixed)
 
 
 __all__ = ["DATASETS", "FUNCTION_NAMES", "Dataset", "Splits", "load_dataset"]

@@ -1,8 +1,10 @@
 """2-D test functions as datasets: the 'data' of a landscape run is its loss surface and
-where the optimizer starts on it, with the interface of ``Splits`` that the runner uses."""
+where the optimizer starts on it, with the interface of ``Splits`` that the runner uses (an
+n-D noisy one: optbench/data/noisy_quadratic.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +31,11 @@ class Surface:
     def scaled(self, how: str) -> Surface:
         """A surface has no inputs to scale."""
         return self
+
+    def gradients(self, seed: int) -> Callable[[np.ndarray], np.ndarray]:
+        """The gradient the optimizer gets at a point: exact here (``seed`` unused); a noisy
+        surface's draws mini-batches in an order ``seed`` fixes (data/noisy_quadratic.py)."""
+        return self.function.grad
 
 
 def load(cfg: Any, seed: int) -> Surface:

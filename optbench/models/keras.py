@@ -18,10 +18,19 @@ def regularizer(model: Any, n_train: int) -> Any:
     return keras.regularizers.L1L2(l1=l1, l2=l2)
 
 
-def build_model(model: Any, input_dim: int, n_classes: int, n_train: int, **step: Any) -> Any:
+def build_model(
+    model: Any,
+    input_dim: int,
+    n_classes: int,
+    n_train: int,
+    input_shape: Any = None,
+    **step: Any,
+) -> Any:
     """logreg: one softmax Dense layer (zero-initialised, as scikit-learn starts); mlp:
-    Flatten -> Dense(h, activation) per entry of hidden_sizes -> Dropout -> Dense(softmax).
-    ``step`` goes to TrainStepModel (SAM settings)."""
+    Flatten -> Dense(h, activation) per entry of hidden_sizes -> Dropout -> Dense(softmax);
+    cnn_2c2d: DeepOBS's 2c2d (optbench/models/cnn.py) on the flat features reshaped to
+    ``input_shape`` (the dataset's image shape). ``step`` goes to TrainStepModel (SAM
+    settings)."""
     import keras
 
     from optbench.models.train_step import TrainStepModel
@@ -37,6 +46,11 @@ def build_model(model: Any, input_dim: int, n_classes: int, n_train: int, **step
             dtype="float32",
             name="softmax",
         )(inputs)
+    elif model.name == "cnn_2c2d":
+        from optbench.models.cnn import image_shape, two_conv_two_dense
+
+        shape = image_shape(input_shape, input_dim)
+        outputs = two_conv_two_dense(model, inputs, shape, n_classes)
     else:
         x = keras.layers.Flatten()(inputs)
         for i, units in enumerate(model.hidden_sizes):

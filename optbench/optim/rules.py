@@ -19,8 +19,11 @@ from optbench.optim.functions import FUNCTIONS
 from optbench.optim.registry import KERAS_CLASSES, OPTIMIZERS, WRAPPERS, optimizer_row
 from optbench.optim.schedules import NUMPY_SCHEDULES, SKLEARN_SCHEDULES, require_keras_schedule
 
-TEST_FUNCTIONS = tuple(FUNCTIONS)  # the datasets of model=landscape
+TEST_FUNCTIONS = tuple(FUNCTIONS)  # the 2-D datasets of model=landscape
+NOISY_PROBLEMS = ("quadratic_deep",)  # its n-D stochastic ones (optbench/data/noisy_quadratic.py)
+LANDSCAPE_DATASETS = TEST_FUNCTIONS + NOISY_PROBLEMS
 IMAGE_DATASETS = ("cifar10",)  # RGB images, for the transfer-learning backbones
+CONV_DATASETS = ("mnist", "digits", "cifar10")  # images of any channels, for cnn_2c2d
 # Keras-style extras scikit-learn has no equivalent for (its MLP regularises with model.alpha)
 SKLEARN_UNSUPPORTED = (
     "weight_decay",
@@ -47,6 +50,15 @@ def _fine_tuning(cfg: Any) -> None:
         raise OptbenchError(
             "model.fine_tune_layers applies to a frozen backbone (model.freeze=true); with "
             "model.freeze=false the whole backbone already trains."
+        )
+
+
+def _images(cfg: Any) -> None:
+    """Convolutional models take the image datasets (the flat synthetic features are none)."""
+    if cfg.dataset.name not in CONV_DATASETS:
+        raise OptbenchError(
+            f"model={cfg.model.name} needs images: dataset={', '.join(CONV_DATASETS)} (got "
+            f"dataset={cfg.dataset.name})."
         )
 
 
@@ -79,10 +91,12 @@ MODELS: dict[str, ModelRule] = {
         sklearn_scheduled=("sgd",),
     ),
     "mlp": ModelRule(("keras",)),
+    "cnn_2c2d": ModelRule(("keras",), check=_images),
     "landscape": ModelRule(
         ("numpy", "keras"),
-        TEST_FUNCTIONS,
-        "model={model} needs a 2-D test function as dataset, one of: {datasets}.",
+        LANDSCAPE_DATASETS,
+        "model={model} needs a 2-D test function or a noisy problem as dataset, one of: "
+        "{datasets}.",
         train_step_refusal="optimizer={optimizer} needs a model's train_step (two gradients of "
         "a loss on data); it is not available for model={model}.",
     ),
@@ -93,7 +107,7 @@ SKLEARN_OPTIMIZERS = {m: r.sklearn_optimizers for m, r in MODELS.items() if r.sk
 # the models of the plain Keras trainer (not a landscape or a backbone)
 KERAS_MODELS = tuple(m for m, r in MODELS.items() if "keras" in r.frameworks and not r.datasets)
 NUMPY_MODELS = tuple(m for m, r in MODELS.items() if "numpy" in r.frameworks)
-LANDSCAPE = next(m for m, r in MODELS.items() if r.datasets == TEST_FUNCTIONS)
+LANDSCAPE = next(m for m, r in MODELS.items() if r.datasets == LANDSCAPE_DATASETS)
 
 
 def model_rule(name: str) -> ModelRule:
@@ -241,13 +255,14 @@ FRAMEWORK_REFUSALS = {
 def check_dataset(cfg: Any, rule: ModelRule) -> None:
     """2-D test functions and model=landscape go together; other models take what they list."""
     model, dataset = cfg.model.name, cfg.dataset.name
-    is_function = dataset in TEST_FUNCTIONS
+    is_function = dataset in LANDSCAPE_DATASETS
     refusal = rule.dataset_refusal.format(
         model=model, datasets=", ".join(rule.datasets or ()), dataset=dataset
     )
-    if is_function != (rule.datasets == TEST_FUNCTIONS):
+    if is_function != (rule.datasets == LANDSCAPE_DATASETS):
+        kind = "a 2-D test function" if dataset in TEST_FUNCTIONS else "a noisy test problem"
         raise OptbenchError(
-            f"dataset={dataset} is a 2-D test function: train it with model={LANDSCAPE}."
+            f"dataset={dataset} is {kind}: train it with model={LANDSCAPE}."
             if is_function
             else refusal
         )

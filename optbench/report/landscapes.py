@@ -10,14 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from optbench.optim.functions import FUNCTIONS
 from optbench.report.tables import TextTable, table_csv
 
 
 def landscape_children(children: list[Any]) -> list[Any]:
+    """Finished landscape runs on a 2-D function (an n-D one has no trajectory to draw)."""
     return [
         c
         for c in children
-        if c.data.tags.get("optbench.model") == "landscape" and c.info.status == "FINISHED"
+        if c.data.tags.get("optbench.model") == "landscape"
+        and c.data.tags.get("optbench.dataset") in FUNCTIONS
+        and c.info.status == "FINISHED"
     ]
 
 

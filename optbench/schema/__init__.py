@@ -22,6 +22,7 @@ from optbench.schema.dataset import (
 from optbench.schema.hardware import CpuConfig, GpuConfig, HardwareConfig
 from optbench.schema.model import (
     MOBILENET_IMAGENET_SIZES,
+    Cnn2c2dConfig,
     HeadConfig,
     LandscapeConfig,
     LogRegConfig,
@@ -82,6 +83,7 @@ __all__ = [
     "AdagradConfig",
     "AdamConfig",
     "Cifar10Config",
+    "Cnn2c2dConfig",
     "Config",
     "CosineConfig",
     "CosineRestartsConfig",

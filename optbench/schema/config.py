@@ -10,11 +10,11 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
-from omegaconf.errors import MissingMandatoryValue
+from omegaconf.errors import InterpolationResolutionError, MissingMandatoryValue
 
 from optbench.constraints import Interval, OneOf, check_dataclass, constrained
 from optbench.errors import OptbenchError
-from optbench.schema import dataset, hardware, model, optimizer, schedule
+from optbench.schema import dataset, hardware, model, optimizer, schedule, suite
 from optbench.schema.renamed import refuse_renamed
 from optbench.schema.trainer import TrackingConfig, TrainerConfig
 
@@ -55,6 +55,9 @@ def register_configs() -> None:
     """Store the top-level schema and each group's schemas for the YAML files to extend."""
     cs = ConfigStore.instance()
     cs.store(name="optbench_schema", node=Config)
+    cs.store(name="suite_settings_schema", node=suite.SuiteSettingsConfig)
+    cs.store(group="schema/suite", name="suite", node=suite.SuiteConfig)
+    suite.register_resolver()  # workloads read their targets and budgets: ${suite:budget,NAME}
     for group, schemas in SCHEMAS.items():
         for name, node in schemas.items():
             cs.store(group=f"schema/{group}", name=name, node=node)
@@ -98,6 +101,13 @@ def validate(cfg: DictConfig) -> Config:
         obj = OmegaConf.to_object(cfg)
     except MissingMandatoryValue as exc:
         raise OptbenchError(_missing_value(str(exc.full_key))) from None
+    except InterpolationResolutionError as exc:
+        cause = exc.__cause__ or exc.__context__
+        while cause is not None and not isinstance(cause, OptbenchError):
+            cause = cause.__cause__ or cause.__context__
+        if cause is not None:  # our resolver's refusal (${suite:...}): its one line
+            raise OptbenchError(str(cause)) from None
+        raise
     if isinstance(obj.optimizer, dict):  # optimizer=custom: any key goes to its class
         obj.optimizer = optimizer.custom_config(obj.optimizer)
     check_dataclass(obj)

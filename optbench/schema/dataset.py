@@ -39,6 +39,10 @@ class DatasetConfig:
     val_fraction: float = constrained(0.2, FRACTION)
     # Training samples to keep: a count (> 1) or a fraction (<= 1); null keeps all.
     subset: float | None = positive(None, nullable=True)
+    # Fixes the subset and the train/validation/test split: a suite workload sets it, so that
+    # its target is measured on one validation set and ``seed`` moves only the initialisation
+    # and the batch order. null: the run's ``seed`` moves the split too.
+    data_seed: int | None = non_negative(None, nullable=True)
 
     def check(self) -> None:
         if self.subset is not None and self.subset > 1 and self.subset != int(self.subset):
@@ -164,10 +168,25 @@ class FunctionConfig:
             )
 
 
+@dataclass
+class NoisyQuadraticConfig:
+    """DeepOBS's quadratic_deep, a 100-D noisy quadratic (model=landscape, mini-batch
+    gradients; optbench/data/noisy_quadratic.py). ``data_seed`` fixes the Hessian and the
+    training points (0: DeepOBS's own); the run's ``seed`` moves only the batch order."""
+
+    name: str = MISSING
+    target: TargetConfig | None = None  # on train_loss, the noise-free objective
+    data_seed: int = non_negative(0)
+    # points per mini-batch, of the 1000 training points (DeepOBS: 128)
+    batch_size: int = constrained(128, Interval(1, 1000, integer=True))
+    lr: dict[str, float] = field(default_factory=dict)  # recommended lr per optimizer name
+
+
 SCHEMAS: dict[str, type] = {
     "digits": DigitsConfig,
     "synthetic": SyntheticConfig,
     "mnist": MnistConfig,
     "cifar10": Cifar10Config,
     "function": FunctionConfig,
+    "noisy_quadratic": NoisyQuadraticConfig,
 }

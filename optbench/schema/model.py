@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 
 from omegaconf import MISSING
 
-from optbench.constraints import EachOf, Interval, OneOf, constrained, non_negative, positive
+from optbench.constraints import (
+    EachOf,
+    Interval,
+    OneOf,
+    constrained,
+    non_negative,
+    positive,
+    positive_int,
+)
 from optbench.errors import OptbenchError
 
 LAYER_SIZES = EachOf(Interval(1, None, integer=True))
@@ -66,6 +74,19 @@ class MlpConfig(ModelConfig):
             )
         ),
     )
+
+
+@dataclass
+class Cnn2c2dConfig(ModelConfig):
+    """DeepOBS's 2c2d (Schneider et al., 2019): Conv(conv1_filters, 5x5, relu) -> MaxPool(2) ->
+    Conv(conv2_filters, 5x5, relu) -> MaxPool(2) -> Dense(dense_units, relu) -> Dense(softmax),
+    on the image the flattened pixels came from (optbench/models/cnn.py)."""
+
+    framework: str = constrained("keras", OneOf(("keras",)))
+    input_scaling: str = constrained("unit", OneOf(("standard", "unit", "none")))
+    conv1_filters: int = positive_int(32)
+    conv2_filters: int = positive_int(64)
+    dense_units: int = positive_int(1024)
 
 
 @dataclass
@@ -156,6 +177,7 @@ SCHEMAS: dict[str, type] = {
     "logreg": LogRegConfig,
     "mlp_sklearn": MlpSklearnConfig,
     "mlp": MlpConfig,
+    "cnn_2c2d": Cnn2c2dConfig,
     "landscape": LandscapeConfig,
     "transfer": TransferConfig,
 }

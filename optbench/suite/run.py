@@ -2,7 +2,8 @@
 as child runs of one MLflow parent run, then the scorecard (optbench/suite/scorecard.py): a
 rich table, runs/reports/suite-<id>/index.html, and both logged on the parent run.
 
-Settings of the suite itself: suite.seeds (3), suite.workloads (all), suite.ruleset
+Settings of the suite itself (conf/suite/default.yaml): suite.seeds (3) from suite.first_seed
+(0), suite.workloads (the scored ones), suite.ruleset
 (self_tuning: the optimizer's own defaults, the median over seeds counts; external_tuning:
 suite.seeds studies of suite.trials trials from the suite.search space, optbench/suite/
 tuning.py), suite.baselines (shipped: score against optbench/suite/baselines.csv; rerun: also
@@ -37,7 +38,7 @@ def run(argv: list[str], config_dir: str | None, scored: bool = True) -> list[Wo
     from optbench.tracking.sweep import close_sweep
 
     ours, overrides = split_settings(argv)
-    settings = parse_settings(ours)
+    settings = parse_settings(ours, config_dir)
     register_configs()
     workloads = composed_workloads(settings.names, overrides, config_dir)
     first = workloads[settings.names[0]][0]
@@ -47,13 +48,14 @@ def run(argv: list[str], config_dir: str | None, scored: bool = True) -> list[Wo
     label = optimizer_label(first.optimizer)
     tags = {"optbench.role": "suite", "optbench.suite_id": suite_id, "optbench.optimizer": label,
             "optbench.ruleset": settings.ruleset,
+            "optbench.suite_seeds": ",".join(map(str, settings.seeds)),
             "mlflow.note.content": "optbench suite " + " ".join(argv)}  # fmt: skip
     parent, _ = MlflowWriter(uri).start("suite", f"suite {suite_id} · {label}", tags, params={})
     sweep = OpenSweep(uri, parent, suite_id)
     export(sweep)
     from optbench.suite import scorecard
 
-    title = f"optbench suite · {label} · {settings.ruleset}, {settings.seeds} " + (
+    title = f"optbench suite · {label} · {settings.ruleset}, {len(settings.seeds)} " + (
         "studies" if settings.ruleset == "external_tuning" else "seeds"
     )
     results: list[WorkloadResult] = []
@@ -90,8 +92,11 @@ def run(argv: list[str], config_dir: str | None, scored: bool = True) -> list[Wo
         from optbench.report.cli import log_report
         from optbench.suite.pool import budgets_of
 
-        budgets = budgets_of({r.workload.name: workloads[r.workload.name] for r in results})
-        pool = _print_scores(results, label, reruns, budgets)
+        mine = [r for r in results if r.workload.group == "scored"]  # toys never score
+        budgets = budgets_of({r.workload.name: workloads[r.workload.name] for r in mine})
+        pool = _print_scores(mine, label, reruns, budgets) if mine else None
+        if not mine:
+            console.console.print(scorecard.TOY_ONLY, highlight=False)
         folder = Path("runs") / "reports" / f"suite-{suite_id}"
         page = scorecard.write(folder, title=title, label=label, results=results, pool=pool)
         log_report(uri, parent, folder)
@@ -103,33 +108,40 @@ def rerun_baselines(
     workloads: dict[str, tuple[Any, wl.Workload]],
     overrides: list[str],
     config_dir: str | None,
-    seeds: int,
+    seeds: list[int],
 ) -> dict[str, list[WorkloadResult]]:
-    """suite.baselines=rerun: every baseline with its shipped tuned settings, on this machine
-    and the same seeds, so that seconds score too."""
+    """suite.baselines=rerun: every baseline as the table was built (its tuned settings,
+    warm-up and cosine decay over the workload's schedule), on this machine and the same
+    seeds, so that seconds score too. Scored workloads only: toys have no baselines."""
+    from optbench.schema.suite import targets_table
     from optbench.suite import baselines
+    from optbench.suite.targets import baseline_overrides
 
     shipped = baselines.settings_of(baselines.load())
-    theirs = [o for o in overrides if not o.lstrip("+~").startswith("optimizer")]
+    theirs = [o for o in overrides if not o.lstrip("+~").startswith(("optimizer", "schedule"))]
+    table = targets_table()
     reruns: dict[str, list[WorkloadResult]] = {}
     for baseline, extra in baselines.BASELINES.items():
         reruns[baseline] = []
         for name, (_, workload) in workloads.items():
+            if workload.group != "scored":
+                continue
             result = WorkloadResult(workload)
             tuned = shipped.get(baseline, {}).get(name, "").split()
-            _seeds(result, [*theirs, *extra, *tuned], config_dir, seeds)
+            whole = baseline_overrides(workload, int(float(table[name]["schedule"])))
+            _seeds(result, [*theirs, *extra, *tuned, *whole], config_dir, seeds)
             reruns[baseline].append(result)
     return reruns
 
 
 def _seeds(
-    result: WorkloadResult, overrides: list[str], config_dir: str | None, seeds: int
+    result: WorkloadResult, overrides: list[str], config_dir: str | None, seeds: list[int]
 ) -> None:
     """Self-tuning: the optimizer's defaults, one run per seed, in this process."""
     from optbench import console
 
     name = result.workload.name
-    for seed in range(seeds):
+    for seed in seeds:
         done = one_run(name, [*overrides, f"seed={seed}"], config_dir)
         result.failed += done is None
         result.add(final_metrics(done))
@@ -166,12 +178,13 @@ def _tune(
     folder = Path("runs/suite") / suite_id / name
     try:
         studies = tuning.tune(
-            result.workload, overrides, config_dir, settings.seeds, settings.tuning, uri, folder
-        )
+            result.workload, [*overrides, f"hydra.sweeper.seed={settings.seeds[0]}"],
+            config_dir, settings.seeds, settings.tuning, uri, folder,
+        )  # fmt: skip
     except OptbenchError as exc:
         console.print_error(str(exc))
-        result.failed += settings.seeds
-        for _ in range(settings.seeds):
+        result.failed += len(settings.seeds)
+        for _ in settings.seeds:
             result.add({})
         return
     keys = tuning.search_keys(folder)

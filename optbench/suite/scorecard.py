@@ -34,6 +34,10 @@ SCORE_HEADER = ["optimizer", "reached", f"AlgoPerf score (tau <= {TAU_MAX:g})",
                 f"score, {INTERVAL}", "speedup vs nadamw (geometric mean)",
                 f"speedup, {INTERVAL}", "workloads behind it"]  # fmt: skip
 FIGURE = "performance_profile.png"
+TOY_ONLY = (
+    "Only workloads outside the scored group ran (the toy group: 2-D functions, whose paths "
+    "are for the eye), so there is no score: optbench suite --list shows the scored ones."
+)
 NO_BASELINES = (
     "No baseline ran all these workloads, so there is no score or performance profile: "
     "optbench suite --rebuild-baselines"
@@ -135,12 +139,14 @@ def markdown(
     parts = [f"# {title}", "", table([*HEADER, SPEEDUP], rows)]
     if scores and pool is not None:
         parts += [
-            f"## {score_title(pool, len(results))}",
+            f"## {score_title(pool, len(pool.workloads))}",
             "",
             RULES,
             "",
             table(SCORE_HEADER, scores),
         ]
+    elif not any(r.workload.group == "scored" for r in results):
+        parts.append(TOY_ONLY + "\n")
     else:
         parts.append(NO_BASELINES + "\n")
     return "\n".join(parts)

@@ -10,73 +10,79 @@ from optbench.errors import OptbenchError, grouped
 from optbench.suite import workloads as wl
 from optbench.suite.tuning import Tuning
 
-RULESETS = ("self_tuning", "external_tuning")
-BASELINE_MODES = ("shipped", "rerun")
-SETTINGS = ("seeds", "workloads", "ruleset", "trials", "search", "baselines")
 
-
-def split_settings(argv: list[str]) -> tuple[dict[str, str], list[str]]:
-    """suite.* settings apart from the overrides for every run."""
-    ours = {
-        a.split("=", 1)[0].removeprefix("suite."): a.split("=", 1)[1]
-        for a in argv
-        if a.startswith("suite.") and "=" in a
-    }
-    return ours, [a for a in argv if not a.startswith("suite.")]
+def split_settings(argv: list[str]) -> tuple[list[str], list[str]]:
+    """The suite.* overrides apart from the overrides for every run."""
+    ours = [a for a in argv if a.lstrip("+~").startswith("suite.")]
+    return ours, [a for a in argv if a not in ours]
 
 
 @dataclass(frozen=True)
 class Settings:
-    seeds: int  # self-tuning: seeds; external tuning: studies, each with its own seed
+    seeds: list[int]  # self-tuning: the seeds; external tuning: the studies' seeds
     names: list[str]
     ruleset: str
     tuning: Tuning
     baselines: str
 
 
-def _count(ours: dict[str, str], key: str, default: int) -> int:
-    try:
-        value = int(ours.get(key, str(default)))
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise OptbenchError(f"suite.{key}={ours[key]!r} is not allowed: must be an integer >= 1.")
-    return value
+def settings_config(ours: list[str], config_dir: str | None = None) -> Any:
+    """conf/suite_settings.yaml composed with the suite.* overrides, as Hydra composes any
+    group: its schema (optbench/schema/suite.py) checks types and keys, one line on refusal."""
+    import dataclasses
+
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from optbench.schema import register_configs
+    from optbench.schema.hydra_errors import explain
+    from optbench.schema.suite import SuiteConfig
+
+    known = [f.name for f in dataclasses.fields(SuiteConfig)]
+    for override in ours:
+        key = override.lstrip("+~").split("=", 1)[0].removeprefix("suite.")
+        if key.split(".")[0] not in known:
+            raise OptbenchError(
+                f"suite.{key} is not a suite setting; it takes: {', '.join(known)}."
+            )
+    extra = [f"hydra.searchpath=[file://{config_dir}]"] if config_dir else []
+    register_configs()
+    with initialize_config_module("optbench.conf", version_base="1.3"):
+        try:
+            return hydra_compose("suite_settings", overrides=[*extra, *ours])
+        except (HydraException, OmegaConfBaseException) as exc:
+            raise OptbenchError(explain(exc)) from None
 
 
-def _one_of(ours: dict[str, str], key: str, allowed: tuple[str, ...]) -> str:
-    value = ours.get(key, allowed[0])
-    if value not in allowed:
-        raise OptbenchError(
-            f"suite.{key}={value!r} is not allowed: must be one of {', '.join(allowed)}."
-        )
-    return value
+def parse_settings(ours: list[str], config_dir: str | None = None) -> Settings:
+    from omegaconf import OmegaConf
 
+    from optbench.constraints import check_dataclass
 
-def parse_settings(ours: dict[str, str]) -> Settings:
-    unknown = set(ours) - set(SETTINGS)
-    if unknown:
-        key = sorted(unknown)[0]
-        raise OptbenchError(f"suite.{key} is not a suite setting; it takes: {', '.join(SETTINGS)}.")
+    suite = OmegaConf.to_object(settings_config(ours, config_dir).suite)
+    check_dataclass(suite, "suite.")
     known = wl.names()
-    chosen = [n.strip() for n in ours.get("workloads", "").strip("[]").split(",") if n.strip()]
-    for name in chosen:
+    for name in suite.workloads or []:
         if name not in known:
             raise OptbenchError(
                 f"suite.workloads: {name!r} is not a workload; known: {', '.join(known)}."
             )
-    tuning = Tuning(_count(ours, "trials", 5), ours.get("search", "lr"))
     return Settings(
-        _count(ours, "seeds", 3),
-        chosen or known,
-        _one_of(ours, "ruleset", RULESETS),
-        tuning,
-        _one_of(ours, "baselines", BASELINE_MODES),
+        list(range(suite.first_seed, suite.first_seed + suite.seeds)),
+        list(suite.workloads or wl.scored()),
+        suite.ruleset,
+        Tuning(suite.trials, suite.search),
+        suite.baselines,
     )
 
 
 def compose(name: str, overrides: list[str], config_dir: str | None) -> Any:
-    """Workload ``name``'s config with ``overrides``; Hydra's refusal as one line."""
+    """Workload ``name``'s config with ``overrides``; Hydra's refusal as one line. Without
+    the dataset's per-optimizer learning rates (``dataset.lr``, for ordinary runs): in the
+    suite an optimizer runs the same settings on every workload, its defaults or the ones
+    its command line declares once (AlgoPerf's self-tuning rule)."""
     from hydra import compose, initialize_config_module
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
@@ -88,9 +94,18 @@ def compose(name: str, overrides: list[str], config_dir: str | None) -> Any:
     register_configs()  # the schemas the workload YAMLs extend (idempotent)
     with initialize_config_module("optbench.conf", version_base="1.3"):
         try:
-            return compose("config", overrides=[f"+workload={name}", *extra, *overrides])
+            cfg = compose("config", overrides=[f"+workload={name}", *extra, *overrides])
         except (HydraException, OmegaConfBaseException) as exc:
             raise OptbenchError(explain(exc)) from None
+    return without_workload_settings(cfg)
+
+
+def without_workload_settings(cfg: Any) -> Any:
+    """``cfg`` with the dataset's learning-rate table emptied, so that an optimizer's
+    ``lr: ${oc.select:dataset.lr.<name>,default}`` falls back to its own default."""
+    if "lr" in cfg.dataset:
+        cfg.dataset.lr = {}
+    return cfg
 
 
 def composed_workloads(

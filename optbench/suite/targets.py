@@ -1,31 +1,40 @@
 """Targets, budgets and baselines set the AlgoPerf way, by one command anyone can re-run:
 
-    optbench suite --rebuild-baselines suite.trials=5 suite.seeds=5
+    optbench suite --rebuild-baselines suite.trials=10 suite.seeds=5
 
-For each workload, each baseline (AdamW, NAdamW, Nesterov, heavy-ball momentum) is
-1. tuned: ``suite.trials`` trials from its ``suite.search`` space (the equal-budget sweeper,
-   one study), each over the whole budget, ranked by the workload's metric at the end;
-2. re-run with its best settings on ``suite.seeds`` seeds over the whole budget.
-The target is the median over seeds of the best value each seed of the best baseline reached
-(a 2-D function keeps its tolerance, a distance to the known minimum). Every baseline's steps
-and seconds to that target per seed come from the same runs' histories; the step budget is
-``BUDGET_MULTIPLE`` times the best baseline's median steps. The targets and budgets are
-written into conf/workload/<name>.yaml, the per-seed rows into optbench/suite/baselines.csv."""
+For each scored workload, each baseline (AdamW, NAdamW, Nesterov, heavy-ball momentum) runs
+with linear warm-up (5 % of the run) and cosine decay over the workload's schedule length
+(the ``schedule`` column of the targets table, in the budget's unit), as AlgoPerf's baselines:
+1. tuned: ``suite.trials`` trials from its ``suite.search`` space in one study of its own
+   (each baseline's study draws from its own sampler seed), ranked by the workload's metric
+   at the end;
+2. re-run with its best settings on ``suite.seeds`` seeds (the data fixed by the workload's
+   ``dataset.data_seed``; a seed moves initialisation and batch order).
+Each baseline's *sure value* is the best value that ``REACHED_BY`` of its seeds reached (4 of
+5); the target is the best baseline's sure value, so the baseline that set it reaches it on at
+least that many seeds. The budget is ``BUDGET_MULTIPLE`` times that baseline's median steps to
+the target, and never shorter than the schedule, so every baseline run fits within it. The
+target and budget go into optbench/suite/targets.csv (the data the workloads read), the
+per-seed rows into optbench/suite/baselines.csv. The toy group (2-D functions) keeps its
+fixed tolerance and budget and is not rebuilt."""
 
 from __future__ import annotations
 
+import csv
+import datetime
 import math
-import re
-import statistics
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from optbench.errors import OptbenchError
 from optbench.metrics import higher_is_better
+from optbench.schema.suite import TABLE_FIELDS, table_path, targets_table
 from optbench.suite import workloads as wl
 
-BUDGET_MULTIPLE = 3  # the budget is this many times the best baseline's median steps to target
+BUDGET_MULTIPLE = 3  # the budget is this many times the target setter's median steps
+WARMUP_FRACTION = 0.05  # of the schedule: linear warm-up, then cosine decay to zero
+REACHED_BY = 0.8  # the target is a value this fraction of the setter's seeds reached
+STUDY_SEED_STRIDE = 1000  # baseline i's study draws its trials with sampler seed i * this
 
 
 def best_value(history: list[dict[str, float]], metric: str) -> float:
@@ -34,6 +43,14 @@ def best_value(history: list[dict[str, float]], metric: str) -> float:
     if not values:
         return math.nan
     return max(values) if higher_is_better(metric) else min(values)
+
+
+def sure_value(bests: list[float], metric: str, fraction: float = REACHED_BY) -> float:
+    """The best value that at least ``fraction`` of the seeds reached (their best values
+    ``bests``; a failed seed is NaN and reaches nothing): of 5 seeds, the 4th best."""
+    k = max(1, math.ceil(fraction * len(bests)))
+    ok = sorted((b for b in bests if math.isfinite(b)), reverse=higher_is_better(metric))
+    return ok[k - 1] if len(ok) >= k else math.nan
 
 
 def first_reach(history: list[dict[str, float]], metric: str, value: float) -> dict[str, float]:
@@ -50,44 +67,47 @@ def first_reach(history: list[dict[str, float]], metric: str, value: float) -> d
     return {}
 
 
-def target_of(values_by_baseline: dict[str, list[float]], metric: str) -> tuple[str, float]:
-    """The best baseline by its median best value, and that median: the workload's target."""
-    medians = {b: statistics.median(v) for b, v in values_by_baseline.items() if v}
+def target_of(sure: dict[str, float], metric: str) -> tuple[str, float]:
+    """The baseline with the best sure value, and that value: the workload's target."""
+    found = {b: v for b, v in sure.items() if math.isfinite(v)}
+    if not found:
+        raise OptbenchError("no baseline reached any value on enough seeds to set a target")
     sign = -1.0 if higher_is_better(metric) else 1.0
-    best = min(medians, key=lambda b: sign * medians[b])
-    return best, medians[best]
+    best = min(found, key=lambda b: sign * found[b])
+    return best, found[best]
 
 
-def budget_of(median_steps: float, steps_per_unit: float) -> int | None:
-    """BUDGET_MULTIPLE x the best baseline's median steps, in the budget's unit, rounded up;
-    None when that baseline missed the target on most seeds (the budget then stays)."""
-    if not math.isfinite(median_steps):
-        return None
-    return max(1, math.ceil(BUDGET_MULTIPLE * median_steps / steps_per_unit))
+def budget_of(median_steps: float, steps_per_unit: float, schedule: int) -> int:
+    """BUDGET_MULTIPLE x the setter's median steps to the target, in the budget's unit,
+    rounded up, and at least the schedule length."""
+    return max(schedule, math.ceil(BUDGET_MULTIPLE * median_steps / steps_per_unit))
 
 
-def workload_path(name: str) -> Path:
-    return Path(str(resources.files("optbench.conf") / "workload" / f"{name}.yaml"))
+def baseline_overrides(workload: wl.Workload, schedule: int) -> list[str]:
+    """A target-setting run: the whole schedule, warm-up then cosine decay (AlgoPerf's)."""
+    return [
+        f"trainer.max_iter={schedule}",
+        "trainer.stop_at_target=false",
+        "schedule=warmup_cosine",
+        f"schedule.warmup_epochs={WARMUP_FRACTION * schedule:g}",
+    ]
 
 
-def write_workload(path: Path, target: float | None, budget: int | None) -> None:
-    """Put the target value and the budget into a workload's YAML, keeping the rest (None:
-    keep that one)."""
-    text = path.read_text()
-    n_budget = n_target = 1
-    if budget is not None:
-        text, n_budget = re.subn(r"(?m)^(  max_iter: )\d+", rf"\g<1>{budget}", text)
-    if target is not None:
-        text, n_target = re.subn(
-            r"(target: \{metric: \w+, value: )[^}]+\}", rf"\g<1>{target:.4g}}}", text
-        )
-    if n_budget != 1 or n_target != 1:
-        raise OptbenchError(f"{path}: expected one trainer.max_iter and one dataset.target line")
-    path.write_text(text)
+def save_row(row: dict[str, Any], path: Path | None = None) -> Path:
+    """Put one workload's row into the targets table, keeping the others."""
+    path = path or table_path()
+    rows = dict(targets_table(path))
+    rows[row["workload"]] = {k: row.get(k, "") for k in TABLE_FIELDS}
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, TABLE_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows[name] for name in sorted(rows))
+    return path
 
 
 def rebuild(argv: list[str], config_dir: str | None) -> None:
-    """Tune and re-run every baseline on every workload; rewrite targets, budgets and table."""
+    """Tune and re-run every baseline on every scored workload; write targets, budgets and
+    the baselines table."""
     from optbench import console
     from optbench.schema import register_configs
     from optbench.suite import baselines, run
@@ -98,9 +118,16 @@ def rebuild(argv: list[str], config_dir: str | None) -> None:
 
     ours, overrides = split_settings(argv)
     overrides = ["tracking.artifacts=false", *overrides]  # the table needs metrics, not plots
-    settings = parse_settings(ours)
+    settings = parse_settings(ours, config_dir)
     register_configs()
-    workloads = composed_workloads(settings.names, overrides, config_dir)
+    toys = [n for n in settings.names if wl.group_of(n) != "scored"]
+    if toys:
+        raise OptbenchError(
+            f"suite.workloads: {', '.join(toys)} {'is' if len(toys) == 1 else 'are'} in the toy "
+            "group, whose targets are fixed tolerances; rebuild scored workloads only."
+        )
+    first = next(iter(baselines.BASELINES.values()))  # each workload checked as it will run
+    workloads = composed_workloads(settings.names, [*overrides, *first], config_dir)
     uri = resolve_uri(workloads[settings.names[0]][0].tracking.uri)
     tags = {"optbench.role": "suite-baselines", "mlflow.note.content": "optbench suite "
             "--rebuild-baselines " + " ".join(argv)}  # fmt: skip
@@ -111,32 +138,25 @@ def rebuild(argv: list[str], config_dir: str | None) -> None:
     try:
         for name in settings.names:
             workload = workloads[name][1]
+            schedule = int(float(targets_table()[name]["schedule"]))
+            whole = baseline_overrides(workload, schedule)
             runs: dict[str, tuple[str, list[Any]]] = {}
-            for baseline, extra in baselines.BASELINES.items():
-                tuned = _tuned(workload, [*overrides, *extra], config_dir, settings, uri, baseline)
+            for index, (baseline, extra) in enumerate(baselines.BASELINES.items()):
+                mine = [*overrides, *extra, *whole]
+                tuned = _tuned(workload, mine, config_dir, settings, uri, baseline, index)
                 console.console.print(f"  {name} {baseline}: tuned {tuned}", highlight=False)
                 done = [
-                    run.one_run(
-                        name,
-                        [
-                            *overrides,
-                            *extra,
-                            *tuned.split(),
-                            f"seed={seed}",
-                            *_whole_budget(workload),
-                        ],
-                        config_dir,
-                    )
-                    for seed in range(settings.seeds)
+                    run.one_run(name, [*mine, *tuned.split(), f"seed={seed}"], config_dir)
+                    for seed in settings.seeds
                 ]
                 runs[baseline] = (tuned, done)
             rows: dict[str, list[Any]] = {b: [] for b in baselines.BASELINES}
-            target, budget = _set(workload, runs, rows)
-            write_workload(workload_path(name), target, budget)
+            row = _set(workload, runs, rows, schedule, settings)
+            save_row(row)
             baselines.save(rows)  # workload by workload: an interrupted rebuild keeps those done
             console.console.print(
-                f"{name}: target {workload.target if target is None else f'{target:.4g}'} · budget "
-                + (f"{budget} {workload.unit}" if budget else "kept: no baseline reached it"),
+                f"{name}: target {workload.metric} {row['target']} · budget {row['budget']} "
+                f"{workload.unit} · set by {row['set_by']} ({row['reached']} seeds)",
                 highlight=False,
             )
         status = "FINISHED"
@@ -146,47 +166,43 @@ def rebuild(argv: list[str], config_dir: str | None) -> None:
     finally:
         close_sweep(sweep, status)
         withdraw()
-    console.console.print(f"baselines written to {baselines.table_path()}", highlight=False)
-
-
-def _whole_budget(workload: wl.Workload) -> list[str]:
-    """Keras workloads run the whole budget (the best value needs it); a 2-D function stops
-    at its tolerance as always."""
-    return [] if workload.fixed_target else ["trainer.stop_at_target=false"]
+    console.console.print(
+        f"targets written to {table_path()}, baselines to {baselines.table_path()}",
+        highlight=False,
+    )
 
 
 def _tuned(
     workload: wl.Workload, overrides: list[str], config_dir: str | None, settings: Any,
-    uri: str, baseline: str,
+    uri: str, baseline: str, index: int,
 ) -> str:  # fmt: skip
-    """The baseline's best settings from one study of suite.trials trials."""
+    """The baseline's best settings from its own study of suite.trials trials."""
     from optbench.suite import tuning
 
-    objective = None if workload.fixed_target else workload.metric
     folder = Path("runs/suite/baselines") / workload.name / baseline
+    seed = STUDY_SEED_STRIDE * (index + 1)  # its sampler's seed and its trials' run seed
     ((_, params),) = tuning.tune(
-        workload, [*overrides, *_whole_budget(workload)], config_dir, 1, settings.tuning, uri,
-        folder, objective,
+        workload, [*overrides, f"hydra.sweeper.seed={seed}"], config_dir, [seed],
+        settings.tuning, uri, folder, workload.metric,
     )  # fmt: skip
     return tuning.tuned_settings(params, tuning.search_keys(folder))
 
 
 def _set(
-    workload: wl.Workload, runs: dict[str, tuple[str, list[Any]]], rows: dict[str, list]
-) -> tuple[float | None, int | None]:
-    """The target and budget from the baselines' runs; their results go into ``rows``."""
+    workload: wl.Workload, runs: dict[str, tuple[str, list[Any]]], rows: dict[str, list],
+    schedule: int, settings: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """The workload's row of the targets table from the baselines' runs; each baseline's
+    per-seed results go into ``rows``."""
     from optbench.suite.result import WorkloadResult, final_metrics
     from optbench.suite.score import median_over_seeds
 
     metric = workload.metric
-    if workload.fixed_target:
-        target, best = None, ""
-    else:
-        values = {
-            b: [best_value(r.history, metric) for r in done if r is not None]
-            for b, (_, done) in runs.items()
-        }
-        best, target = target_of(values, metric)
+    bests = {
+        b: [math.nan if r is None else best_value(r.history, metric) for r in done]
+        for b, (_, done) in runs.items()
+    }
+    setter, target = target_of({b: sure_value(v, metric) for b, v in bests.items()}, metric)
     steps: dict[str, float] = {}
     per_unit = 1.0
     for baseline, (tuned, done) in runs.items():
@@ -196,14 +212,37 @@ def _set(
                 result.failed += 1
                 result.add({}, tuned)
                 continue
-            final = final_metrics(r)
-            if target is not None:
-                final = {k: v for k, v in final.items() if k not in ("steps_to_target",
-                         "time_to_target_s")}  # fmt: skip
-                final.update(first_reach(r.history, metric, target))
-                per_unit = r.history[0].get("optimizer_steps", 1.0) if r.history else per_unit
+            final = {k: v for k, v in final_metrics(r).items()
+                     if k not in ("steps_to_target", "time_to_target_s")}  # fmt: skip
+            final.update(first_reach(r.history, metric, target))
+            if r.history and workload.unit == "epochs":
+                per_unit = r.history[0].get("optimizer_steps", per_unit)
             result.add(final, tuned)
         rows[baseline].append(result)
         steps[baseline] = median_over_seeds(result.steps)
-    best = best or min(steps, key=lambda b: steps[b])  # a 2-D function: the fastest baseline
-    return target, budget_of(steps[best], per_unit)
+    reached = sum(math.isfinite(s) for s in rows[setter][-1].steps)
+    tuned = runs[setter][0]
+    return {
+        "workload": workload.name,
+        "group": "scored",
+        "metric": metric,
+        "target": written(target, metric),
+        "budget": budget_of(steps[setter], per_unit, schedule),
+        "unit": workload.unit,
+        "schedule": schedule,
+        "set_by": f"{setter}, {tuned.replace('optimizer.', '').replace('=', ' ')}".strip(", "),
+        "settings": tuned,
+        "reached": f"{reached}/{len(settings.seeds)}",
+        "median_steps": f"{steps[setter]:.0f}",
+        "trials": settings.tuning.trials,
+        "seeds": len(settings.seeds),
+        "date": datetime.date.today().isoformat(),
+    }
+
+
+def written(value: float, metric: str) -> str:
+    """``value`` in 6 significant digits, rounded towards the easier side, so that every run
+    whose best value was ``value`` still reaches the written target."""
+    digits = 10 ** (5 - math.floor(math.log10(abs(value)))) if value else 1e6
+    easier = math.floor if higher_is_better(metric) else math.ceil
+    return f"{easier(value * digits) / digits:.6g}"

@@ -37,26 +37,27 @@ def objective_of(workload: wl.Workload) -> str:
 
 
 def sweep_command(
-    name: str, overrides: list[str], config_dir: str | None, studies: int, tuning: Tuning,
-    objective: str, uri: str, sweep_dir: Path,
+    name: str, overrides: list[str], config_dir: str | None, studies: list[int],
+    tuning: Tuning, objective: str, uri: str, sweep_dir: Path,
 ) -> list[str]:  # fmt: skip
     """The `optbench -m` command line of one workload's tuning sweep."""
     return [
         sys.executable, "-m", "optbench", "-m",
         *(["--config-dir", config_dir] if config_dir else []),
         f"hparams_search={tuning.search}", f"+workload={name}", *overrides,
-        "seed=" + ",".join(str(s) for s in range(studies)),
+        "seed=" + ",".join(str(s) for s in studies),
         f"hydra.sweeper.n_trials={tuning.trials}", f"objective={objective}",
         "trainer.progress=false", f"tracking.uri={uri}", f"hydra.sweep.dir={sweep_dir}",
     ]  # fmt: skip
 
 
 def tune(
-    workload: wl.Workload, overrides: list[str], config_dir: str | None, studies: int,
+    workload: wl.Workload, overrides: list[str], config_dir: str | None, studies: list[int],
     tuning: Tuning, uri: str, sweep_dir: Path, objective: str | None = None,
 ) -> list[tuple[dict[str, float], dict[str, str]]]:  # fmt: skip
-    """Run the workload's tuning sweep; per study, the metrics and params of its best trial
-    (by default the fastest to the target)."""
+    """Run the workload's tuning sweep, one study per seed in ``studies`` (each study's
+    sampler starts at its seed); per study, the metrics and params of its best trial (by
+    default the fastest to the target)."""
     objective = objective or objective_of(workload)
     command = sweep_command(
         workload.name, overrides, config_dir, studies, tuning, objective, uri, sweep_dir

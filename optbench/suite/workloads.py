@@ -1,6 +1,9 @@
-"""The suite's workloads: conf/workload/*.yaml, each a whole run (dataset, model, trainer
-settings) with a target and a step budget. A workload is an ordinary config group, so
-``optbench +workload=mnist_mlp optimizer=...`` runs one by hand exactly as the suite does."""
+"""The suite's workloads: conf/workload/*.yaml, each a whole run (dataset with its fixed data
+seed, model, trainer settings) whose target and step budget it reads from the targets table
+(optbench/suite/targets.csv, through the ``suite`` resolver: optbench/schema/suite.py). A
+workload is an ordinary config group, so ``optbench +workload=mnist_mlp optimizer=...`` runs
+one by hand exactly as the suite does. The table's ``group`` says which are scored; the toy
+group (2-D functions, whose paths are for the eye) never enters a score."""
 
 from __future__ import annotations
 
@@ -26,12 +29,15 @@ class Workload:
     value: float
     budget: int  # trainer.max_iter: epochs for Keras models, steps on a 2-D function
     unit: str  # what the budget counts
+    group: str = "scored"  # scored | toy
+    data_seed: int | None = None  # the fixed seed of its data (None: moves with the seed)
+    set_by: str = ""  # who set the target: "nadamw, lr 0.0055", or "fixed"
 
     @property
     def fixed_target(self) -> bool:
         """A 2-D function: its target is a distance to the known minimum, never re-set, and
         its steps to it are steps_to_tolerance."""
-        return self.unit == "steps"
+        return self.metric == "distance_to_min"
 
     @property
     def target(self) -> str:
@@ -47,6 +53,20 @@ def names() -> list[str]:
     )
 
 
+def scored() -> list[str]:
+    """The workloads a suite scores by default: the table's scored group, sorted."""
+    from optbench.schema.suite import targets_table
+
+    table = targets_table()
+    return [n for n in names() if table.get(n, {}).get("group") == "scored"]
+
+
+def group_of(name: str) -> str:
+    from optbench.schema.suite import targets_table
+
+    return targets_table().get(name, {}).get("group") or "unlisted"
+
+
 def description(name: str) -> str:
     """The YAML's first comment line after the package line."""
     text = (resources.files("optbench.conf") / "workload" / f"{name}.yaml").read_text()
@@ -58,11 +78,20 @@ def description(name: str) -> str:
 
 def of_config(name: str, cfg: Any) -> Workload:
     """What a composed workload config asks for."""
-    if cfg.model.name == "landscape":
-        metric, value, unit = "distance_to_min", float(cfg.dataset.tolerance), "steps"
+    from optbench.schema.suite import targets_table
+
+    target = cfg.dataset.get("target")
+    unit = "steps" if cfg.model.name == "landscape" else "epochs"
+    if target is None:  # a 2-D function: its tolerance, a distance to the known minimum
+        metric, value = "distance_to_min", float(cfg.dataset.tolerance)
     else:
-        metric, value, unit = cfg.dataset.target.metric, float(cfg.dataset.target.value), "epochs"
-    return Workload(name, description(name), metric, value, int(cfg.trainer.max_iter), unit)
+        metric, value = target.metric, float(target.value)
+    row = targets_table().get(name, {})
+    return Workload(
+        name, description(name), metric, value, int(cfg.trainer.max_iter), unit,
+        group=row.get("group") or "unlisted", data_seed=cfg.dataset.get("data_seed"),
+        set_by=row.get("set_by", ""),
+    )  # fmt: skip
 
 
 def check_pinned(name: str, cfg: Any) -> None:

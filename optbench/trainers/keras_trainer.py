@@ -69,8 +69,9 @@ class KerasTrainer:
         from optbench.models.keras import build_model
 
         n_train = len(inputs.y_train)
+        shape = inputs.info.get("input_shape")  # the image a convolutional model reshapes to
         return build_model(
-            self.cfg.model, inputs.x_train.shape[1], inputs.n_classes, n_train, **step
+            self.cfg.model, inputs.x_train.shape[1], inputs.n_classes, n_train, shape, **step
         )
 
     def after_fit(self, model: Any, splits: Splits, inputs: Splits, bridge: EpochBridge) -> tuple:

@@ -1,4 +1,5 @@
-"""The numpy-framework trainer: an optimizer walks a 2-D test function from a start point.
+"""The numpy-framework trainer: an optimizer walks a 2-D test function from a start point
+(or an n-D noisy one, DeepOBS's quadratic_deep, on mini-batch gradients: no plots then).
 
 The same loop drives the NumPy reference optimizer or the Keras one (on a float64
 ``keras.Variable``), so their trajectories can be laid over each other. Per step it logs
@@ -104,6 +105,7 @@ class LandscapeTrainer:
         """The trainers' ``fit``: the 'splits' of a 2-D test function are its surface."""
         surface = splits
         f, w = surface.function, surface.start.copy()
+        grad = surface.gradients(self.cfg.seed)  # a noisy surface: mini-batches by seed
         self.stepper.start(w)
         state = LoopState(max_steps=self.cfg.trainer.max_iter)
         path, history = [w.copy()], []
@@ -114,7 +116,7 @@ class LandscapeTrainer:
         with np.errstate(all="ignore"), InterruptGuard() as guard:
             for step in range(1, state.max_steps + 1):
                 start = time.perf_counter()
-                g = f.grad(w)
+                g = grad(w)
                 w, lr = self.stepper.step(g, w)
                 fit_time += time.perf_counter() - start
                 guard.check()
@@ -137,13 +139,12 @@ class LandscapeTrainer:
         at = self.stepper.evaluation_point(w)
         final: dict[str, float] = {
             "final_loss": history[-1]["train_loss"],
-            "x_final": float(at[0]),
-            "y_final": float(at[1]),
+            **({"x_final": float(at[0]), "y_final": float(at[1])} if w.size == 2 else {}),
             "fit_time_s": fit_time,
             "time_per_iter_s": fit_time / steps,
             "n_iter": steps,
-            "params_total": 2,
-            "params_trainable": 2,
+            "params_total": w.size,
+            "params_trainable": w.size,
         }
         distance = f.distance_to_min(at)
         if math.isfinite(distance):
@@ -159,6 +160,10 @@ class LandscapeTrainer:
                 f"{steps} steps (distance {distance:.3g}); try another optimizer.lr or more "
                 "trainer.max_iter."
             )
+        if w.size != 2:  # no contour, trajectory or GIF of an n-D walk
+            if self.cfg.trainer.animate:
+                notes.append(f"trainer.animate: no animation of a {w.size}-D problem.")
+            return RunResult.of_loop(state, history, final, notes=notes)
         return RunResult.of_loop(
             state, history, final, notes=notes, artifacts=self._artifacts(surface, np.array(path))
         )
