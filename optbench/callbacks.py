@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from optbench.metrics import higher_is_better
+from optbench.metrics import higher_is_better, reaches
 
 
 @dataclass
@@ -110,10 +110,7 @@ class TargetTracker(Callback):
         self.reached: dict[str, float] = {}
 
     def on_epoch_end(self, step: int, logs: dict[str, float]) -> None:
-        current = logs.get(self.metric)
-        if self.reached or current is None or not math.isfinite(current):
-            return
-        if (current >= self.value) if self.maximise else (current <= self.value):
+        if not self.reached and reaches(logs.get(self.metric), self.value, self.maximise):
             self.reached = {
                 "steps_to_target": logs.get("optimizer_steps", step),
                 "epochs_to_target": step,

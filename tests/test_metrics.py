@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from optbench.callbacks import LoopState, TargetTracker
 from optbench.metrics import higher_is_better
 from optbench.trainers.base import objective_value
@@ -30,3 +32,26 @@ def test_the_worst_objective_and_a_reached_target_follow_the_direction():
         accuracy.on_epoch_end(step, logs)
         loss.on_epoch_end(step, logs)
     assert accuracy.reached["epochs_to_target"] == 2 and loss.reached["epochs_to_target"] == 1
+
+
+@pytest.mark.parametrize("maximise", [True, False])
+def test_landing_exactly_on_a_target_reaches_it_everywhere(maximise):
+    """The boundary: a value equal to the target counts, in the runner's TargetTracker, the
+    report's crossing and the suite rebuild's first_reach alike (a `>` for `>=` fails here)."""
+    from optbench.metrics import reaches
+    from optbench.report.stats import crossing
+    from optbench.suite.targets import first_reach
+
+    metric = "val_accuracy" if maximise else "val_loss"
+    below, exact = (0.8, 0.9) if maximise else (0.3, 0.2)
+    assert reaches(exact, exact, maximise) and not reaches(below, exact, maximise)
+    assert not reaches(float("nan"), exact, maximise) and not reaches(None, exact, maximise)
+    tracker = TargetTracker(metric, exact, stop=False)
+    tracker.on_train_begin(LoopState(max_steps=3))
+    tracker.on_epoch_end(1, {metric: below, "optimizer_steps": 10})
+    assert tracker.reached == {}
+    tracker.on_epoch_end(2, {metric: exact, "optimizer_steps": 20, "elapsed_s": 1.5})
+    assert tracker.reached["steps_to_target"] == 20 and tracker.reached["epochs_to_target"] == 2
+    assert crossing([1, 2], [below, exact], exact, maximise) == 1
+    history = [{"step": 1, metric: below}, {"step": 2, "optimizer_steps": 20, metric: exact}]
+    assert first_reach(history, metric, exact)["steps_to_target"] == 20

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from optbench.metrics import higher_is_better
+from optbench.metrics import higher_is_better, reaches
 
 BOOTSTRAP_SAMPLES = 2000
 ONE_SEED = "1 seed: no noise estimate"  # vs_best where a side has no spread to compare
@@ -89,7 +89,7 @@ def crossing(
 ) -> int | None:
     """Index of the first value at or beyond ``target`` (None: never)."""
     for i, v in enumerate(values):
-        if v is not None and math.isfinite(v) and (v >= target if maximize else v <= target):
+        if reaches(v, target, maximize):
             return i
     return None
 

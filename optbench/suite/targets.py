@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from optbench.errors import OptbenchError
-from optbench.metrics import higher_is_better
+from optbench.metrics import higher_is_better, reaches
 from optbench.schema.suite import TABLE_FIELDS, table_path, targets_table
 from optbench.suite import workloads as wl
 
@@ -58,8 +58,7 @@ def first_reach(history: list[dict[str, float]], metric: str, value: float) -> d
     the runner's own TargetTracker logs them; {} when no step did."""
     better = higher_is_better(metric)
     for h in history:
-        current = h.get(metric, math.nan)
-        if math.isfinite(current) and (current >= value if better else current <= value):
+        if reaches(h.get(metric), value, better):
             return {
                 "steps_to_target": h.get("optimizer_steps", h["step"]),
                 "time_to_target_s": h.get("elapsed_s", math.inf),
