@@ -17,11 +17,12 @@ Usage: OPTBENCH_DATA_DIR=../shared/data python bench/suite_scorecard.py [--seeds
        python bench/suite_scorecard.py --merge A.json B.json   # parts run side by side
 Only the scored workloads run (the toy group never scores). bench/suite_stability.py splits
 the same per-seed results into two disjoint seed sets.
-Optimizers measured earlier with the same seeds and baselines table stay in
-bench/results/suite_scorecard.json (their per-seed steps), so it can be built in batches;
---rescore only re-scores what is saved there. A workload an optimizer cannot run at all (SAM
-and Muon have no NumPy reference for the 2-D functions; optbench suite refuses such a suite
-before any run) is left out of its suite and counts as not reached on every seed.
+Per-seed results are saved per optimizer and workload in bench/results/suite_scorecard.json
+with a digest of the workload's rows in the targets and baselines tables, so the scorecard can
+be built in batches (--workloads, --optimizers) and a rebuilt workload's old results are
+dropped; --rescore only re-scores what is saved there. A workload an optimizer cannot run at
+all (optbench suite refuses it before any run: SAM on the MobileNetV2 head) is left out of its
+suite and counts as not reached on every seed.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=6)
     parser.add_argument("--optimizers", default=SHIPPED)
+    parser.add_argument("--workloads", help="only these scored workloads (a comma list)")
     parser.add_argument(
         "--json",
         type=Path,
@@ -61,49 +63,68 @@ def main() -> None:
     args = parser.parse_args()
     if args.merge:
         parts = [json.loads(p.read_text()) for p in args.merge]
-        joined = {**parts[0], "budgets": _budgets()}
-        for key in ("per_seed", "measured", "refused"):
+        joined = {**parts[0], "digests": _digests()}
+        for key in ("measured", "refused"):
             joined[key] = {k: v for part in parts for k, v in part.get(key, {}).items()}
+        joined["per_seed"] = {}
+        for part in parts:
+            for name, row in _current(part).items():
+                joined["per_seed"].setdefault(name, {}).update(row)
         write(joined)
         return
     kept = json.loads(args.json.read_text()) if args.json.is_file() else {}
     if args.rescore:
         if not kept.get("per_seed"):
-            sys.exit(f"no per-seed results saved in {STORE_JSON} to re-score")
-        write({**kept, "budgets": kept.get("budgets") or _budgets()})
+            sys.exit(f"no per-seed results saved in {args.json} to re-score")
+        write(kept)
         return
-    same = kept.get("seeds") == args.seeds and kept.get("baselines") == _table_digest()
+    same = kept.get("seeds") == args.seeds
     saved = {
         "seeds": args.seeds,
         "date": datetime.date.today().isoformat(),
-        "baselines": _table_digest(),
-        "per_seed": kept.get("per_seed", {}) if same else {},
+        "digests": _digests(),
+        "per_seed": _current(kept) if same else {},
         "measured": kept.get("measured", {}) if same else {},
         "refused": kept.get("refused", {}) if same else {},
     }
     folder = Path(tempfile.mkdtemp(prefix="optbench-scorecard-"))
     os.chdir(folder)  # runs/ (reports, feature cache) of its own
     store = f"sqlite:///{folder / 'mlflow.db'}"
-    saved["budgets"] = _budgets()
-
+    from optbench.suite import workloads
     from optbench.suite.run import run
 
+    wanted = args.workloads.split(",") if args.workloads else workloads.scored()
     for name in args.optimizers.split(","):
-        if name in saved["per_seed"]:
-            continue
-        runnable, refused = _runnable(name)
+        runnable, refused = _runnable(name, wanted)
+        done = saved["per_seed"].setdefault(name, {})
+        todo = [w for w in runnable if w not in done]
         results = run(
             [f"optimizer={name}", f"suite.seeds={args.seeds}", f"tracking.uri={store}",
-             f"suite.workloads=[{','.join(runnable)}]"],
+             f"suite.workloads=[{','.join(todo)}]"],
             None,
             scored=False,
-        ) if runnable else []  # fmt: skip
-        saved["per_seed"][name] = {r.workload.name: r.steps for r in results}
-        saved["per_seed"][name].update({w: [math.inf] * args.seeds for w in refused})
-        saved["refused"][name] = refused
+        ) if todo else []  # fmt: skip
+        done.update({r.workload.name: r.steps for r in results})
+        done.update({w: [math.inf] * args.seeds for w in refused})
+        saved["refused"][name] = sorted(set(saved["refused"].get(name, [])) | set(refused))
         saved["measured"][name] = f"{datetime.date.today()}, commit {_commit()}"
-        write(saved, args.json)  # after each optimizer: a stopped run keeps those done
+        _save(saved, args.json)  # after each optimizer: a stopped run keeps those done
     write(saved, args.json)
+
+
+def _current(kept: dict) -> dict:
+    """The saved per-seed results whose workload's targets and baselines rows are today's."""
+    now, then = _digests(), kept.get("digests", {})
+    return {
+        name: {w: ts for w, ts in row.items() if then.get(w) == now.get(w)}
+        for name, row in kept.get("per_seed", {}).items()
+    }
+
+
+def _save(saved: dict, path: Path) -> None:
+    text = json.dumps(saved, indent=1).replace("Infinity", '"inf"')
+    flat = re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: f"[{' '.join(m[1].split())}]", text)
+    path.write_text(flat + "\n")  # a list of numbers on one line
 
 
 def write(saved: dict, path: Path = STORE_JSON) -> None:
@@ -113,7 +134,15 @@ def write(saved: dict, path: Path = STORE_JSON) -> None:
 
     per_seed = {n: {w: [_number(t) for t in ts] for w, ts in row.items()}
                 for n, row in saved["per_seed"].items()}  # fmt: skip
-    workloads = sorted(next(iter(per_seed.values())))
+    from optbench.suite.workloads import scored as scored_workloads
+
+    workloads = scored_workloads()
+    missing = {n: sorted(set(workloads) - set(row)) for n, row in per_seed.items()}
+    missing = {n: m for n, m in missing.items() if m}
+    if missing:
+        _save(saved, path)
+        sys.exit(f"not scored yet: missing per-seed results {missing} (saved to {path})")
+    saved["budgets"] = _budgets()
     budgets = {w: float(saved["budgets"][w]) for w in workloads}
     shipped = baselines.steps_by_baseline(baselines.load())
     n = len(per_seed)
@@ -164,25 +193,21 @@ def write(saved: dict, path: Path = STORE_JSON) -> None:
         out.print(f"{name[:22]:<22}" + "".join(f"{_cell(s.times[w]):>13}" for w in workloads))
     out.print(f"{'budget (steps)':<22}" + "".join(f"{_cell(budgets[w]):>13}" for w in workloads))
     out.save()
-    saved = {**saved, "pool": json.loads(pool.as_json(together))}
-    text = json.dumps(saved, indent=1).replace("Infinity", '"inf"')
-    flat = re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: f"[{' '.join(m[1].split())}]", text)
-    path.write_text(flat + "\n")  # a list of numbers on one line
+    _save({**saved, "pool": json.loads(pool.as_json(together))}, path)
 
 
-def _runnable(name: str) -> tuple[list[str], dict[str, str]]:
+def _runnable(name: str, wanted: list[str]) -> tuple[list[str], dict[str, str]]:
     """The workloads optimizer ``name`` can run, and why each other one cannot. optbench suite
     refuses a suite with any workload it cannot run, before any run (SAM and Muon have no NumPy
     reference for the 2-D functions), so those are left out of its suite here and count as
     not reached on every seed."""
     from optbench.errors import OptbenchError
     from optbench.schema import register_configs
-    from optbench.suite import workloads
     from optbench.suite.settings import composed_workloads
 
     register_configs()
     runnable, refused = [], {}
-    for workload in workloads.scored():
+    for workload in wanted:
         try:
             composed_workloads([workload], [f"optimizer={name}"], None)
             runnable.append(workload)
@@ -217,13 +242,21 @@ def _budgets() -> dict[str, float]:
     return pool.budgets_of({n: (cfg, workloads.of_config(n, cfg)) for n, cfg in configs.items()})
 
 
-def _table_digest() -> str:
-    """Of the baselines and the targets tables: results measured against others are void."""
-    from optbench.data.files import sha256
-    from optbench.schema.suite import table_path as targets_path
-    from optbench.suite.baselines import table_path
+def _digests() -> dict[str, str]:
+    """Per scored workload, a digest of its rows in the targets and baselines tables: results
+    measured against other rows are void (a rebuild moved the target or the budget)."""
+    import hashlib
 
-    return sha256(table_path())[:16] + sha256(targets_path())[:16]
+    from optbench.schema.suite import targets_table
+    from optbench.suite import baselines
+    from optbench.suite.workloads import scored
+
+    rows = baselines.load()
+    out = {}
+    for w in scored():
+        text = repr(targets_table()[w]) + repr([r for r in rows if r["workload"] == w])
+        out[w] = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return out
 
 
 if __name__ == "__main__":

@@ -229,3 +229,21 @@ def test_two_seeds_of_a_workload_give_the_same_data():
     assert plain.data_seed is None
     a, b = (load_dataset(plain, s) for s in (0, 1))
     assert not np.array_equal(a.y_val, b.y_val)
+
+
+def test_suite_settings_are_a_hydra_group_that_cfg_job_prints(capsys):
+    """conf/suite/default.yaml composed with suite.* overrides; --cfg job prints it and the
+    workloads and seeds it picks; a bad value is one line and exit 2, as for any group."""
+    from optbench.suite.cli import main
+
+    assert main(["--cfg", "job", "suite.seeds=2", "suite.first_seed=3",
+                 "suite.workloads=[mnist_mlp]"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "suite:\n  seeds: 2\n  first_seed: 3\n  workloads:\n  - mnist_mlp\n" in out
+    assert "# workloads: mnist_mlp; seeds: [3, 4]" in out
+    assert main(["--cfg", "job"]) == 0
+    out = capsys.readouterr().out
+    assert f"# workloads: {', '.join(workloads.scored())}; seeds: [0, 1, 2]" in out
+    assert main(["--cfg", "job", "suite.ruleset=tuned"]) == 2
+    err = capsys.readouterr().err
+    assert "suite.ruleset='tuned' is not allowed" in err and len(err.strip().splitlines()) == 1

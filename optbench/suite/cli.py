@@ -47,6 +47,24 @@ def list_workloads() -> None:
     )
 
 
+def show_settings(argv: list[str], config_dir: str | None) -> None:
+    """--cfg job: the suite's settings as Hydra composed them, and what they pick."""
+    from omegaconf import OmegaConf
+
+    from optbench import console
+    from optbench.suite.settings import parse_settings, settings_config, split_settings
+
+    ours, _ = split_settings(argv)
+    settings = parse_settings(ours, config_dir)  # refuses what a run would refuse
+    print(OmegaConf.to_yaml(settings_config(ours, config_dir)), end="")
+    console.console.print(
+        f"# workloads: {', '.join(settings.names)}; seeds: {settings.seeds}",
+        highlight=False,
+        soft_wrap=True,
+        markup=False,
+    )
+
+
 def score(args: argparse.Namespace) -> None:
     """--score: finished suites from the store and the tuned baselines in one pool, one table."""
     from optbench import console
@@ -121,11 +139,19 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--uri", help="with --score: the MLflow store (default: tracking.uri)")
     parser.add_argument("--json", help="with --score: also write the scores to this JSON file")
+    parser.add_argument(
+        "--cfg",
+        choices=["job"],
+        help="print the suite's settings as composed (conf/suite/default.yaml and suite.* "
+        "overrides) and the workloads they pick, run nothing",
+    )
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args(argv)
     try:
         if args.list:
             list_workloads()
+        elif args.cfg:
+            show_settings(args.overrides, args.config_dir)
         elif args.score:
             score(args)
         elif args.rebuild_baselines:
