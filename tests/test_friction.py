@@ -170,7 +170,7 @@ def test_a_piped_table_keeps_every_cell_whole(tmp_path):
 
     for name in wl.names():
         w = wl.of_config(name, compose(name, [], None))
-        (row,) = [x for x in done.stdout.splitlines() if f" {name} " in x]
+        (row,) = [x for x in done.stdout.splitlines() if x.startswith(f"│ {name} ")]
         for cell in (w.description, w.target, f"{w.budget} {w.unit}"):
             assert str(cell) in row, done.stdout
 

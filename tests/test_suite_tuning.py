@@ -90,9 +90,10 @@ def test_the_target_is_what_most_seeds_of_the_best_baseline_reached():
     assert targets.written(0.96249999, "val_accuracy") == "0.962499"
     assert targets.written(0.0832286123, "val_loss") == "0.0832287"
     assert float(targets.written(0.5, "val_loss")) == 0.5
-    warm = targets.baseline_overrides(Workload("w", "", "val_loss", 0.1, 60, "epochs"), 20)
-    assert warm == ["trainer.max_iter=20", "trainer.stop_at_target=false",
-                    "schedule=warmup_cosine", "schedule.warmup_epochs=1"]  # fmt: skip
+    assert baselines.schedule_overrides(20) == [
+        "trainer.max_iter=20", "trainer.stop_at_target=false", "schedule=warmup_cosine",
+        "schedule.warmup_epochs=1",
+    ]  # fmt: skip
 
 
 def test_saving_baselines_keeps_the_rows_of_workloads_not_rebuilt(tmp_path):

@@ -25,6 +25,21 @@ BASELINES = {  # name in the table -> the overrides that make it
     "nesterov": ["optimizer=nesterov"],
     "momentum": ["optimizer=momentum"],
 }
+WARMUP_FRACTION = 0.05  # of the schedule: linear warm-up, then cosine decay to zero
+
+
+def schedule_overrides(schedule: int) -> list[str]:
+    """How a baseline runs, in the rebuild and when re-run: the workload's whole schedule
+    (in its budget's unit), linear warm-up over its first 5 %, then cosine decay to zero, as
+    AlgoPerf's baselines."""
+    return [
+        f"trainer.max_iter={schedule}",
+        "trainer.stop_at_target=false",
+        "schedule=warmup_cosine",
+        f"schedule.warmup_epochs={WARMUP_FRACTION * schedule:g}",
+    ]
+
+
 FIELDS = ["workload", "baseline", "seed", "settings", "steps_to_target", "gradients_to_target",
           "seconds_to_target", "final_metric", "machine", "versions", "date"]  # fmt: skip
 

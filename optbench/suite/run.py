@@ -115,7 +115,6 @@ def rerun_baselines(
     seeds, so that seconds score too. Scored workloads only: toys have no baselines."""
     from optbench.schema.suite import targets_table
     from optbench.suite import baselines
-    from optbench.suite.targets import baseline_overrides
 
     shipped = baselines.settings_of(baselines.load())
     theirs = [o for o in overrides if not o.lstrip("+~").startswith(("optimizer", "schedule"))]
@@ -128,7 +127,7 @@ def rerun_baselines(
                 continue
             result = WorkloadResult(workload)
             tuned = shipped.get(baseline, {}).get(name, "").split()
-            whole = baseline_overrides(workload, int(float(table[name]["schedule"])))
+            whole = baselines.schedule_overrides(int(float(table[name]["schedule"])))
             _seeds(result, [*theirs, *extra, *tuned, *whole], config_dir, seeds)
             reruns[baseline].append(result)
     return reruns

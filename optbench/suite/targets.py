@@ -32,7 +32,6 @@ from optbench.schema.suite import TABLE_FIELDS, table_path, targets_table
 from optbench.suite import workloads as wl
 
 BUDGET_MULTIPLE = 3  # the budget is this many times the target setter's median steps
-WARMUP_FRACTION = 0.05  # of the schedule: linear warm-up, then cosine decay to zero
 REACHED_BY = 0.8  # the target is a value this fraction of the setter's seeds reached
 STUDY_SEED_STRIDE = 1000  # baseline i's study draws its trials with sampler seed i * this
 
@@ -82,16 +81,6 @@ def budget_of(median_steps: float, steps_per_unit: float, schedule: int) -> int:
     return max(schedule, math.ceil(BUDGET_MULTIPLE * median_steps / steps_per_unit))
 
 
-def baseline_overrides(workload: wl.Workload, schedule: int) -> list[str]:
-    """A target-setting run: the whole schedule, warm-up then cosine decay (AlgoPerf's)."""
-    return [
-        f"trainer.max_iter={schedule}",
-        "trainer.stop_at_target=false",
-        "schedule=warmup_cosine",
-        f"schedule.warmup_epochs={WARMUP_FRACTION * schedule:g}",
-    ]
-
-
 def save_row(row: dict[str, Any], path: Path | None = None) -> Path:
     """Put one workload's row into the targets table, keeping the others."""
     path = path or table_path()
@@ -138,7 +127,7 @@ def rebuild(argv: list[str], config_dir: str | None) -> None:
         for name in settings.names:
             workload = workloads[name][1]
             schedule = int(float(targets_table()[name]["schedule"]))
-            whole = baseline_overrides(workload, schedule)
+            whole = baselines.schedule_overrides(schedule)
             runs: dict[str, tuple[str, list[Any]]] = {}
             for index, (baseline, extra) in enumerate(baselines.BASELINES.items()):
                 mine = [*overrides, *extra, *whole]
