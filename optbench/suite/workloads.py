@@ -2,7 +2,8 @@
 seed, model, trainer settings) whose target and step budget it reads from the targets table
 (optbench/suite/targets.csv, through the ``suite`` resolver: optbench/schema/suite.py). A
 workload is an ordinary config group, so ``optbench +workload=mnist_mlp optimizer=...`` runs
-one by hand exactly as the suite does. The table's ``group`` says which are scored; the toy
+one by hand as the suite does (the suite also empties a dataset's per-optimizer learning
+rates: optbench/suite/settings.py). The table's ``group`` says which are scored; the toy
 group (2-D functions, whose paths are for the eye) never enters a score."""
 
 from __future__ import annotations
