@@ -2,6 +2,8 @@
 params, tags, metrics, artifacts, batched writes, and the final status on success, failure
 and Ctrl-C."""
 
+import importlib.metadata
+import importlib.util
 import os
 import re
 import shutil
@@ -28,6 +30,9 @@ def test_a_run_records_everything_the_report_needs(store, tmp_path):
     assert tags["optbench.dataset"] == "digits" and tags["optbench.seed"] == "0"
     assert tags["optbench.diverged"] == "false" and tags["optbench.host"]
     assert tags["optbench.version.scikit-learn"] and tags["optbench.version.mlflow"]
+    for backend in ("jax", "torch"):  # Keras's other backends, where installed
+        if importlib.util.find_spec(backend) is not None:
+            assert tags[f"optbench.version.{backend}"] == importlib.metadata.version(backend)
     head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
     if head.returncode == 0:
         assert tags["mlflow.source.git.commit"] == head.stdout.strip()

@@ -19,7 +19,9 @@ from typing import Any
 from optbench.tracking.env import job_tags
 from optbench.tracking.hashing import config_hash
 
-VERSIONED = ("scikit-learn", "numpy", "mlflow", "hydra-core", "tensorflow", "keras")
+# tagged on every run as optbench.version.<dist>, where installed (Keras's other backends too)
+VERSIONED = ("scikit-learn", "numpy", "mlflow", "hydra-core", "tensorflow", "keras", "jax",
+             "jaxlib", "torch")  # fmt: skip
 NOTE_TAG = "mlflow.note.content"  # the run's description in the MLflow UI (Markdown)
 
 
