@@ -63,12 +63,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.merge:
         parts = [json.loads(p.read_text()) for p in args.merge]
-        joined = {**parts[0], "digests": _digests()}
+        now = _digests()
+        joined = {**parts[0], "digests": now}
         for key in ("measured", "refused"):
             joined[key] = {k: v for part in parts for k, v in part.get(key, {}).items()}
         joined["per_seed"] = {}
         for part in parts:
-            for name, row in _current(part).items():
+            for name, row in _current(part, now).items():
                 joined["per_seed"].setdefault(name, {}).update(row)
         write(joined)
         return
@@ -79,11 +80,12 @@ def main() -> None:
         write(kept)
         return
     same = kept.get("seeds") == args.seeds
+    now = _digests()
     saved = {
         "seeds": args.seeds,
         "date": datetime.date.today().isoformat(),
-        "digests": _digests(),
-        "per_seed": _current(kept) if same else {},
+        "digests": now,
+        "per_seed": _current(kept, now) if same else {},
         "measured": kept.get("measured", {}) if same else {},
         "refused": kept.get("refused", {}) if same else {},
     }
@@ -112,9 +114,10 @@ def main() -> None:
     write(saved, args.json)
 
 
-def _current(kept: dict) -> dict:
-    """The saved per-seed results whose workload's targets and baselines rows are today's."""
-    now, then = _digests(), kept.get("digests", {})
+def _current(kept: dict, now: dict[str, str]) -> dict:
+    """The saved per-seed results whose workload's rows in the tables have the digests ``now``
+    (today's)."""
+    then = kept.get("digests", {})
     return {
         name: {w: ts for w, ts in row.items() if then.get(w) == now.get(w)}
         for name, row in kept.get("per_seed", {}).items()

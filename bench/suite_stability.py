@@ -18,33 +18,27 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import math
 import sys
 from pathlib import Path
 
 from results import RESULTS, Result
+from suite_scorecard import _number
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 SCORECARD_JSON = RESULTS / "suite_scorecard.json"
 GOAL = 0.7
 
 
-def _number(value: float | str | None) -> float:
-    return math.inf if value is None or value == "inf" else float(value)
-
-
 def per_seed_pool(saved: dict) -> tuple[dict, dict[str, float]]:
-    """Every optimizer's and baseline's per-seed steps, and the budgets in steps."""
+    """Every optimizer's and baseline's per-seed steps (the scorecard's pool, before it is
+    scored), and the budgets in steps."""
     from optbench.suite import baselines, pool
 
     per_seed = {n: {w: [_number(t) for t in ts] for w, ts in row.items()}
                 for n, row in saved["per_seed"].items()}  # fmt: skip
-    workloads = sorted(next(iter(per_seed.values())))
-    for name, row in baselines.steps_by_baseline(baselines.load()).items():
-        if all(w in row for w in workloads):
-            per_seed[pool.baseline_name(name)] = {w: row[w] for w in workloads}
-    budgets = {w: float(saved["budgets"][w]) for w in workloads}
-    return per_seed, budgets
+    budgets = {w: float(b) for w, b in saved["budgets"].items()}
+    shipped = baselines.steps_by_baseline(baselines.load())
+    return pool.with_baselines(per_seed, shipped, budgets, "stability").times, budgets
 
 
 def rank(scores: dict[str, float]) -> dict[str, int]:

@@ -126,19 +126,16 @@ def tiny_targets(tmp_path, monkeypatch):
     inherit): the shipped rows with every scored workload's schedule and budget cut to 2
     epochs (logreg_digits's target val_loss <= 0.5), so a suite or a rebuild runs in seconds.
     Returns its path."""
-    import csv
+    from optbench.schema.suite import targets_table
+    from optbench.suite.targets import write_table
 
-    from optbench.schema.suite import TABLE_FIELDS, targets_table
-
-    table = tmp_path / "targets.csv"
-    with table.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, TABLE_FIELDS)
-        writer.writeheader()
-        for row in targets_table().values():
-            if row["group"] == "scored":
-                row = {**row, "schedule": "2", "budget": "2"}
-            if row["workload"] == "logreg_digits":  # reached within 2 epochs at a fair rate
-                row["target"] = "0.5"
-            writer.writerow(row)
+    rows = {}
+    for name, row in targets_table().items():
+        if row["group"] == "scored":
+            row = {**row, "schedule": "2", "budget": "2"}
+        if name == "logreg_digits":  # reached within 2 epochs at a fair rate
+            row["target"] = "0.5"
+        rows[name] = row
+    table = write_table(rows, tmp_path / "targets.csv")
     monkeypatch.setenv("OPTBENCH_SUITE_TARGETS", str(table))
     return table

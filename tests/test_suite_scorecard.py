@@ -221,17 +221,14 @@ def known_targets(tmp_path_factory):
     logreg_digits val_loss <= 0.1 in 5 epochs, mnist_mlp val_accuracy >= 0.962 in 21."""
     import csv
 
-    from optbench.schema.suite import TABLE_FIELDS, targets_table
+    from optbench.schema.suite import targets_table
     from optbench.suite import baselines
+    from optbench.suite.targets import write_table
 
-    table = tmp_path_factory.mktemp("targets") / "targets.csv"
     rows = dict(targets_table())
     rows[DIGITS] = {**rows[DIGITS], "target": "0.1", "budget": "5"}
     rows[MNIST] = {**rows[MNIST], "target": "0.962", "budget": "21"}
-    with table.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, TABLE_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows.values())
+    table = write_table(rows, tmp_path_factory.mktemp("targets") / "targets.csv")
     shipped = table.parent / "baselines.csv"  # and the 4 baselines, 100 steps on every seed
     with shipped.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, baselines.FIELDS)

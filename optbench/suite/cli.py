@@ -52,11 +52,11 @@ def show_settings(argv: list[str], config_dir: str | None) -> None:
     from omegaconf import OmegaConf
 
     from optbench import console
-    from optbench.suite.settings import parse_settings, settings_config, split_settings
+    from optbench.suite.settings import settings_config, settings_from, split_settings
 
-    ours, _ = split_settings(argv)
-    settings = parse_settings(ours, config_dir)  # refuses what a run would refuse
-    print(OmegaConf.to_yaml(settings_config(ours, config_dir)), end="")
+    composed = settings_config(split_settings(argv)[0], config_dir)
+    settings = settings_from(composed)  # refuses what a run would refuse
+    print(OmegaConf.to_yaml(composed), end="")
     console.console.print(
         f"# workloads: {', '.join(settings.names)}; seeds: {settings.seeds}",
         highlight=False,

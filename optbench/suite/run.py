@@ -113,12 +113,10 @@ def rerun_baselines(
     """suite.baselines=rerun: every baseline as the table was built (its tuned settings,
     warm-up and cosine decay over the workload's schedule), on this machine and the same
     seeds, so that seconds score too. Scored workloads only: toys have no baselines."""
-    from optbench.schema.suite import targets_table
     from optbench.suite import baselines
 
     shipped = baselines.settings_of(baselines.load())
     theirs = [o for o in overrides if not o.lstrip("+~").startswith(("optimizer", "schedule"))]
-    table = targets_table()
     reruns: dict[str, list[WorkloadResult]] = {}
     for baseline, extra in baselines.BASELINES.items():
         reruns[baseline] = []
@@ -127,7 +125,7 @@ def rerun_baselines(
                 continue
             result = WorkloadResult(workload)
             tuned = shipped.get(baseline, {}).get(name, "").split()
-            whole = baselines.schedule_overrides(int(float(table[name]["schedule"])))
+            whole = baselines.schedule_overrides(workload.schedule)
             _seeds(result, [*theirs, *extra, *tuned, *whole], config_dir, seeds)
             reruns[baseline].append(result)
     return reruns

@@ -57,11 +57,16 @@ def settings_config(ours: list[str], config_dir: str | None = None) -> Any:
 
 
 def parse_settings(ours: list[str], config_dir: str | None = None) -> Settings:
+    return settings_from(settings_config(ours, config_dir))
+
+
+def settings_from(composed: Any) -> Settings:
+    """The settings a composed conf/suite_settings.yaml gives, its ranges checked."""
     from omegaconf import OmegaConf
 
     from optbench.constraints import check_dataclass
 
-    suite = OmegaConf.to_object(settings_config(ours, config_dir).suite)
+    suite = OmegaConf.to_object(composed.suite)
     check_dataclass(suite, "suite.")
     known = wl.names()
     for name in suite.workloads or []:

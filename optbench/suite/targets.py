@@ -84,12 +84,15 @@ def budget_of(median_steps: float, steps_per_unit: float, schedule: int) -> int:
 def save_row(row: dict[str, Any], path: Path | None = None) -> Path:
     """Put one workload's row into the targets table, keeping the others."""
     path = path or table_path()
-    rows = dict(targets_table(path))
-    rows[row["workload"]] = {k: row.get(k, "") for k in TABLE_FIELDS}
+    return write_table({**targets_table(path), row["workload"]: row}, path)
+
+
+def write_table(rows: dict[str, dict[str, Any]], path: Path) -> Path:
+    """A whole targets table (workload -> row), sorted by workload."""
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, TABLE_FIELDS)
         writer.writeheader()
-        writer.writerows(rows[name] for name in sorted(rows))
+        writer.writerows({k: rows[name].get(k, "") for k in TABLE_FIELDS} for name in sorted(rows))
     return path
 
 
@@ -126,7 +129,7 @@ def rebuild(argv: list[str], config_dir: str | None) -> None:
     try:
         for name in settings.names:
             workload = workloads[name][1]
-            schedule = int(float(targets_table()[name]["schedule"]))
+            schedule = workload.schedule
             whole = baselines.schedule_overrides(schedule)
             runs: dict[str, tuple[str, list[Any]]] = {}
             for index, (baseline, extra) in enumerate(baselines.BASELINES.items()):

@@ -33,6 +33,7 @@ class Workload:
     group: str = "scored"  # scored | toy
     data_seed: int | None = None  # the fixed seed of its data (None: moves with the seed)
     set_by: str = ""  # who set the target: "nadamw, lr 0.0055", or "fixed"
+    schedule: int | None = None  # the baselines' run length, in the budget's unit (None: toy)
 
     @property
     def fixed_target(self) -> bool:
@@ -92,6 +93,7 @@ def of_config(name: str, cfg: Any) -> Workload:
         name, description(name), metric, value, int(cfg.trainer.max_iter), unit,
         group=row.get("group") or "unlisted", data_seed=cfg.dataset.get("data_seed"),
         set_by=row.get("set_by", ""),
+        schedule=int(float(row["schedule"])) if row.get("schedule") else None,
     )  # fmt: skip
 
 
