@@ -99,7 +99,7 @@ model = keras.Sequential([keras.Input((784,)), keras.layers.Flatten(),
 model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
               steps_per_execution=args["spe"], jit_compile=args["backend"] == "jax")
 data = {"x": splits.x_train, "y": splits.y_train, "batch_size": 32}
-if args["tfdata"]:  # optbench's TensorFlow input pipeline (KerasTrainer._datasets)
+if args["tfdata"]:  # optbench's TensorFlow input pipeline (backends/tensorflow.py)
     import tensorflow as tf
     n = len(splits.y_train)
     train = tf.data.Dataset.from_tensor_slices((splits.x_train, splits.y_train))

@@ -1,14 +1,17 @@
 """Observers of a training loop, as in Keras: the loop emits events, callbacks react.
 
 Every trainer calls ``on_train_begin``, ``on_epoch_end(step, logs)`` once per iteration/epoch,
-and ``on_train_end``; a callback stops training through ``LoopState.request_stop``."""
+and ``on_train_end``; a callback stops training through ``LoopState.request_stop``. Around the
+loop, the runner calls ``on_run_begin`` (data loaded) and ``on_run_end`` (the trainer's result
+in hand) with the whole run (``RunContext``): optbench/run_record.py lists a job's callbacks."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
-from optbench.metrics import higher_is_better, reaches
+from optbench.metrics import LIVE, higher_is_better, reaches
 
 
 @dataclass
@@ -25,7 +28,25 @@ class LoopState:
             self.stop_training, self.stop_reason = True, reason
 
 
+@dataclass
+class RunContext:
+    """One job as its callbacks see it: the composed config and its validated settings, the
+    MLflow run (optbench.tracking.TrackedRun), the data, and the RunResult once trained."""
+
+    cfg: Any
+    settings: Any
+    run: Any
+    data: Any
+    result: Any = None
+
+
 class Callback:
+    def on_run_begin(self, ctx: RunContext) -> None:
+        pass
+
+    def on_run_end(self, ctx: RunContext) -> None:
+        pass
+
     def on_train_begin(self, state: LoopState) -> None:
         self.state = state
 
@@ -39,6 +60,14 @@ class Callback:
 class CallbackList(Callback):
     def __init__(self, callbacks: list[Callback]):
         self.callbacks = callbacks
+
+    def on_run_begin(self, ctx: RunContext) -> None:
+        for cb in self.callbacks:
+            cb.on_run_begin(ctx)
+
+    def on_run_end(self, ctx: RunContext) -> None:
+        for cb in self.callbacks:
+            cb.on_run_end(ctx)
 
     def on_train_begin(self, state: LoopState) -> None:
         for cb in self.callbacks:
@@ -119,6 +148,9 @@ class TargetTracker(Callback):
             if self.stop:
                 self.state.request_stop(f"target: {self.metric} reached {self.value:g}")
 
+    def on_run_end(self, ctx: RunContext) -> None:
+        ctx.result.final.update(self.reached)
+
 
 class RichProgress(Callback):
     """A rich progress bar with the live losses."""
@@ -148,9 +180,7 @@ class RichProgress(Callback):
         self.progress.start()
 
     def on_epoch_end(self, step: int, logs: dict[str, float]) -> None:
-        shown = " ".join(
-            f"{k}={logs[k]:.4f}" for k in ("train_loss", "val_loss", "val_accuracy") if k in logs
-        )
+        shown = " ".join(f"{k}={logs[k]:.4f}" for k in LIVE if k in logs)
         self.progress.update(self.task, completed=step, losses=shown)
 
     def on_train_end(self, logs: dict[str, float]) -> None:

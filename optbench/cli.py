@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from optbench import tags as tag
 from optbench.errors import USER_ERROR_EXIT, OptbenchError, Refused
 from optbench.signals import TERMINATED_EXIT, Terminated, sigterm_interrupts
 
@@ -163,7 +164,7 @@ def main() -> None:
         sweep, report = ended
         console.print_sweep_summary(sweep, report)
         if sweep.failed:
-            user_only = all(c.data.tags.get("optbench.error_type") == "user" for c in sweep.failed)
+            user_only = all(c.data.tags.get(tag.ERROR_TYPE) == "user" for c in sweep.failed)
             exit_code = USER_ERROR_EXIT if user_only else 1
     _fast_exit(exit_code)
 

@@ -10,6 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from optbench import tags as tag
+from optbench.metrics import LIVE
+
 # Piped into a file or another program, rich would lay everything out for 80 columns and cut
 # table cells short ("targ…"). A log should read whole: there the width is as wide as any line
 # optbench prints (a table takes only the width its cells need). $COLUMNS still wins.
@@ -60,7 +63,7 @@ def print_run_summary(result: Any, run: Any) -> None:
     table.add_column("value", justify="right")
     last = result.history[-1] if result.history else {}
     rows = {
-        **{k: last[k] for k in ("train_loss", "val_loss", "val_accuracy") if k in last},
+        **{k: last[k] for k in LIVE if k in last},
         **result.final,
     }
     for key, value in rows.items():
@@ -102,9 +105,7 @@ def print_sweep_summary(sweep: Any, report: Any) -> None:
             child.info.run_name,
             child.info.status,
             *(f"{metrics[k]:.4g}" if k in metrics else "-" for k in columns),
-            tags.get(
-                "optbench.error", "diverged" if tags.get("optbench.diverged") == "true" else ""
-            ),
+            tags.get(tag.ERROR, "diverged" if tags.get(tag.DIVERGED) == "true" else ""),
         )
     console.print(table)
     if report.landscapes:

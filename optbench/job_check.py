@@ -10,8 +10,8 @@ from typing import Any
 
 from hydra.experimental.callback import Callback as HydraCallback
 
+from optbench.compat import check as check_rules
 from optbench.errors import OptbenchError, Refused, grouped
-from optbench.optim.rules import check as check_rules
 from optbench.preflight import check_files
 from optbench.schema import Config, validate
 

@@ -15,19 +15,12 @@ import math
 import sys
 from typing import Any
 
+from optbench import tags as tag
+from optbench.callbacks import Callback, RunContext
 from optbench.errors import USER_ERROR_EXIT, OptbenchError
-from optbench.tracking.provenance import (
-    OVERRIDES_TAG,
-    PARENT_ROLES,
-    decode_overrides,
-)
+from optbench.metrics import is_timing
 
-TIMING = ("_s", "_per_s", "ms_per_image", "_time")  # metric names that measure time
 NOISE = 1e-6  # relative difference treated as float noise
-
-
-def is_timing(name: str) -> bool:
-    return any(part in name for part in TIMING) or name.endswith("_b1") or name.endswith("_b64")
 
 
 def compare(original: dict[str, float], new: dict[str, float]) -> list[tuple[str, ...]]:
@@ -72,7 +65,7 @@ def reproduce(run_id: str, uri: str | None) -> list[tuple[str, ...]]:
     from omegaconf import OmegaConf
 
     from optbench import console
-    from optbench.runner import execute, prepare, tracked_run
+    from optbench.runner import run
     from optbench.tracking import client_for, resolve_uri
 
     uri = resolve_uri(uri)
@@ -83,14 +76,14 @@ def reproduce(run_id: str, uri: str | None) -> list[tuple[str, ...]]:
         raise OptbenchError(f"no run {run_id} in {uri} ({type(exc).__name__}).") from None
     tags = original.data.tags
     _refuse_parent(client, original)
-    if OVERRIDES_TAG not in tags:
+    if tag.OVERRIDES not in tags:
         raise OptbenchError(
-            f"run {run_id} has no {OVERRIDES_TAG} tag (logged by optbench runs since the "
+            f"run {run_id} has no {tag.OVERRIDES} tag (logged by optbench runs since the "
             "reproduce command exists): it cannot be re-composed."
         )
     overrides = [
         o
-        for o in decode_overrides(tags[OVERRIDES_TAG])
+        for o in tag.decode_overrides(tags[tag.OVERRIDES])
         if not o.startswith(("run_name=", "tracking.uri=", "hydra"))
     ]
     overrides += [
@@ -105,22 +98,19 @@ def reproduce(run_id: str, uri: str | None) -> list[tuple[str, ...]]:
     with initialize_config_module("optbench.conf", version_base="1.3"):
         cfg = compose("config", overrides=overrides)
     _check_config(client, run_id, OmegaConf.to_yaml(cfg, resolve=True))
-    commit = tags.get("mlflow.source.git.commit")
+    commit = tags.get(tag.GIT_COMMIT)
     console.console.print(
         f"reproducing {original.info.run_name} ({run_id}) with: {' '.join(overrides[:-4]) or '(defaults)'}"
         + (f"; logged at git commit {commit[:10]}" if commit else ""),
         highlight=False,
         soft_wrap=True,
     )
-    plan = prepare(cfg)
-    _check_optimizer_source(tags, plan.settings)
-    with tracked_run(cfg) as run:
-        run.set_tags({"optbench.reproduces": run_id, OVERRIDES_TAG: tags[OVERRIDES_TAG]})
-        execute(cfg, plan, run)
-    new = client.get_run(run.run_id).data.metrics
+    reproduction = Reproduction(run_id, tags)
+    run(cfg, [reproduction])
+    new = client.get_run(reproduction.run_id).data.metrics
     rows = compare(original.data.metrics, new)
     console.print_table(
-        f"reproduce · {run_id[:8]} -> {run.run_id[:8]}",
+        f"reproduce · {run_id[:8]} -> {reproduction.run_id[:8]}",
         ["metric", "original", "reproduced", "difference", "verdict"],
         [list(r) for r in rows],
     )
@@ -129,13 +119,13 @@ def reproduce(run_id: str, uri: str | None) -> list[tuple[str, ...]]:
 
 def _refuse_parent(client: Any, run: Any) -> None:
     """A sweep's or suite's parent run trained nothing: name its jobs' ids instead."""
-    role = run.data.tags.get("optbench.role")
-    if role not in PARENT_ROLES:
+    role = run.data.tags.get(tag.ROLE)
+    if role not in tag.PARENT_ROLES:
         return
     from optbench.tracking.sweep import sweep_children
 
     children = sweep_children(client, [run.info.experiment_id], run.info.run_id)
-    jobs = [c.info.run_id for c in children if c.data.tags.get("optbench.role") is None]
+    jobs = [c.info.run_id for c in children if c.data.tags.get(tag.ROLE) is None]
     example = f"; e.g. optbench reproduce {jobs[0]}" if jobs else ""
     raise OptbenchError(
         f"run {run.info.run_id} is a {role}'s parent run, not a job: optbench reproduce takes "
@@ -143,9 +133,24 @@ def _refuse_parent(client: Any, run: Any) -> None:
     )
 
 
+class Reproduction(Callback):
+    """The new run's link to the original (its id and overrides as tags); a warning when a
+    custom optimizer's code changed since. Keeps the new run's id for the comparison."""
+
+    def __init__(self, original_id: str, original_tags: dict[str, str]):
+        self.original_id, self.tags, self.run_id = original_id, original_tags, ""
+
+    def on_run_begin(self, ctx: RunContext) -> None:
+        _check_optimizer_source(self.tags, ctx.settings)
+        ctx.run.set_tags(
+            {tag.REPRODUCES: self.original_id, tag.OVERRIDES: self.tags[tag.OVERRIDES]}
+        )
+        self.run_id = ctx.run.run_id
+
+
 def _check_optimizer_source(tags: dict[str, str], settings: Any) -> None:
     """optimizer=custom: warn when the class's source file is not the one that ran."""
-    logged = tags.get("optbench.optimizer_source_sha256")
+    logged = tags.get(tag.OPTIMIZER_SOURCE_SHA256)
     if not logged or settings.optimizer.name != "custom":
         return
     from optbench import console

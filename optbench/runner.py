@@ -11,22 +11,17 @@ import random
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from optbench import console
-from optbench.callbacks import (
-    CallbackList,
-    DivergenceGuard,
-    EarlyStopping,
-    RichProgress,
-    TargetTracker,
-)
-from optbench.convergence import convergence_metrics
+from optbench import tags as tag
+from optbench.callbacks import Callback, CallbackList, RunContext
 from optbench.errors import USER_ERROR_EXIT, OptbenchError
 from optbench.fresh_process import (
     hand_back,
@@ -37,6 +32,7 @@ from optbench.fresh_process import (
 )
 from optbench.job_check import check_job
 from optbench.launchers import cpu_share
+from optbench.run_record import job_callbacks
 from optbench.schema import Config
 from optbench.tracking import TrackedRun
 from optbench.trainers.base import (
@@ -45,7 +41,6 @@ from optbench.trainers.base import (
     framework_of,
     make_trainer,
     objective_value,
-    run_title,
 )
 
 
@@ -82,7 +77,11 @@ def tracked_run(cfg: DictConfig) -> TrackedRun:
     return TrackedRun(cfg, framework_of(cfg))
 
 
-def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
+def execute(
+    cfg: DictConfig, plan: Plan, run: TrackedRun, callbacks: Sequence[Callback] = ()
+) -> RunResult:
+    """Train one checked job into its open MLflow run: data, then every callback of the job
+    (optbench/run_record.py, ``callbacks`` among them) around the trainer's loop."""
     from threadpoolctl import threadpool_limits
 
     from optbench.data import load_dataset
@@ -93,84 +92,24 @@ def execute(cfg: DictConfig, plan: Plan, run: TrackedRun) -> RunResult:
         start = time.perf_counter()
         data = load_dataset(settings.dataset, settings.seed).scaled(settings.model.input_scaling)
         data_load_time = time.perf_counter() - start
-        run.set_tags(
-            {
-                "optbench.data_source": data.info["source"],
-                "optbench.threads": settings.hardware.threads or "all",
-                **{
-                    f"optbench.data_sha256.{k}": v
-                    for k, v in data.info.get("checksums", {}).items()
-                },
-                **{f"optbench.n_{k}": v for k, v in data.sizes().items()},
-            }
-        )
-        run.log_dataset(cfg.dataset, data.info, data.sizes())  # the UI's Dataset column
-        if settings.optimizer.name == "custom":
-            _log_optimizer_source(settings, run)
-        limit = settings.trainer.diverge_above
-        if limit is not None and data.n_classes is not None:
-            limit *= math.log(data.n_classes)  # x the log-loss of a uniform guess
-        else:
-            limit = None
-        callbacks = [DivergenceGuard(val_loss_limit=limit), run.metrics_logger(plan.log_every)]
-        stop = settings.trainer.early_stop
-        if stop.enabled:
-            callbacks.append(EarlyStopping(stop.monitor, stop.tol, stop.patience))
-        target = getattr(settings.dataset, "target", None)
-        tracker = None
-        if target is not None:
-            tracker = TargetTracker(target.metric, target.value, settings.trainer.stop_at_target)
-            callbacks.append(tracker)
-        if settings.trainer.progress:
-            callbacks.append(RichProgress(f"{settings.model.name}/{settings.optimizer.name}"))
-        result = plan.trainer.fit(data, CallbackList(callbacks))
-    result.final["data_load_time_s"] = data_load_time
-    if tracker is not None:
-        result.final.update(tracker.reached)
-    plateau = settings.trainer.plateau
-    result.final.update(convergence_metrics(result.history, plateau.tol, plateau.window))
-    run.log_metrics(result.final, step=len(result.history))
-    run.set_tags(
-        {
-            "optbench.diverged": str(result.diverged).lower(),
-            "optbench.stop_reason": result.stop_reason,
-            **result.tags,
-        }
-    )
-    if settings.tracking.artifacts:
-        from optbench.tracking import environment_freeze
-
-        run.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
-        run.log_text(environment_freeze(), "environment/requirements.txt")
-        run.log_figure(
-            "optbench.report.plots:loss_curve",
-            (result.history, run_title(settings)),
-            "loss_curve.png",
-        )
-        for artifact in result.artifacts:
-            if artifact.text is not None:
-                run.log_text(artifact.text, artifact.path)
-            elif artifact.file is not None:
-                run.log_file(artifact.file, artifact.path)
-            else:
-                run.log_figure(artifact.draw, artifact.args, artifact.path)
-    return result
+        ctx = RunContext(cfg, settings, run, data)
+        observers = CallbackList(job_callbacks(ctx, plan.log_every, callbacks))
+        observers.on_run_begin(ctx)
+        ctx.result = plan.trainer.fit(data, observers)
+    ctx.result.final["data_load_time_s"] = data_load_time
+    observers.on_run_end(ctx)
+    return ctx.result
 
 
-def _log_optimizer_source(settings: Config, run: TrackedRun) -> None:
-    """optimizer=custom: the class's source file and its sha256, so that a reproduction can
-    tell whether the code is still the one that ran."""
-    from optbench.optim.custom import resolve
-
-    target = resolve(settings.optimizer, framework_of(settings))  # keras or numpy
-    if target.source is not None:
-        run.set_tags(
-            {
-                "optbench.optimizer_source": str(target.source),
-                "optbench.optimizer_source_sha256": target.sha256,
-            }
-        )
-        run.log_file(str(target.source), f"optimizer/{target.source.name}")
+def run(
+    cfg: DictConfig, callbacks: Sequence[Callback] = (), overrides: list[str] | None = None
+) -> RunResult:
+    """One job in this process, start to end: every check, its MLflow run, training and what
+    the run records; ``callbacks`` observe it too (optbench.callbacks.Callback). The suite,
+    reproduce, tests and benches run a job through this."""
+    plan = prepare(cfg, overrides)
+    with tracked_run(cfg) as job:
+        return execute(cfg, plan, job, callbacks)
 
 
 def _in_sweep() -> bool:
@@ -200,15 +139,15 @@ def run_job(cfg: DictConfig) -> float:
 
 
 def _run_single_job(cfg: DictConfig) -> float:
-    run = tracked_run(cfg)  # checks tracking.uri, then starts MLflow's helper to overlap
+    job = tracked_run(cfg)  # checks tracking.uri, then starts MLflow's helper to overlap
     try:
         plan = prepare(cfg)
     except BaseException:
-        run.discard()
+        job.discard()
         raise
-    with run:
-        result = execute(cfg, plan, run)
-    console.print_run_summary(result, run)
+    with job:
+        result = execute(cfg, plan, job)
+    console.print_run_summary(result, job)
     return result.objective(cfg.objective)
 
 
@@ -220,7 +159,7 @@ def _finished_before(cfg: DictConfig) -> float | None:
     if previous is None:
         return None
     console.print_skipped(previous.info.run_name, previous.info.run_id)
-    diverged = previous.data.tags.get("optbench.diverged") == "true"
+    diverged = previous.data.tags.get(tag.DIVERGED) == "true"
     return objective_value(cfg.objective, previous.data.metrics, diverged)
 
 
@@ -228,8 +167,8 @@ def _run_sweep_job(cfg: DictConfig) -> float:
     hydra = HydraConfig.get()
     context = f" in job #{job_number(hydra)} ({' '.join(hydra.overrides.task)})"
     try:
-        with tracked_run(cfg) as run:  # validation inside: a bad job becomes a FAILED child run
-            result = execute(cfg, prepare(cfg), run)
+        with tracked_run(cfg) as job:  # validation inside: a bad job becomes a FAILED child run
+            result = execute(cfg, prepare(cfg), job)
     except OptbenchError as exc:
         console.print_error(str(exc), context)
         return math.nan

@@ -1,4 +1,4 @@
-"""Keras on every backend (hardware.backend, optbench/hardware/): the same runs on TensorFlow,
+"""Keras on every backend (hardware.backend, optbench/backends/): the same runs on TensorFlow,
 JAX and PyTorch, each in its own process (Keras picks its backend once per process)."""
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ def test_a_sweep_over_backends_runs_each_job_on_its_backend(tmp_path):
 
 @needs_torch
 @pytest.mark.slow
+@pytest.mark.acceptance
 def test_torch_trains_the_mlp_with_adam_sgd_and_sam(tmp_path):
     runs = sweep_runs(
         tmp_path, "model=mlp", "dataset=digits", "hardware.backend=torch",
@@ -95,7 +96,7 @@ def test_an_option_the_backend_cannot_honour_is_refused_before_any_work(override
 
 
 def test_a_backend_that_is_not_installed_is_named_with_its_install_command(monkeypatch):
-    from optbench.optim import rules
+    from optbench import backends
 
     real = importlib.util.find_spec
     monkeypatch.setattr(
@@ -103,7 +104,7 @@ def test_a_backend_that_is_not_installed_is_named_with_its_install_command(monke
     )
     settings = compose_cfg("model=mlp", "dataset=digits", "hardware.backend=jax")
     with pytest.raises(OptbenchError, match=r"jax is not installed .*pip install -e '\.\[jax\]'"):
-        rules.check_backend(settings.hardware)
+        backends.check(settings.hardware)
 
 
 def test_a_process_never_switches_backend():
@@ -116,8 +117,8 @@ def test_a_process_never_switches_backend():
         select_backend(compose_cfg("hardware.backend=jax").hardware)
 
 
-def test_the_cli_refuses_an_unknown_backend_with_one_line(tmp_path):
-    done = run_cli("model=mlp", "hardware.backend=mxnet", cwd=tmp_path)
+def test_the_cli_refuses_an_unknown_backend_with_one_line(tmp_path, optbench_main):
+    done = optbench_main("model=mlp", "hardware.backend=mxnet", cwd=tmp_path)
     assert done.returncode == 2
     assert "hardware.backend" in done.stderr and "'tensorflow', 'jax', 'torch'" in done.stderr
     assert "Traceback" not in done.stderr
@@ -126,6 +127,7 @@ def test_the_cli_refuses_an_unknown_backend_with_one_line(tmp_path):
 @needs_jax
 @needs_mnist
 @pytest.mark.slow
+@pytest.mark.acceptance
 def test_mnist_optimizers_experiment_matches_the_reference_on_tensorflow_and_jax(tmp_path):
     """+experiment=mnist_optimizers (the reference notebook's SGD, RMSprop, Adam; full MNIST,
     5 epochs) on both backends from the same seed: each within 1 point of the notebook's test
@@ -178,6 +180,7 @@ print(json.dumps(trained))
 
 @needs_jax
 @pytest.mark.slow
+@pytest.mark.acceptance
 def test_every_optimizer_and_schedule_trains_on_jax():
     """The whole zoo, SAM (and ASAM) and schedule-free included, on the JAX backend: two epochs
     each on digits in one fresh process, every training loss going down."""

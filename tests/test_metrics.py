@@ -55,3 +55,42 @@ def test_landing_exactly_on_a_target_reaches_it_everywhere(maximise):
     assert crossing([1, 2], [below, exact], exact, maximise) == 1
     history = [{"step": 1, metric: below}, {"step": 2, "optimizer_steps": 20, metric: exact}]
     assert first_reach(history, metric, exact)["steps_to_target"] == 20
+
+
+def test_the_metric_table_agrees_with_the_rules_names_follow():
+    """Every name in METRICS keeps the direction and timing its name gave it before the table,
+    but optimizer_steps (an exact count, which the "_s" rule took for seconds)."""
+    from optbench.metrics import MAXIMISED, METRICS, TIMED, is_timing
+
+    for name, metric in METRICS.items():
+        assert metric.maximise == any(word in name for word in MAXIMISED), name
+        if name != "optimizer_steps":
+            assert metric.timing == any(part in name for part in TIMED), name
+        assert is_timing(name) == metric.timing and higher_is_better(name) == metric.maximise
+    assert not is_timing("optimizer_steps") and is_timing("inference_ms_per_image_b64")
+    assert higher_is_better("oneshot_train_accuracy") and not higher_is_better("oneshot_fit_time_s")
+
+
+def test_every_list_of_metric_names_names_metrics_of_the_table():
+    """The console's, the UI view's and the report's columns read their names from METRICS."""
+    from optbench.console import SWEEP_COLUMNS
+    from optbench.metrics import LIVE, METRICS, axis_label
+    from optbench.report.build import CURVE_KEYS, METRIC_PREFERENCE
+    from optbench.tracking.ui import RESULT_METRICS, SORT_METRIC, view_state
+
+    for names in (LIVE, SWEEP_COLUMNS, RESULT_METRICS, CURVE_KEYS, METRIC_PREFERENCE):
+        assert set(names) <= set(METRICS), names
+    assert all(METRICS[name].per_step for name in (*LIVE, *CURVE_KEYS))
+    assert view_state()["orderByAsc"] is not METRICS[SORT_METRIC].maximise
+    assert (
+        axis_label("elapsed_s") == "training time (s)"
+        and axis_label("samples_per_s") == "samples_per_s"
+    )
+
+
+def test_first_crossing_is_the_first_value_that_reaches_the_target():
+    from optbench.metrics import first_crossing
+
+    assert first_crossing([0.5, 0.9, 0.95], 0.9, maximise=True) == 1
+    assert first_crossing([3.0, None, float("nan"), 1.0], 1.0, maximise=False) == 3
+    assert first_crossing([3.0, 2.0], 1.0, maximise=False) is None

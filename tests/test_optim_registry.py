@@ -1,4 +1,4 @@
-"""The optimizer registry, the schedule table and the model rules agree with conf/: one row
+"""The optimizer registry, the schedule table and the model rows agree with conf/: one row
 per YAML, each YAML extends its row's schema and sets only what differs from the schema's
 defaults, and every name a table mentions exists."""
 
@@ -9,8 +9,10 @@ import dataclasses
 import pytest
 import yaml
 
+from optbench import compat
 from optbench.errors import OptbenchError
-from optbench.optim import reference, rules
+from optbench.models.registry import MODELS
+from optbench.optim import reference
 from optbench.optim.registry import OPTIMIZERS, TARGET, WRAPPERS
 from optbench.optim.schedules import SCHEDULES
 from optbench.runner import prepare
@@ -108,11 +110,9 @@ def test_the_momentum_search_covers_every_momentum_key():
     assert {row.momentum_key for row in OPTIMIZERS.values()} - {None} <= searched
 
 
-def test_the_model_rules_cover_every_model_and_name_real_optimizers():
-    assert sorted(rules.MODELS) == options("model")
-    listed = {n for names in rules.SKLEARN_OPTIMIZERS.values() for n in names}
+def test_the_model_rows_name_real_optimizers():
+    listed = {n for row in MODELS.values() for n in row.sklearn_optimizers}
     assert listed == {name for name, row in OPTIMIZERS.items() if row.sklearn}
-    assert rules.KERAS_MODELS == ("logreg", "mlp", "cnn_2c2d") and rules.LANDSCAPE == "landscape"
 
 
 @pytest.mark.parametrize(
@@ -146,4 +146,4 @@ def test_an_optimizer_without_a_row_is_named():
     cfg = validate(compose_cfg("model=mlp", "optimizer=adam"))
     cfg.optimizer.name = "adam2"
     with pytest.raises(OptbenchError, match=r"^optimizer=adam2 has no row in the optimizer"):
-        rules.check(cfg)
+        compat.check(cfg)

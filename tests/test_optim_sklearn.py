@@ -1,16 +1,17 @@
 """optbench.optim.sklearn: the exact estimator keyword arguments for every model/optimizer/
 schedule scikit-learn accepts (the registry's mappings and the schedule table), and the message
-for each combination it refuses (optbench.optim.rules, through optimizer_kwargs)."""
+for each combination it refuses (optbench.optim.rules, through optimizer_kwargs, with the
+model registry's rows)."""
 
 from __future__ import annotations
 
 import pytest
 
 from optbench.errors import OptbenchError
-from optbench.optim.rules import SKLEARN_OPTIMIZERS as OPTIMIZERS
+from optbench.models.registry import MODELS
+from optbench.optim import sklearn
 from optbench.optim.rules import SKLEARN_UNSUPPORTED as UNSUPPORTED
 from optbench.optim.schedules import SKLEARN_SCHEDULES as MLP_SCHEDULES
-from optbench.optim.sklearn import optimizer_kwargs
 from optbench.schema import (
     AdamConfig,
     InvScalingConfig,
@@ -24,6 +25,11 @@ from optbench.schema import (
 
 LOGREG, MLP = LogRegConfig(name="logreg"), MlpSklearnConfig(name="mlp_sklearn")
 CONSTANT = ScheduleConfig(name="constant")
+OPTIMIZERS = {m: row.sklearn_optimizers for m, row in MODELS.items() if row.sklearn_optimizers}
+
+
+def optimizer_kwargs(model, opt, schedule):
+    return sklearn.optimizer_kwargs(model, opt, schedule, MODELS)
 
 
 def sgd(name="sgd", **kw):

@@ -61,13 +61,16 @@ SCHEDULE_FREE_CLASSES = {
     "optbench": OptbenchScheduleFreeAdamW,
     "keras": keras.optimizers.ScheduleFreeAdamW,
 }
-BACKENDS = [
+BACKENDS = [  # this process's TensorFlow in the fast tier; a fresh JAX or torch one: acceptance
     pytest.param(
         name,
-        marks=requires(
-            importlib.util.find_spec(name) is not None,
-            f"{name} is not installed: pip install -e '.[{name}]'",
-        ),
+        marks=[
+            requires(
+                importlib.util.find_spec(name) is not None,
+                f"{name} is not installed: pip install -e '.[{name}]'",
+            ),
+            *([] if name == "tensorflow" else [pytest.mark.acceptance]),
+        ],
     )
     for name in ("tensorflow", "jax", "torch")
 ]

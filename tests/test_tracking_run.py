@@ -128,7 +128,7 @@ def test_ctrl_c_marks_the_run_killed_and_keeps_what_was_logged(store, monkeypatc
                 raise KeyboardInterrupt
             super().on_epoch_end(step, logs)
 
-    monkeypatch.setattr("optbench.runner.DivergenceGuard", InterruptAtStep7)
+    monkeypatch.setattr("optbench.run_record.DivergenceGuard", InterruptAtStep7)
     with pytest.raises(KeyboardInterrupt):
         train(store, "trainer.max_iter=50", "tracking.log_every=100")
     (killed,) = client(store).search_runs(["1"])

@@ -3,7 +3,7 @@
 
 import json
 
-from optbench.tracking.store import DEFAULT_STORE
+from optbench import paths
 from optbench.tracking.ui import (
     KIND,
     KIND_TAG,
@@ -35,7 +35,7 @@ def test_the_ui_of_a_store_is_its_server_or_the_one_optbench_ui_starts():
 
 
 def test_the_hint_names_the_command_that_serves_the_store():
-    default = f"sqlite:///{DEFAULT_STORE.absolute()}"
+    default = f"sqlite:///{paths.store().absolute()}"
     assert browse_hint(default, "1").startswith("optbench ui (or make ui), then open http://")
     other = browse_hint("sqlite:////elsewhere.db", "2", "r1")
     assert other == (

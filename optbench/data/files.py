@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from optbench import paths
 from optbench.errors import OptbenchError
 
 KERAS_CACHE = Path("~/.keras/datasets").expanduser()
@@ -59,8 +60,8 @@ def search_dirs(data_dir: str | None) -> list[Path]:
 
 
 def cache_dir() -> Path:
-    """Parsed-array cache: $OPTBENCH_CACHE_DIR, else runs/cache under the working directory."""
-    return Path(os.environ.get("OPTBENCH_CACHE_DIR", "runs/cache")).absolute()
+    """Parsed-array cache: $OPTBENCH_CACHE_DIR, else runs/cache (optbench.paths)."""
+    return paths.cache()
 
 
 def sha256(path: Path) -> str:

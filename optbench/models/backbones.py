@@ -1,5 +1,6 @@
-"""The transfer backbones and their weights files, without importing Keras: the run checks
-which files are missing before TensorFlow loads, and labels the weights it used.
+"""The transfer backbones (their rows in optbench/models/registry.py) and their weights files,
+without importing Keras: the run checks which files are missing before TensorFlow loads, and
+labels the weights it used.
 
 ``model.weights`` is ``imagenet`` (Keras's own file, cached in $KERAS_HOME/models), null
 (random init), or a file: absolute, or relative to the data directory (dataset.data_dir,
@@ -13,35 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from optbench.data.files import Missing
+from optbench.models.registry import MODELS, Backbone
 
-BASE_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
-
-
-@dataclass(frozen=True)
-class Backbone:
-    constructor: str  # keras.applications.<constructor>
-    module: str  # keras.applications.<module>.preprocess_input
-    weights_url: str  # '{size}' filled with the input size where the file depends on it
-    weights_hash: str | None  # Keras's own check of the downloaded file (None: Keras has none)
-
-    def weights_file(self, size: int) -> str:
-        return self.weights_url.format(size=size).rsplit("/", 1)[1]
-
-
-BACKBONES = {
-    "mobilenet_v2": Backbone(
-        "MobileNetV2",
-        "mobilenet_v2",
-        BASE_URL
-        + "mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{size}_no_top.h5",
-        None,
-    ),
-    "resnet50": Backbone(
-        "ResNet50",
-        "resnet50",
-        BASE_URL + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
-        "4d473c1dd8becc155b73f8504c6f6626",
-    ),
+# the rows' backbones, by model name
+BACKBONES: dict[str, Backbone] = {
+    name: row.backbone for name, row in MODELS.items() if row.backbone is not None
 }
 
 

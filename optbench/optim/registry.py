@@ -62,7 +62,7 @@ class Optimizer:
     # the Keras class: a keras.optimizers name ("Adam"), or "module:Class" for one of optbench's
     # (a subclass fixing Keras's); optbench/optim/keras.py keras_class imports it
     keras: str | None = None
-    sklearn: SklearnMapping | None = None  # which models take it: rules.MODELS
+    sklearn: SklearnMapping | None = None  # which models take it: models/registry.py rows
     reference: str | None = None  # the NumPy rule class in optbench/optim/reference.py
     # the settings that make this name a variant of its class (its YAML sets them too); they
     # come along when it is another optimizer's base (SAM's) or a bare reference rule

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from optbench import tags as tag
 from optbench.models.backbones import weights_label
 from optbench.report.tables import TextTable, markdown, table_csv
 
@@ -37,16 +38,16 @@ def transfer_children(children: list[Any]) -> list[Any]:
 
 def weights_of(tags: dict[str, str]) -> str:
     """The run's weights label (runs logged before the label existed: from model.weights)."""
-    if "optbench.weights_label" in tags:
-        return tags["optbench.weights_label"]
-    return weights_label(tags.get("optbench.weights"), tags.get("optbench.weights_sha256"))
+    if tag.WEIGHTS_LABEL in tags:
+        return tags[tag.WEIGHTS_LABEL]
+    return weights_label(tags.get(tag.WEIGHTS), tags.get(tag.WEIGHTS_SHA256))
 
 
 def architecture_table(runs: list[Any]) -> tuple[list[str], list[list[str]]]:
     groups: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
     for run in sorted(runs, key=lambda r: r.info.start_time):
         tags, params = run.data.tags, run.data.params
-        name = f"{tags.get('optbench.model', '?')} ({params.get('model.input_size', '?')} px)"
+        name = f"{tags.get(tag.MODEL, '?')} ({params.get('model.input_size', '?')} px)"
         groups[name, weights_of(tags)].append(run.data.metrics)
 
     def mean(metrics: list[dict[str, float]], key: str) -> float:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optbench import tags as tag
 from optbench.metrics import higher_is_better
 from optbench.report import plots
 from optbench.report.architectures import write_architectures
@@ -171,7 +172,7 @@ def _colours(finished: pd.DataFrame, runs: list[Any]) -> dict[str, str]:
     """The report's one colour map, over every label it draws: the groups' labels, and the
     optimizers of the landscape overlays."""
     labels = finished["label"].tolist() if "label" in finished else []
-    optimizers = [r.data.tags["optbench.optimizer"] for r in landscape_children(runs)]
+    optimizers = [r.data.tags[tag.OPTIMIZER] for r in landscape_children(runs)]
     return plots.colours_for([*labels, *optimizers])
 
 

@@ -14,18 +14,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from optbench import paths
+from optbench import tags as tag
 from optbench.errors import USER_ERROR_EXIT, OptbenchError
 
 
 def _find_sweep(client: Any, experiment_ids: list[str], wanted: str) -> Any:
     sweeps = client.search_runs(
         experiment_ids,
-        filter_string="tags.`optbench.role` = 'sweep'",
+        filter_string=tag.where(tag.ROLE, tag.ROLE_SWEEP),
         order_by=["attributes.start_time DESC"],
         max_results=1000,
     )
     for run in sweeps:
-        if wanted in ("latest", run.info.run_id, run.data.tags.get("optbench.sweep_id")):
+        if wanted in ("latest", run.info.run_id, run.data.tags.get(tag.SWEEP_ID)):
             return run
     return None
 
@@ -48,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--sweep",
         default=None,
-        help="the sweep to report: its sweep id (tag optbench.sweep_id), its parent run id, "
+        help=f"the sweep to report: its sweep id (tag {tag.SWEEP_ID}), its parent run id, "
         "or 'latest' (the default when no other selection is given)",
     )
     parser.add_argument(
@@ -85,12 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--uri",
         default=None,
         help="the MLflow tracking URI to read (default: as optbench runs write: "
-        "$MLFLOW_TRACKING_URI, else runs/mlflow.db in this folder)",
+        f"$MLFLOW_TRACKING_URI, else {paths.store()} in this folder)",
     )
     parser.add_argument(
         "--out",
         default=None,
-        help="the folder to write the report to (default: runs/reports/<sweep id or "
+        help=f"the folder to write the report to (default: {paths.reports()}/<sweep id or "
         "experiment names>)",
     )
     parser.add_argument(
@@ -140,11 +142,11 @@ def _report(args: argparse.Namespace, console: Any) -> int:
     if not runs:
         raise OptbenchError(f"no optbench runs match in {uri}.")
     name = (
-        sweep_run.data.tags.get("optbench.sweep_id", sweep)
+        sweep_run.data.tags.get(tag.SWEEP_ID, sweep)
         if sweep_run is not None
         else "_".join(experiments or ["all"])
     )
-    out = Path(args.out or Path("runs") / "reports" / name)
+    out = Path(args.out or paths.reports(name))
     title = f"optbench report · {name}"
     options = ReportOptions(args.metric, args.target, args.tolerance, title, ui_base(uri))
     report = build_report(client, runs, out, options)

@@ -7,6 +7,8 @@ from typing import Any
 
 import pandas as pd
 
+from optbench import tags as tag
+
 CHOICES = ("framework", "model", "dataset", "optimizer", "schedule", "seed")
 
 
@@ -33,10 +35,10 @@ def search(
         ids = [by_name[n] for n in experiments]
     else:
         ids = [e.experiment_id for e in all_experiments]
-    clauses = ["tags.`optbench.config_hash` != ''"]
+    clauses = [tag.where(tag.CONFIG_HASH, "", "!=")]
     if sweep:
-        key = "mlflow.parentRunId" if _is_run_id(sweep) else "optbench.sweep_id"
-        clauses.append(f"tags.`{key}` = '{sweep}'")
+        key = tag.PARENT_RUN_ID if _is_run_id(sweep) else tag.SWEEP_ID
+        clauses.append(tag.where(key, sweep))
     if filter_string:
         clauses.append(filter_string)
     return client.search_runs(ids, filter_string=" and ".join(clauses), max_results=50000)
@@ -58,9 +60,9 @@ def runs_frame(runs: list[Any], experiment_names: dict[str, str] | None = None) 
                 "experiment": (experiment_names or {}).get(
                     run.info.experiment_id, run.info.experiment_id
                 ),
-                "sweep_id": tags.get("optbench.sweep_id", ""),
-                **{c: tags.get(f"optbench.{c}", "") for c in CHOICES},
-                "diverged": tags.get("optbench.diverged") == "true",
+                "sweep_id": tags.get(tag.SWEEP_ID, ""),
+                **{c: tags.get(tag.choice(c), "") for c in CHOICES},
+                "diverged": tags.get(tag.DIVERGED) == "true",
                 "start_time": run.info.start_time,
                 **run.data.metrics,
             }

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from optbench import tags as tag
 from optbench.optim.functions import FUNCTIONS
 from optbench.report.tables import TextTable, table_csv
 
@@ -19,8 +20,8 @@ def landscape_children(children: list[Any]) -> list[Any]:
     return [
         c
         for c in children
-        if c.data.tags.get("optbench.model") == "landscape"
-        and c.data.tags.get("optbench.dataset") in FUNCTIONS
+        if c.data.tags.get(tag.MODEL) == "landscape"
+        and c.data.tags.get(tag.DATASET) in FUNCTIONS
         and c.info.status == "FINISHED"
     ]
 
@@ -28,7 +29,7 @@ def landscape_children(children: list[Any]) -> list[Any]:
 def _label(run: Any, varying: set[str]) -> str:
     """The optimizer, then its lr and what else varies (``_optimizer_of`` reads it back)."""
     params = run.data.params
-    parts = [run.data.tags["optbench.optimizer"], f"lr={params.get('optimizer.lr')}"]
+    parts = [run.data.tags[tag.OPTIMIZER], f"lr={params.get('optimizer.lr')}"]
     parts += [f"{key}={params.get(key)}" for key in sorted(varying - {"optimizer.lr"})]
     return " ".join(parts)
 
@@ -41,7 +42,7 @@ def _varying(group: list[Any]) -> set[str]:
     """Settings that differ between runs of the same optimizer (seeds, schedules, ...)."""
     by_optimizer: dict[str, list[Any]] = defaultdict(list)
     for run in group:
-        by_optimizer[run.data.tags["optbench.optimizer"]].append(run)
+        by_optimizer[run.data.tags[tag.OPTIMIZER]].append(run)
     varying: set[str] = set()
     for runs in by_optimizer.values():
         for key in set().union(*(r.data.params for r in runs)):
@@ -55,7 +56,7 @@ def trajectories(client: Any, runs: list[Any]) -> dict[str, dict[str, list]]:
     optimizer and its lr, plus whatever else differs between runs of that optimizer."""
     by_function: dict[str, list[Any]] = defaultdict(list)
     for run in runs:
-        by_function[run.data.tags["optbench.dataset"]].append(run)
+        by_function[run.data.tags[tag.DATASET]].append(run)
     out: dict[str, dict[str, list]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for function, group in sorted(by_function.items()):
@@ -76,10 +77,10 @@ def tolerance_table(runs: list[Any]) -> tuple[list[str], list[list[str]]]:
     optimizers: list[str] = []
     for run in sorted(runs, key=lambda r: r.info.start_time):
         tags, metrics = run.data.tags, run.data.metrics
-        optimizer = tags["optbench.optimizer"]
+        optimizer = tags[tag.OPTIMIZER]
         if optimizer not in optimizers:
             optimizers.append(optimizer)
-        if tags.get("optbench.diverged") == "true":
+        if tags.get(tag.DIVERGED) == "true":
             value = "diverged"
         elif "steps_to_tolerance" in metrics:
             value = str(int(metrics["steps_to_tolerance"]))
@@ -87,7 +88,7 @@ def tolerance_table(runs: list[Any]) -> tuple[list[str], list[list[str]]]:
             value = "no minimum"  # e.g. the saddle, unbounded below
         else:
             value = "not reached"
-        cells[(tags["optbench.dataset"], optimizer)].append(value)
+        cells[(tags[tag.DATASET], optimizer)].append(value)
     header = ["function", *optimizers]
     rows = []
     for function in sorted({f for f, _ in cells}):
@@ -123,7 +124,7 @@ def write_landscapes(
     if not landscape_runs:
         return None
     if colours is None:
-        colours = plots.colours_for(r.data.tags["optbench.optimizer"] for r in landscape_runs)
+        colours = plots.colours_for(r.data.tags[tag.OPTIMIZER] for r in landscape_runs)
     overlays = {}
     for function, paths in trajectories(client, landscape_runs).items():
         overlays[function] = folder / f"landscape_{function}.png"

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from optbench.metrics import axis_label
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
@@ -230,7 +232,7 @@ def sweep_curves(curves: dict[str, dict], key: str) -> Any:
         if timed:
             by_time.plot(*zip(*timed, strict=True), "-", lw=1.3, color=line.get_color())
     _whole_steps(by_step)
-    for ax, label in ((by_step, "step (iteration / epoch)"), (by_time, "training time (s)")):
+    for ax, label in ((by_step, "step (iteration / epoch)"), (by_time, axis_label("elapsed_s"))):
         ax.set_xlabel(label)
         ax.set_ylabel(key)
         ax.set_yscale("log")
@@ -288,7 +290,7 @@ def grouped_curves(
                 )
     if log_y and (data["value"] > 0).all() and not data.empty:
         ax.set_yscale("log")
-    ax.set_xlabel("step (iteration / epoch)" if x == "step" else "training time (s)")
+    ax.set_xlabel("step (iteration / epoch)" if x == "step" else axis_label(x))
     if x == "step":
         _whole_steps(ax)
     ax.set_ylabel(key)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from optbench.metrics import higher_is_better, reaches
+from optbench.metrics import first_crossing, higher_is_better
 
 BOOTSTRAP_SAMPLES = 2000
 ONE_SEED = "1 seed: no noise estimate"  # vs_best where a side has no spread to compare
@@ -88,10 +88,7 @@ def crossing(
     steps: Sequence[float], values: Sequence[float], target: float, maximize: bool
 ) -> int | None:
     """Index of the first value at or beyond ``target`` (None: never)."""
-    for i, v in enumerate(values):
-        if reaches(v, target, maximize):
-            return i
-    return None
+    return first_crossing(values, target, maximize)
 
 
 def derived_target(finals: Sequence[float], maximize: bool, tolerance: float) -> float:
@@ -102,15 +99,29 @@ def derived_target(finals: Sequence[float], maximize: bool, tolerance: float) ->
     return best - tolerance * abs(best) if maximize else best + tolerance * abs(best)
 
 
+def ratios_to_best(costs: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Each cost over the best cost of its problem (the minimum along ``axis``, the solvers):
+    inf where a solver failed (inf or NaN) and on a problem nobody solved; a best of 0 gives
+    ratio 1 to the solvers at 0 and inf to the rest."""
+    c = np.asarray(costs, dtype=float)
+    c = np.where(np.isfinite(c), c, np.inf)
+    best = c.min(axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(np.isfinite(best), c / best, np.inf)
+    return np.where(best == 0, np.where(c == 0, 1.0, np.inf), ratio)
+
+
+def profile(ratios: np.ndarray, taus: Sequence[float] | np.ndarray) -> np.ndarray:
+    """rho_s(tau), the share of problems (rows of ``ratios``) on which solver s (a column) is
+    within a factor tau of the best (inf never is): taus (rows) x solvers. The one Dolan-Moré
+    profile: the report's and the suite's AlgoPerf score both read it."""
+    t = np.asarray(taus, dtype=float).reshape(-1, 1, 1)
+    return (np.asarray(ratios, dtype=float)[np.newaxis] <= t).mean(axis=1)
+
+
 def performance_profile(costs: pd.DataFrame, taus: Sequence[float]) -> pd.DataFrame:
     """Dolan & Moré (2002). ``costs``: problems (rows) x solvers (columns), inf or NaN where a
     solver failed. r = cost / best cost on the problem; rho_s(tau) = share of problems with
     r <= tau. Returns taus (rows) x solvers. A problem that no solver solved counts against all."""
-    c = costs.to_numpy(dtype=float)
-    c = np.where(np.isfinite(c), c, np.inf)
-    best = c.min(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(np.isfinite(best), c / best, np.inf)
-    ratio = np.where(best == 0, np.where(c == 0, 1.0, np.inf), ratio)
-    rho = [(ratio <= tau).mean(axis=0) for tau in taus]
+    rho = profile(ratios_to_best(costs.to_numpy(dtype=float), axis=1), taus)
     return pd.DataFrame(rho, index=pd.Index(list(taus), name="tau"), columns=costs.columns)

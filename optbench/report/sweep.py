@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from optbench import paths
+from optbench import tags as tag
 from optbench.report.build import Report, ReportOptions, build_report
 from optbench.report.curves import log_sweep_curves
 from optbench.report.tables import TextTable
-from optbench.tracking import NOTE_TAG, ClosedSweep, MlflowWriter, sweep_description, ui_base
+from optbench.tracking import ClosedSweep, MlflowWriter, sweep_description, ui_base
 
 
 @dataclass
@@ -38,7 +40,7 @@ def report_sweep(sweep: ClosedSweep) -> SweepReport:
     finished = [c for c in sweep.children if c.info.status == "FINISHED"]
     if not finished:
         return drawn
-    folder = Path("runs") / "reports" / (sweep.sweep_id or sweep.run_id)
+    folder = paths.reports(sweep.sweep_id or sweep.run_id)
     try:
         options = ReportOptions(title=f"sweep {folder.name}", ui_base=ui_base(sweep.uri))
         report = build_report(writer.client, finished, folder, options)
@@ -50,8 +52,8 @@ def report_sweep(sweep: ClosedSweep) -> SweepReport:
         print_error(f"the sweep report could not be built: {type(exc).__name__}: {exc}")
         return drawn
     drawn.index = folder / "index.html"
-    command = writer.client.get_run(sweep.run_id).data.tags.get(NOTE_TAG, "")
-    writer.tags(sweep.run_id, {NOTE_TAG: sweep_description(command, drawn.index)})
+    command = writer.client.get_run(sweep.run_id).data.tags.get(tag.NOTE, "")
+    writer.tags(sweep.run_id, {tag.NOTE: sweep_description(command, drawn.index)})
     drawn.landscapes = report.landscapes.tolerance if report.landscapes else None
     drawn.architectures = report.architectures
     return drawn

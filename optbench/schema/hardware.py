@@ -7,14 +7,16 @@ from dataclasses import dataclass
 
 from omegaconf import MISSING
 
+from optbench.backends import BACKENDS, DEFAULT
 from optbench.constraints import OneOf, constrained, positive_int
 
 
 @dataclass
 class HardwareConfig:
     name: str = MISSING
-    # the Keras backend; jax and torch need their extra: pip install -e '.[jax]' or '.[torch]'
-    backend: str = constrained("tensorflow", OneOf(("tensorflow", "jax", "torch")))
+    # the Keras backend, one of optbench/backends/ (the files there, read without importing a
+    # framework); jax and torch need their extra: pip install -e '.[jax]' or '.[torch]'
+    backend: str = constrained(DEFAULT, OneOf(BACKENDS))
     threads: int | None = positive_int(None, nullable=True)  # null: all cores
     device: str = MISSING  # cpu | gpu, fixed by the schemas below
     precision: str = constrained("float32", OneOf(("float32", "mixed_float16", "mixed_bfloat16")))

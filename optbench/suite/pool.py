@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from optbench import tags as tag
 from optbench.errors import OptbenchError
 from optbench.suite import workloads as wl
 from optbench.suite.score import Scored, score_pool
@@ -155,7 +156,7 @@ def suite_parents(client: Any) -> list[Any]:
     return list(
         client.search_runs(
             [experiment.experiment_id],
-            "tags.`optbench.role` = 'suite' and attributes.status = 'FINISHED'",
+            tag.where(tag.ROLE, tag.ROLE_SUITE) + " and attributes.status = 'FINISHED'",
             max_results=50_000,
             order_by=["attributes.start_time DESC"],
         )
@@ -168,10 +169,10 @@ def pick(parents: list[Any], suite_ids: list[str] | None, ruleset: str | None) -
     mixes them."""
     if suite_ids:
         by_id = {p.info.run_id: p for p in parents}
-        by_id.update({p.data.tags.get("optbench.suite_id", ""): p for p in parents})
+        by_id.update({p.data.tags.get(tag.SUITE_ID, ""): p for p in parents})
         missing = [s for s in suite_ids if s not in by_id]
         if missing:
-            latest = ", ".join(p.data.tags.get("optbench.suite_id", "?") for p in parents[:5])
+            latest = ", ".join(p.data.tags.get(tag.SUITE_ID, "?") for p in parents[:5])
             raise OptbenchError(
                 f"no finished suite {', '.join(missing)} in the store (the latest: {latest or '-'})"
             )
@@ -180,7 +181,7 @@ def pick(parents: list[Any], suite_ids: list[str] | None, ruleset: str | None) -
         latest: dict[str, Any] = {}
         for parent in parents:  # newest first
             if _ruleset(parent) == (ruleset or "self_tuning"):
-                latest.setdefault(parent.data.tags.get("optbench.optimizer", "?"), parent)
+                latest.setdefault(parent.data.tags.get(tag.OPTIMIZER, "?"), parent)
         chosen = [latest[name] for name in sorted(latest)]
     rulesets = {_ruleset(p) for p in chosen}
     if len(rulesets) > 1 or (ruleset and rulesets - {ruleset}):
@@ -192,14 +193,14 @@ def pick(parents: list[Any], suite_ids: list[str] | None, ruleset: str | None) -
 
 
 def _ruleset(parent: Any) -> str:
-    return parent.data.tags.get("optbench.ruleset", "self_tuning")
+    return parent.data.tags.get(tag.RULESET, "self_tuning")
 
 
 def _children(client: Any, parent: Any) -> list[Any]:
     """A run's child runs, oldest first."""
     runs = client.search_runs(
         [parent.info.experiment_id],
-        f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'",
+        tag.where(tag.PARENT_RUN_ID, parent.info.run_id),
         max_results=50_000,
     )
     return sorted(runs, key=lambda r: r.info.start_time)
@@ -215,9 +216,9 @@ def _steps_of(run: Any) -> float:
 def _seeds_of(parent: Any) -> int:
     """How many seeds the suite ran: its tag, else suite.seeds of its command line (its
     parent's note, in suites from before the tag), 3 by default."""
-    if parent.data.tags.get("optbench.suite_seeds"):
-        return len(parent.data.tags["optbench.suite_seeds"].split(","))
-    for word in parent.data.tags.get("mlflow.note.content", "").split():
+    if parent.data.tags.get(tag.SUITE_SEEDS):
+        return len(parent.data.tags[tag.SUITE_SEEDS].split(","))
+    for word in parent.data.tags.get(tag.NOTE, "").split():
         if word.startswith("suite.seeds="):
             return int(word.split("=", 1)[1])
     return 3
@@ -264,7 +265,7 @@ def _run_facts(run: Any, unit: str) -> tuple[float, float]:
     target = float(params.get("dataset.target.value", params.get("dataset.tolerance", "nan")))
     if unit == "steps":
         return 1.0, target
-    n_train = int(tags["optbench.n_train"])
+    n_train = int(tags[tag.N_TRAIN])
     batch = params.get("trainer.batch_size", "auto")
     size = n_train if batch == "full" else 32 if batch == "auto" else int(batch)
     return float(math.ceil(n_train / size)), target
@@ -289,7 +290,7 @@ def read_suite(
             workload = identify(trials[0].data.params, signatures)
             studies: dict[str, float] = {}
             for trial in trials:
-                study = trial.data.tags.get("optbench.study", "")
+                study = trial.data.tags.get(tag.STUDY, "")
                 studies[study] = min(studies.get(study, math.inf), _steps_of(trial))
                 facts.setdefault(workload, set()).add(_run_facts(trial, units[workload]))
             steps[workload] = [studies[s] for s in sorted(studies)]
@@ -303,12 +304,12 @@ def read_suite(
     for workload, seen in facts.items():
         if len(seen) > 1:
             raise OptbenchError(
-                f"suite {tags.get('optbench.suite_id')}: the runs of {workload} had different "
+                f"suite {tags.get(tag.SUITE_ID)}: the runs of {workload} had different "
                 f"steps per epoch or targets {sorted(seen)}"
             )
     return Suite(
-        tags.get("optbench.suite_id", parent.info.run_id),
-        tags.get("optbench.optimizer", "?"),
+        tags.get(tag.SUITE_ID, parent.info.run_id),
+        tags.get(tag.OPTIMIZER, "?"),
         ruleset,
         steps,
         {w: next(iter(seen))[0] for w, seen in facts.items()},

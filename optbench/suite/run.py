@@ -12,9 +12,10 @@ override goes to every run. Self-tuning runs are in this process, one after anot
 
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
+from optbench import paths
+from optbench import tags as tag
 from optbench.errors import OptbenchError
 from optbench.suite import workloads as wl
 from optbench.suite.pool import Pool
@@ -46,10 +47,9 @@ def run(argv: list[str], config_dir: str | None, scored: bool = True) -> list[Wo
     uri = resolve_uri(first.tracking.uri)
     suite_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     label = optimizer_label(first.optimizer)
-    tags = {"optbench.role": "suite", "optbench.suite_id": suite_id, "optbench.optimizer": label,
-            "optbench.ruleset": settings.ruleset,
-            "optbench.suite_seeds": ",".join(map(str, settings.seeds)),
-            "mlflow.note.content": "optbench suite " + " ".join(argv)}  # fmt: skip
+    tags = {tag.ROLE: tag.ROLE_SUITE, tag.SUITE_ID: suite_id, tag.OPTIMIZER: label,
+            tag.RULESET: settings.ruleset, tag.SUITE_SEEDS: ",".join(map(str, settings.seeds)),
+            tag.NOTE: "optbench suite " + " ".join(argv)}  # fmt: skip
     parent, _ = MlflowWriter(uri).start("suite", f"suite {suite_id} · {label}", tags, params={})
     sweep = OpenSweep(uri, parent, suite_id)
     export(sweep)
@@ -97,7 +97,7 @@ def run(argv: list[str], config_dir: str | None, scored: bool = True) -> list[Wo
         pool = _print_scores(mine, label, reruns, budgets) if mine else None
         if not mine:
             console.console.print(scorecard.TOY_ONLY, highlight=False)
-        folder = Path("runs") / "reports" / f"suite-{suite_id}"
+        folder = paths.reports(f"suite-{suite_id}")
         page = scorecard.write(folder, title=title, label=label, results=results, pool=pool)
         log_report(uri, parent, folder)
         console.console.print(f"scorecard: {page.absolute()}", highlight=False)
@@ -151,13 +151,11 @@ def one_run(name: str, overrides: list[str], config_dir: str | None) -> Any:
     """One tracked run of workload ``name`` in this process (a child of the open suite run);
     its RunResult, or None when it failed (the error is printed)."""
     from optbench import console
-    from optbench.runner import execute, prepare, tracked_run
+    from optbench.runner import run
 
     cfg = compose(name, [*overrides, "trainer.progress=false"], config_dir)
     try:
-        plan = prepare(cfg)
-        with tracked_run(cfg) as job:
-            return execute(cfg, plan, job)
+        return run(cfg)
     except OptbenchError as exc:
         console.print_error(str(exc), f" in workload {name}, seed {cfg.seed}")
         return None
@@ -172,7 +170,7 @@ def _tune(
     from optbench.suite import tuning
 
     name = result.workload.name
-    folder = Path("runs/suite") / suite_id / name
+    folder = paths.suite() / suite_id / name
     try:
         studies = tuning.tune(
             result.workload, [*overrides, f"hydra.sweeper.seed={settings.seeds[0]}"],

@@ -1,5 +1,6 @@
-"""AlgoPerf-style scoring on plain numbers (NumPy only, so the suite runner, the report and the
-tests can all call it without MLflow or Keras).
+"""AlgoPerf-style scoring on plain numbers (NumPy, and the report's Dolan-Moré profile in
+optbench.report.stats, so the suite runner, the report and the tests can all call it without
+MLflow or Keras).
 
 The inputs are times to target: ``times[submission][workload]`` is the steps (or seconds) a
 submission took to reach the workload's target, ``math.inf`` where it never did. As in AlgoPerf
@@ -26,6 +27,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from optbench.report.stats import profile, ratios_to_best
 
 TAU_MAX = 4.0  # AlgoPerf's upper limit of integration for the benchmark score
 RESAMPLES = 1000  # bootstrap resamples of the seeds behind every interval
@@ -61,10 +64,11 @@ def performance_ratios(times: Mapping[str, Mapping[str, float]]) -> dict[str, di
                 f"submission {name!r} has workloads {sorted(row)}, expected {sorted(workloads)}"
             )
     checked = {s: {w: _check_time(s, w, t) for w, t in row.items()} for s, row in times.items()}
-    best = {w: min(row[w] for row in checked.values()) for w in workloads}
+    order = {w: j for j, w in enumerate(workloads)}
+    ratios = ratios_to_best(np.array([[row[w] for w in order] for row in checked.values()]), 0)
     return {
-        s: {w: (t / best[w] if math.isfinite(t) else math.inf) for w, t in row.items()}
-        for s, row in checked.items()
+        s: {w: float(ratios[i, order[w]]) for w in row}
+        for i, (s, row) in enumerate(checked.items())
     }
 
 
@@ -87,7 +91,7 @@ def performance_profile(
     """rho(tau): the share of workloads whose ratio is <= tau, for each tau (inf never is)."""
     r = _ratio_array(ratios_of_one)
     t = np.asarray(taus, dtype=float)
-    return (r[np.newaxis, :] <= t.reshape(-1, 1)).mean(axis=1).reshape(t.shape)
+    return profile(r[:, np.newaxis], t)[:, 0].reshape(t.shape)
 
 
 def algoperf_score(
@@ -219,9 +223,7 @@ class Scored:
 def _scores(times: np.ndarray, tau_max: float) -> np.ndarray:
     """algoperf_score of every optimizer at once: ``times[..., optimizer, workload]`` ->
     ``[..., optimizer]``. The best is over the pool (axis -2); inf times keep ratio inf."""
-    best = times.min(axis=-2, keepdims=True)
-    with np.errstate(invalid="ignore"):  # inf / inf where nobody reached a workload
-        ratios = np.where(np.isfinite(times), times / best, np.inf)
+    ratios = ratios_to_best(times, axis=-2)
     widths = np.clip(tau_max - ratios, 0.0, None)
     return widths.sum(axis=-1) / times.shape[-1] / (tau_max - 1)
 

@@ -26,8 +26,10 @@ import math
 from pathlib import Path
 from typing import Any
 
+from optbench import paths
+from optbench import tags as tag
 from optbench.errors import OptbenchError
-from optbench.metrics import higher_is_better, reaches
+from optbench.metrics import first_crossing, higher_is_better
 from optbench.schema.suite import TABLE_FIELDS, table_path, targets_table
 from optbench.suite import workloads as wl
 
@@ -55,14 +57,13 @@ def sure_value(bests: list[float], metric: str, fraction: float = REACHED_BY) ->
 def first_reach(history: list[dict[str, float]], metric: str, value: float) -> dict[str, float]:
     """The optimizer steps and seconds at the first logged step that reached ``value``, as
     the runner's own TargetTracker logs them; {} when no step did."""
-    better = higher_is_better(metric)
-    for h in history:
-        if reaches(h.get(metric), value, better):
-            return {
-                "steps_to_target": h.get("optimizer_steps", h["step"]),
-                "time_to_target_s": h.get("elapsed_s", math.inf),
-            }
-    return {}
+    i = first_crossing((h.get(metric) for h in history), value, higher_is_better(metric))
+    if i is None:
+        return {}
+    return {
+        "steps_to_target": history[i].get("optimizer_steps", history[i]["step"]),
+        "time_to_target_s": history[i].get("elapsed_s", math.inf),
+    }
 
 
 def target_of(sure: dict[str, float], metric: str) -> tuple[str, float]:
@@ -120,8 +121,8 @@ def rebuild(argv: list[str], config_dir: str | None) -> None:
     first = next(iter(baselines.BASELINES.values()))  # each workload checked as it will run
     workloads = composed_workloads(settings.names, [*overrides, *first], config_dir)
     uri = resolve_uri(workloads[settings.names[0]][0].tracking.uri)
-    tags = {"optbench.role": "suite-baselines", "mlflow.note.content": "optbench suite "
-            "--rebuild-baselines " + " ".join(argv)}  # fmt: skip
+    tags = {tag.ROLE: tag.ROLE_BASELINES,
+            tag.NOTE: "optbench suite --rebuild-baselines " + " ".join(argv)}  # fmt: skip
     parent, _ = MlflowWriter(uri).start("suite", "suite baselines", tags, params={})
     sweep = OpenSweep(uri, parent, "baselines")
     export(sweep)
@@ -170,7 +171,7 @@ def _tuned(
     """The baseline's best settings from its own study of suite.trials trials."""
     from optbench.suite import tuning
 
-    folder = Path("runs/suite/baselines") / workload.name / baseline
+    folder = paths.suite() / "baselines" / workload.name / baseline
     seed = STUDY_SEED_STRIDE * (index + 1)  # its sampler's seed and its trials' run seed
     ((_, params),) = tuning.tune(
         workload, [*overrides, f"hydra.sweeper.seed={seed}"], config_dir, [seed],

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from optbench import tags as tag
 from optbench.errors import OptbenchError
 from optbench.suite import workloads as wl
 
@@ -88,11 +89,11 @@ def trial_runs(uri: str, sweep_dir: Path) -> list[Any]:
     client = MlflowClient(uri)
     experiments = [e.experiment_id for e in client.search_experiments()]
     folder = str(sweep_dir.absolute())
-    parents = client.search_runs(experiments, f"tags.`optbench.sweep_dir` = '{folder}'")
+    parents = client.search_runs(experiments, tag.where(tag.SWEEP_DIR, folder))
     if not parents:
         raise OptbenchError(f"no sweep found in {uri} for the tuning folder {folder}")
     parent = parents[0].info.run_id
-    return client.search_runs(experiments, f"tags.`mlflow.parentRunId` = '{parent}'")
+    return client.search_runs(experiments, tag.where(tag.PARENT_RUN_ID, parent))
 
 
 def best_per_study(
@@ -103,14 +104,14 @@ def best_per_study(
     missed, say) broken by ``then``, the workload's metric at the end."""
     by_study: dict[str, list[Any]] = {}
     for run in runs:
-        by_study.setdefault(run.data.tags.get("optbench.study", ""), []).append(run)
+        by_study.setdefault(run.data.tags.get(tag.STUDY, ""), []).append(run)
 
     def cost(run: Any) -> tuple[float, float]:
         return (_cost(run, objective), _cost(run, then) if then else 0.0)
 
     best = []
     for study in sorted(by_study, key=_study_order):
-        ordered = sorted(by_study[study], key=lambda r: int(r.data.tags.get("optbench.trial", 0)))
+        ordered = sorted(by_study[study], key=lambda r: int(r.data.tags.get(tag.TRIAL, 0)))
         chosen = min(ordered, key=cost)
         metrics = dict(chosen.data.metrics)
         if math.isinf(_cost(chosen, objective)):

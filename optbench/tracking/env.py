@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from optbench import tags as tag
+
 ENV_URI = "OPTBENCH_TRACKING_URI"  # the sweep's store, so that every job writes to it
 ENV_PARENT = "OPTBENCH_PARENT_RUN_ID"  # the sweep's parent run: each job's run is its child
 ENV_SWEEP = "OPTBENCH_SWEEP_ID"
@@ -54,7 +56,7 @@ def withdraw() -> None:
 
 def job_tags() -> dict[str, str]:
     """The tags a trial of hparams_search carries: its study and trial number."""
-    names = (("optbench.study", ENV_STUDY), ("optbench.trial", ENV_TRIAL))
+    names = ((tag.STUDY, ENV_STUDY), (tag.TRIAL, ENV_TRIAL))
     return {key: os.environ[variable] for key, variable in names if os.environ.get(variable)}
 
 

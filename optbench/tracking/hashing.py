@@ -9,6 +9,8 @@ import hashlib
 import json
 from typing import Any
 
+from optbench import tags as tag
+
 # settings that change how a run is watched, named or stored, not what it computes
 RESULT_NEUTRAL = (
     "experiment_name",
@@ -57,8 +59,8 @@ def find_finished(cfg: Any) -> Any:
         return None
     runs = client.search_runs(
         [experiment.experiment_id],
-        filter_string=f"tags.`optbench.config_hash` = '{config_hash(cfg)}' "
-        "and attributes.status = 'FINISHED'",
+        filter_string=tag.where(tag.CONFIG_HASH, config_hash(cfg))
+        + " and attributes.status = 'FINISHED'",
         order_by=["attributes.start_time DESC"],
         max_results=1,
     )

@@ -7,7 +7,6 @@ Description) holds its command line."""
 from __future__ import annotations
 
 import contextlib
-import json
 import platform
 import shlex
 import socket
@@ -16,32 +15,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from optbench import backends
+from optbench import tags as tag
 from optbench.tracking.env import job_tags
 from optbench.tracking.hashing import config_hash
 
 # tagged on every run as optbench.version.<dist>, where installed (Keras's other backends too)
-VERSIONED = ("scikit-learn", "numpy", "mlflow", "hydra-core", "tensorflow", "keras", "jax",
-             "jaxlib", "torch")  # fmt: skip
-NOTE_TAG = "mlflow.note.content"  # the run's description in the MLflow UI (Markdown)
-
-
-OVERRIDES_TAG = "optbench.overrides"  # the command line's overrides, as encode_overrides writes
-# runs that group other runs (a sweep, a suite, a baselines rebuild): nothing to re-run alone
-PARENT_ROLES = ("sweep", "suite", "suite-baselines")
-
-
-def encode_overrides(overrides: list[str]) -> str:
-    """The overrides tag's text: a JSON list, on job runs and sweep parents alike."""
-    return json.dumps(list(overrides))
-
-
-def decode_overrides(text: str) -> list[str]:
-    """The overrides list of a tag; also the space-joined form sweep parents had before."""
-    try:
-        decoded = json.loads(text)
-    except json.JSONDecodeError:
-        return shlex.split(text)
-    return [str(o) for o in decoded] if isinstance(decoded, list) else shlex.split(text)
+# and each Keras backend's own (optbench/backends/: versions())
+VERSIONED = ("scikit-learn", "numpy", "mlflow", "hydra-core", "keras")
 
 
 def command_line(arguments: list[str]) -> str:
@@ -51,7 +32,7 @@ def command_line(arguments: list[str]) -> str:
 
 def source_tags(command: str) -> dict[str, str]:
     """MLflow's source tags (the runs table's Source column) and the description."""
-    return {"mlflow.source.name": "optbench", "mlflow.source.type": "LOCAL", NOTE_TAG: command}
+    return {tag.SOURCE_NAME: "optbench", tag.SOURCE_TYPE: "LOCAL", tag.NOTE: command}
 
 
 def sweep_description(command: str, report: Path | None) -> str:
@@ -69,22 +50,22 @@ def optimizer_label(opt: Any) -> str:
 def run_tags(cfg: Any, framework: str) -> dict[str, str]:
     """The tags a job's run starts with; ``framework`` is the trainer's (sklearn, keras, ...)."""
     tags = {
-        "optbench.config_hash": config_hash(cfg),
-        "optbench.framework": framework,
-        "optbench.model": str(cfg.model.name),
-        "optbench.optimizer": optimizer_label(cfg.optimizer),
-        "optbench.schedule": str(cfg.schedule.name),
-        "optbench.dataset": str(cfg.dataset.name),
-        "optbench.seed": str(cfg.seed),
-        "optbench.host": socket.gethostname(),
+        tag.CONFIG_HASH: config_hash(cfg),
+        tag.FRAMEWORK: framework,
+        tag.MODEL: str(cfg.model.name),
+        tag.OPTIMIZER: optimizer_label(cfg.optimizer),
+        tag.SCHEDULE: str(cfg.schedule.name),
+        tag.DATASET: str(cfg.dataset.name),
+        tag.SEED: str(cfg.seed),
+        tag.HOST: socket.gethostname(),
         **versions(),
     }
     commit = git_commit()
     if commit:
-        tags["mlflow.source.git.commit"] = commit
+        tags[tag.GIT_COMMIT] = commit
     overrides = job_overrides()
     if overrides is not None:
-        tags[OVERRIDES_TAG] = encode_overrides(overrides)
+        tags[tag.OVERRIDES] = tag.encode_overrides(overrides)
     tags.update(source_tags(command_line(overrides or [])))  # in a sweep: this job's own
     tags.update(job_tags())  # a trial of hparams_search: its study and trial
     return tags
@@ -101,10 +82,13 @@ def git_commit() -> str | None:
 
 
 def versions() -> dict[str, str]:
-    tags = {"optbench.version.python": platform.python_version()}
+    tags = {tag.VERSION_PREFIX + "python": platform.python_version()}
     for dist in VERSIONED:
         with contextlib.suppress(metadata.PackageNotFoundError):
-            tags[f"optbench.version.{dist}"] = metadata.version(dist)
+            tags[tag.VERSION_PREFIX + dist] = metadata.version(dist)
+    for name in backends.BACKENDS:
+        for dist, version in backends.get(name).versions().items():
+            tags[tag.VERSION_PREFIX + dist] = version
     return tags
 
 
@@ -123,3 +107,16 @@ def environment_freeze() -> str:
         f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata["Name"]
     }
     return "\n".join(sorted(lines, key=str.lower)) + "\n"
+
+
+class FreezeFile:
+    """``environment_freeze()`` as a file made where MLflow runs: sent when the job starts, the
+    tracking helper reads the ~0.1 s of package metadata on its own core while the job trains
+    (optbench.run_record.Artifacts)."""
+
+    def save(self, path: str) -> None:
+        Path(path).write_text(environment_freeze())
+
+
+def freeze_file() -> FreezeFile:
+    return FreezeFile()

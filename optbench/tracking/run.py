@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from optbench import tags as tag
 from optbench.callbacks import Callback
 from optbench.signals import Terminated, sigterm_interrupts
 from optbench.tracking.datasets import dataset_record
@@ -144,8 +145,8 @@ class TrackedRun:
         tags = run_tags(cfg, self.framework)
         sweep = open_sweep()
         if sweep is not None:
-            tags["mlflow.parentRunId"] = sweep.run_id
-            tags["optbench.sweep_id"] = sweep.sweep_id
+            tags[tag.PARENT_RUN_ID] = sweep.run_id
+            tags[tag.SWEEP_ID] = sweep.sweep_id
         name = cfg.run_name or default_run_name(cfg, self.framework)
         params = flatten(OmegaConf.to_container(cfg, resolve=True))
         try:
@@ -180,9 +181,7 @@ class TrackedRun:
                     from optbench.errors import OptbenchError
 
                     kind = "user" if isinstance(ended, OptbenchError) else type(ended).__name__
-                    self.set_tags(
-                        {"optbench.error": str(ended) or kind, "optbench.error_type": kind}
-                    )
+                    self.set_tags({tag.ERROR: str(ended) or kind, tag.ERROR_TYPE: kind})
                 closed = self.writer.finish(self.run_id, status)
                 self.run_id, self.artifact_uri, self.experiment_id = closed
                 if isinstance(self.writer, MlflowWriter):

@@ -19,11 +19,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from optbench import paths
 from optbench.tracking.env import ENV_URI
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
-DEFAULT_STORE = Path("runs") / "mlflow.db"
 LOCK_RETRY_S = 120.0  # how long a write waits for a busy SQLite store before failing
 
 # MLflow's built-in tracking stores, as mlflow.tracking._tracking_service.utils registers them
@@ -39,7 +39,7 @@ STORE_PLUGIN_GROUP = "mlflow.tracking_store"
 
 def resolve_uri(uri: str | None) -> str:
     """The store for this run: config, then the sweep's, then $MLFLOW_TRACKING_URI, then
-    ``sqlite:///<cwd>/runs/mlflow.db``. Local SQLite paths are made absolute.
+    ``sqlite:///<cwd>/runs/mlflow.db`` (optbench.paths). Local SQLite paths are made absolute.
 
     A URI MLflow has no store for raises OptbenchError here, before any work: MLflow itself
     would only fail once the results are written, after training."""
@@ -48,7 +48,7 @@ def resolve_uri(uri: str | None) -> str:
         key = "$MLFLOW_TRACKING_URI"
     uri = uri or os.environ.get(ENV_URI) or os.environ.get("MLFLOW_TRACKING_URI")
     if not uri:
-        uri = "sqlite:///" + str(DEFAULT_STORE)
+        uri = paths.default_store_uri()
     check_scheme(uri, key)
     if uri.startswith("sqlite:///"):
         path = Path(uri.removeprefix("sqlite:///")).absolute()

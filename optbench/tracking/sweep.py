@@ -18,15 +18,11 @@ from typing import Any
 
 from hydra.experimental.callback import Callback as HydraCallback
 
+from optbench import tags as tag
 from optbench.errors import Refused
 from optbench.tracking.env import OpenSweep, env_set_overrides, export, open_sweep, withdraw
 from optbench.tracking.helper import run_guard
-from optbench.tracking.provenance import (
-    OVERRIDES_TAG,
-    command_line,
-    encode_overrides,
-    source_tags,
-)
+from optbench.tracking.provenance import command_line, source_tags
 from optbench.tracking.run import metric_records
 from optbench.tracking.store import resolve_uri
 from optbench.tracking.writer import MlflowWriter
@@ -50,15 +46,15 @@ class SweepTracking(HydraCallback):
             raise StoreRefused(str(exc)) from None
         sweep_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         tags = {
-            "optbench.sweep_id": sweep_id,
-            "optbench.role": "sweep",
-            OVERRIDES_TAG: encode_overrides(list(config.hydra.overrides.task)),
-            "optbench.sweep_dir": str(Path(config.hydra.sweep.dir).absolute()),
+            tag.SWEEP_ID: sweep_id,
+            tag.ROLE: tag.ROLE_SWEEP,
+            tag.OVERRIDES: tag.encode_overrides(list(config.hydra.overrides.task)),
+            tag.SWEEP_DIR: str(Path(config.hydra.sweep.dir).absolute()),
             **source_tags(command_line(sys.argv[1:])),  # the report is added once drawn
         }
         outer = open_sweep()  # a sweep started by a sweep's job (the suite's tuning): nest it
         if outer is not None and outer.uri == uri:
-            tags["mlflow.parentRunId"] = outer.run_id
+            tags[tag.PARENT_RUN_ID] = outer.run_id
         parent_id, _ = MlflowWriter(uri).start(
             config.experiment_name, f"sweep {sweep_id}", tags, params={}
         )
@@ -96,7 +92,7 @@ class ClosedSweep:
 def sweep_children(client: Any, experiment_ids: Iterable[str], parent_id: str) -> list[Any]:
     return client.search_runs(
         list(experiment_ids),
-        filter_string=f"tags.mlflow.parentRunId = '{parent_id}'",
+        filter_string=tag.where(tag.PARENT_RUN_ID, parent_id),
         max_results=10000,
     )
 

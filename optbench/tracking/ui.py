@@ -16,15 +16,17 @@ from __future__ import annotations
 import json
 import time
 
-from optbench.tracking.store import DEFAULT_STORE
+from optbench import paths
+from optbench import tags as tag
+from optbench.metrics import higher_is_better
 
 UI_HOST = "127.0.0.1"
 UI_PORT = 5000  # `optbench ui` and `make ui`
 WORKFLOW = "workflowType=machine_learning"
 VIEW_ID = "optbench"
 VIEW_NAME = "optbench results"
-VIEW_TAG = f"mlflow.sharedViewState.{VIEW_ID}"
-KIND_TAG, KIND = "mlflow.experimentKind", "custom_model_development"
+VIEW_TAG = tag.SHARED_VIEW_PREFIX + VIEW_ID
+KIND_TAG, KIND = tag.EXPERIMENT_KIND, "custom_model_development"
 # the runs table's metric columns, in this order; an experiment shows those its runs logged
 RESULT_METRICS = (
     "test_accuracy",
@@ -69,7 +71,7 @@ def browse_hint(uri: str, experiment_id: str, run_id: str | None = None) -> str:
         link = run_link(base, experiment_id, run_id)
     if uri.startswith(("http://", "https://")):
         return f"open {link}"
-    if uri == f"sqlite:///{DEFAULT_STORE.absolute()}":
+    if uri == f"sqlite:///{paths.store().absolute()}":
         return f"optbench ui (or make ui), then open {link}"
     return f"optbench ui --uri {uri}, then open {link}"
 
@@ -80,7 +82,7 @@ def view_state() -> dict[str, object]:
     attributes = [f"attributes.`{name}`" for name in ATTRIBUTE_COLUMNS]
     return {
         "orderByKey": f"metrics.`{SORT_METRIC}`",
-        "orderByAsc": False,
+        "orderByAsc": not higher_is_better(SORT_METRIC),  # best first
         "selectedColumns": attributes + metrics,
         "columnOrder": metrics + attributes,
     }

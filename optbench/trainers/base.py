@@ -16,7 +16,7 @@ import numpy as np
 from optbench.callbacks import CallbackList, LoopState
 from optbench.data import Dataset
 from optbench.metrics import higher_is_better
-from optbench.optim.rules import framework_of
+from optbench.models.registry import check_framework, framework_of, model_row
 
 
 def log_loss_and_accuracy(proba: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -88,37 +88,17 @@ def run_title(cfg: Any) -> str:
     return f"{cfg.model.name} · {cfg.optimizer.name} · {cfg.dataset.name}"
 
 
-LANDSCAPE_TRAINER = "optbench.trainers.landscape:LandscapeTrainer"
-TRAINERS = {
-    "sklearn": "optbench.trainers.sklearn:SklearnTrainer",
-    "keras": "optbench.trainers.keras_trainer:KerasTrainer",
-    "numpy": LANDSCAPE_TRAINER,
-}
-# models with a trainer of their own within their framework (the landscape steps with NumPy
-# or Keras optimizers, on a surface rather than a model)
-MODEL_TRAINERS = {
-    **dict.fromkeys(("mobilenet_v2", "resnet50"), "optbench.trainers.transfer:TransferTrainer"),
-    "landscape": LANDSCAPE_TRAINER,
-}
-
-
 def make_trainer(cfg: Any) -> Trainer:
-    """Pick the trainer for ``cfg.model.framework`` (imports only that framework). The caller
-    (optbench.runner.prepare) has had the compatibility rules (optbench/optim/rules.py) accept
-    the job first."""
+    """The trainer the model's row names for ``cfg.model.framework`` (imports only that one).
+    The caller (optbench.runner.prepare) has had compat.check accept the job first."""
     import importlib
 
-    from optbench.errors import OptbenchError
-
+    row = model_row(cfg.model.name)
     framework = framework_of(cfg)
-    if framework not in TRAINERS:
-        raise OptbenchError(
-            f"model.framework={framework!r} has no trainer yet; available: "
-            f"{', '.join(sorted(TRAINERS))}."
-        )
+    check_framework(row, framework)
     if framework != "sklearn":  # the others load Keras: on the configured backend
         from optbench.hardware import select_backend
 
         select_backend(cfg.hardware)
-    module, name = MODEL_TRAINERS.get(cfg.model.name, TRAINERS[framework]).split(":")
+    module, name = row.trainers[framework].split(":")
     return getattr(importlib.import_module(module), name)(cfg)

@@ -1,6 +1,6 @@
-"""The Keras trainer, on the backend hardware.backend chose (optbench/hardware/): model.fit over
-a tf.data pipeline on TensorFlow, over NumPy arrays on JAX and PyTorch; one MLflow write per
-epoch through the shared callbacks, same metric names as scikit-learn's.
+"""The Keras trainer, on the backend hardware.backend chose (optbench/backends/): model.fit over
+the backend's input pipeline (tf.data on TensorFlow, NumPy arrays on JAX and PyTorch); one
+MLflow write per epoch through the shared callbacks, same metric names as scikit-learn's.
 
 Per epoch: train_loss (Keras's running mean over the epoch, or with trainer.full_train_loss a
 pass over all training data), train_accuracy, val_loss, val_accuracy (plain log-loss and
@@ -18,6 +18,7 @@ from typing import Any
 import keras  # this module is imported only for Keras runs
 import numpy as np
 
+from optbench import tags as tag
 from optbench.callbacks import CallbackList, LoopState
 from optbench.data import Splits
 from optbench.optim.schedule_free import averaged_weights
@@ -37,7 +38,7 @@ class KerasTrainer:
     log_every = 1  # with tracking.log_every=null: one MLflow write per epoch (seconds each)
 
     def __init__(self, cfg: Any):
-        """The job's compatibility was checked by make_trainer (optbench/optim/rules.py)."""
+        """The job's compatibility was checked before (optbench/compat.py)."""
         from optbench.hardware import configure
 
         self.cfg = cfg
@@ -48,16 +49,11 @@ class KerasTrainer:
             resolve(cfg.optimizer, "keras")
 
     def _datasets(self, splits: Splits, bs: int) -> dict[str, Any]:
-        """model.fit's data arguments: a shuffled tf.data pipeline on TensorFlow; elsewhere
-        the arrays, which Keras batches and shuffles (seeded by keras.utils.set_random_seed)."""
-        if keras.backend.backend() != "tensorflow":
-            return {"x": splits.x_train, "y": splits.y_train, "batch_size": bs, "shuffle": True}
-        import tensorflow as tf
+        """model.fit's data arguments, from the backend (a tf.data pipeline on TensorFlow)."""
+        from optbench import backends
 
-        n = len(splits.y_train)
-        train = tf.data.Dataset.from_tensor_slices((splits.x_train, splits.y_train))
-        train = train.shuffle(n, seed=self.cfg.seed, reshuffle_each_iteration=True)
-        return {"x": train.batch(bs).prefetch(tf.data.AUTOTUNE), "shuffle": False}
+        backend = backends.get(keras.backend.backend())
+        return backend.input_pipeline(splits.x_train, splits.y_train, bs, self.cfg.seed)
 
     # hooks for trainers built on this one (transfer learning)
     def model_inputs(self, splits: Splits) -> Splits:
@@ -139,13 +135,13 @@ class KerasTrainer:
             artifacts=self._artifacts(model, splits, test_proba),
             tags={
                 **hw.tags,
-                "optbench.batch_size": str(bs),
+                tag.BATCH_SIZE: str(bs),
                 # what the first trained layer really computes in (the precision policy's)
-                "optbench.compute_dtype": next(
+                tag.COMPUTE_DTYPE: next(
                     (layer.compute_dtype for layer in model.layers if layer.trainable_weights),
                     model.compute_dtype,
                 ),
-                "optbench.loss_scaling": str(
+                tag.LOSS_SCALING: str(
                     isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
                 ).lower(),
             },

@@ -17,6 +17,7 @@ from sklearn.neural_network._stochastic_optimizers import SGDOptimizer
 
 from optbench.callbacks import CallbackList, LoopState
 from optbench.data import Splits
+from optbench.models.registry import MODELS
 from optbench.models.sklearn import BUILDERS, count_params
 from optbench.optim.rules import check_sklearn
 from optbench.optim.sklearn import optimizer_kwargs
@@ -40,8 +41,8 @@ class SklearnTrainer:
 
     def __init__(self, cfg: Any):
         self.cfg = cfg
-        check_sklearn(cfg)  # as make_trainer does: built on its own, it refuses the same jobs
-        self.kwargs = optimizer_kwargs(cfg.model, cfg.optimizer, cfg.schedule)
+        check_sklearn(cfg, MODELS)  # built on its own, it refuses what compat.check does
+        self.kwargs = optimizer_kwargs(cfg.model, cfg.optimizer, cfg.schedule, MODELS)
 
     def _estimator(self, n_train: int) -> Any:
         model, trainer = self.cfg.model, self.cfg.trainer

@@ -17,6 +17,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from optbench import tags as tag
 from optbench.data import Splits
 from optbench.trainers.keras_trainer import EpochBridge, KerasTrainer, batch_size, predict
 
@@ -25,7 +26,7 @@ TIMING_MIN_S = 1.0  # inference timing: repeat until this much time has been mea
 
 class TransferTrainer(KerasTrainer):
     def __init__(self, cfg: Any):
-        """RGB images, no SAM, fine-tuning settings: checked by make_trainer (optim/rules.py)."""
+        """RGB images, no SAM, fine-tuning settings: checked before (optbench/compat.py)."""
         super().__init__(cfg)
         self.cache_info: dict[str, Any] = {}
         self.cache_folder = ""
@@ -167,9 +168,9 @@ class TransferTrainer(KerasTrainer):
 
     def fit(self, splits: Splits, callbacks: Any) -> Any:
         result = super().fit(splits, callbacks)
-        result.tags["optbench.feature_cache_hit"] = str(self.cache_info.get("hit", "off"))
+        result.tags[tag.FEATURE_CACHE_HIT] = str(self.cache_info.get("hit", "off"))
         if self.cache_folder:
-            result.tags["optbench.feature_cache"] = self.cache_folder
+            result.tags[tag.FEATURE_CACHE] = self.cache_folder
         result.tags.update(weights_tags(self.cfg.model, self.cfg.dataset.data_dir))
         result.notes.extend(self.notes)
         return result
@@ -183,11 +184,11 @@ def weights_tags(model: Any, data_dir: str | None) -> dict[str, str]:
 
     path = weights_path(model, data_dir)  # found (or cached, for imagenet) by now
     digest = sha256(path) if path is not None else None
-    tags = {"optbench.weights": str(model.weights)}
-    tags["optbench.weights_label"] = weights_label(model.weights, digest)
+    tags = {tag.WEIGHTS: str(model.weights)}
+    tags[tag.WEIGHTS_LABEL] = weights_label(model.weights, digest)
     if digest is not None:
-        tags["optbench.weights_sha256"] = digest
-        tags["optbench.weights_file"] = str(path)
+        tags[tag.WEIGHTS_SHA256] = digest
+        tags[tag.WEIGHTS_FILE] = str(path)
     return tags
 
 

@@ -2,8 +2,8 @@
 device, threads, precision policy, XLA, determinism and multi-GPU.
 
 ``select_backend`` runs before Keras is first imported (Keras reads KERAS_BACKEND once, at
-import); ``configure`` then applies the rest through the backend's own module here, which is
-the only place that imports that framework for the hardware.
+import); ``configure`` then applies the rest through the backend's own module
+(optbench/backends/), the only place that imports the framework.
 
 TensorFlow's start-up lines are filtered here too (``quiet_startup``): every Keras run loads
 TensorFlow (the JAX and PyTorch backends too, to seed it), which prints absl's notice, INFO lines
@@ -14,7 +14,6 @@ does not reach those lines: they are written before TensorFlow reads it."""
 from __future__ import annotations
 
 import contextlib
-import importlib
 import importlib.util
 import logging
 import os
@@ -22,15 +21,14 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
+from optbench import backends
+from optbench import tags as tag
+from optbench.backends import Setup
 from optbench.errors import OptbenchError
 
 log = logging.getLogger(__name__)
-
-BACKENDS = ("tensorflow", "jax", "torch")
-MODULES = {name: f"optbench.hardware.{name}_backend" for name in BACKENDS}
 
 # TensorFlow's C++ log lines (absl): severity letter, MMDD, time, thread, file:line]
 ABSL_LINE = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:[\d.]+ +\d+ [^ ]+:\d+\] ")
@@ -39,18 +37,6 @@ ABSL_NOTICE = (
 )
 SEVERITIES = "IWEF"  # TF_CPP_MIN_LOG_LEVEL 0..3 hides the letters before its index; F stays
 NO_GPU_PROBE = "failed call to cuInit"
-
-
-@dataclass
-class Setup:
-    """What the trainer needs from the hardware: a scope to build the model in, whether to
-    compile the step, and what to record."""
-
-    scope: Callable[[], Any] = contextlib.nullcontext  # the tf.distribute strategy's scope
-    jit_compile: bool = False
-    tags: dict[str, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    replicas: int = 1
 
 
 def loaded_backend() -> str | None:
@@ -82,7 +68,7 @@ def select_backend(hw: Any) -> None:
             env,
         )
     os.environ["KERAS_BACKEND"] = hw.backend
-    importlib.import_module(MODULES[hw.backend]).before_import(hw)
+    backends.get(hw.backend).before_import(hw)
     quiet_startup(hw)
 
 
@@ -152,10 +138,9 @@ def quiet_startup(hw: Any) -> None:
         return
     level, cpu = tf_log_level(), hw.device == "cpu"
     with _filtered_stderr(lambda text: startup_lines_kept(text, level, cpu)):
-        import tensorflow as tf
+        from optbench.backends import tensorflow
 
-        if hw.backend == "tensorflow":  # the CUDA probe (cuInit) runs here
-            tf.config.list_physical_devices("GPU")
+        tensorflow.load(probe_gpus=hw.backend == "tensorflow")  # the CUDA probe (cuInit)
 
 
 def configure(hw: Any, seed: int) -> Setup:
@@ -164,32 +149,19 @@ def configure(hw: Any, seed: int) -> Setup:
 
     keras.backend.clear_session()  # joblib workers run several jobs in one process; this
     # also resets the dtype policy, so it comes before set_global_policy below
-    setup = importlib.import_module(MODULES[keras.backend.backend()]).configure(hw)
+    setup = backends.get(keras.backend.backend()).configure(hw)
     keras.mixed_precision.set_global_policy(hw.precision)
     keras.utils.set_random_seed(seed)
     setup.tags.update(
         {
-            "optbench.backend": keras.backend.backend(),
-            "optbench.replicas": str(setup.replicas),
-            "optbench.precision": hw.precision,
-            "optbench.xla": str(setup.jit_compile).lower(),
-            "optbench.deterministic": str(hw.deterministic).lower(),
+            tag.BACKEND: keras.backend.backend(),
+            tag.REPLICAS: str(setup.replicas),
+            tag.PRECISION: hw.precision,
+            tag.XLA: str(setup.jit_compile).lower(),
+            tag.DETERMINISTIC: str(hw.deterministic).lower(),
         }
     )
     return setup
-
-
-def no_gpu(hw: Any, setup: Setup, backend: str, probe: str) -> None:
-    """A GPU was asked for and ``backend`` sees none: an error, or with fallback=cpu a note."""
-    wanted = f"hardware={hw.name}"
-    if hw.fallback != "cpu":
-        raise OptbenchError(
-            f"{wanted} needs a GPU, but {backend} sees none ({probe} is empty). Use "
-            "hardware=cpu, or hardware.fallback=cpu to run on the CPU with a warning."
-        )
-    setup.notes.append(f"{wanted}: no GPU visible, running on the CPU (hardware.fallback=cpu).")
-    setup.tags["optbench.hardware_fallback"] = "cpu"
-    log.warning(setup.notes[-1])
 
 
 def reset() -> None:
@@ -197,5 +169,4 @@ def reset() -> None:
     import keras
 
     keras.mixed_precision.set_global_policy("float32")
-    if keras.backend.backend() == "jax":
-        keras.distribution.set_distribution(None)
+    backends.get(keras.backend.backend()).reset()

@@ -1,11 +1,25 @@
 """hardware.backend=tensorflow: tf.config for threads, GPUs and determinism; XLA through
-jit_compile; several GPUs through tf.distribute.MirroredStrategy."""
+jit_compile; several GPUs through tf.distribute.MirroredStrategy; a tf.data input pipeline;
+gradients from tf.GradientTape. Keras on any backend loads TensorFlow (to seed it), so
+``load`` is called for every Keras run."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from optbench.hardware import Setup, no_gpu
+from optbench import tags as tag
+from optbench.backends import Setup, distribution_versions, no_gpu
+
+LIMITS: dict[tuple[str, Any], str] = {}
+
+
+def load(probe_gpus: bool) -> None:
+    """Import TensorFlow, and with ``probe_gpus`` find its GPUs (the CUDA probe, cuInit)."""
+    import tensorflow as tf
+
+    if probe_gpus:
+        tf.config.list_physical_devices("GPU")
 
 
 def before_import(hw: Any) -> None:
@@ -66,7 +80,47 @@ def configure(hw: Any) -> Setup:
     names = [
         tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in selected
     ]
-    setup.tags.update(
-        {"optbench.devices": ",".join(devices), "optbench.gpu_names": ",".join(names) or "none"}
-    )
+    setup.tags.update({tag.DEVICES: ",".join(devices), tag.GPU_NAMES: ",".join(names) or "none"})
     return setup
+
+
+def input_pipeline(x: Any, y: Any, batch_size: int, seed: int) -> dict[str, Any]:
+    """A tf.data pipeline, reshuffled every epoch and prefetched."""
+    import tensorflow as tf
+
+    train = tf.data.Dataset.from_tensor_slices((x, y))
+    train = train.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+    return {"x": train.batch(batch_size).prefetch(tf.data.AUTOTUNE), "shuffle": False}
+
+
+def value_and_grad(
+    model: Any, loss_fn: Callable, x: Any, y: Any, *, training: bool = False, has_aux: bool = False
+) -> tuple[Any, list]:
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        value = loss_fn(y, model(x, training=training))
+    loss = value[0] if has_aux else value
+    return value, tape.gradient(loss, model.trainable_variables)
+
+
+def stateful_step(model: Any, step: Callable, data: Any) -> Any:
+    return step(model, data)
+
+
+def apply(optimizer: Any, grads: list, variables: list) -> None:
+    optimizer.apply(grads, variables)
+
+
+def compile(model: Any, fn: Callable) -> Callable:
+    import tensorflow as tf
+
+    return tf.function(fn)
+
+
+def reset() -> None:
+    """Nothing: keras.backend.clear_session (hardware.configure) resets TensorFlow."""
+
+
+def versions() -> dict[str, str]:
+    return distribution_versions("tensorflow")
