@@ -10,7 +10,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 PORT   ?= 5000
 STORE  ?= sqlite:///$(CURDIR)/runs/mlflow.db
 
-.PHONY: install dev run test lint ui bench browser mutate clean torch
+.PHONY: install dev run test acceptance test-all lint ui bench browser mutate clean torch
 
 install: $(STAMP)
 dev: $(DEV_STAMP)
@@ -34,14 +34,24 @@ torch: install
 run: install
 	$(BIN)/optbench $(ARGS)
 
-# up to 4 workers (each loads TensorFlow once); PYTEST_ARGS="-n 0" runs in one process
+# Tests in two tiers (docs/testing.md): `make test` the fast one, everything but the
+# result-regression runs marked `acceptance` (real training to an accuracy, several backends,
+# the optimizer zoo); `make acceptance` those alone; `make test-all` both in one session (CI).
+# Up to 4 workers (each loads TensorFlow once); PYTEST_ARGS="-n 0" runs in one process; a -m
+# in PYTEST_ARGS picks other tests than the tier's.
 PYTEST_ARGS ?= -n auto --maxprocesses 4
 test: dev
+	$(BIN)/pytest -m "not acceptance" $(PYTEST_ARGS)
+
+acceptance: dev
+	$(BIN)/pytest -m acceptance $(PYTEST_ARGS)
+
+test-all: dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: dev
-	$(BIN)/ruff check optbench tests bench hydra_plugins
-	$(BIN)/ruff format --check optbench tests bench hydra_plugins
+	$(BIN)/ruff check optbench tests bench tools hydra_plugins
+	$(BIN)/ruff format --check optbench tests bench tools hydra_plugins
 	$(BIN)/lint-imports  # the layer contracts in pyproject.toml [tool.importlinter]
 
 # MLflow's server with one worker and no GenAI job runners (3 processes, not 15), then the

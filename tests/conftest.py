@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_module
 
+from optbench.callbacks import Callback, RunContext
 from optbench.schema import register_configs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,15 +57,21 @@ def compose_cfg(*overrides: str):
         return compose("config", overrides=list(overrides))
 
 
+class KeepRun(Callback):
+    """Keeps the job's TrackedRun, for its run id once the job is done."""
+
+    def on_run_begin(self, ctx: RunContext) -> None:
+        self.run = ctx.run
+
+
 def train(store: str, *overrides: str):
     """Run one job in-process exactly as the CLI does, minus Hydra's process set-up."""
-    from optbench.runner import execute, prepare, tracked_run
+    from optbench.runner import run
 
     cfg = compose_cfg(f"tracking.uri={store}", "trainer.progress=false", *overrides)
-    plan = prepare(cfg)
-    with tracked_run(cfg) as run:
-        result = execute(cfg, plan, run)
-    return result, run
+    kept = KeepRun()
+    result = run(cfg, [kept])
+    return result, kept.run
 
 
 def client(store: str):
@@ -83,6 +92,98 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: f
         timeout=timeout,
         check=False,
     )
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What one in-process `optbench` command left: its exit code and what it printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@contextmanager
+def _global_state_restored():
+    """Undo what one `optbench` command changes in its process: the environment (KERAS_BACKEND,
+    HYDRA_FULL_ERROR, a sweep's OPTBENCH_* names), the working directory, the logging handlers
+    Hydra configures, signal handlers, Hydra's global instances and an active MLflow run."""
+    import logging
+    import signal
+
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+
+    environ, cwd = dict(os.environ), os.getcwd()
+    loggers = {
+        name: (lg.level, lg.disabled, lg.propagate, list(lg.handlers))
+        for name, lg in [("", logging.root), *logging.root.manager.loggerDict.items()]
+        if isinstance(lg, logging.Logger)
+    }
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    GlobalHydra.instance().clear()
+    try:
+        yield
+    finally:
+        GlobalHydra.instance().clear()
+        HydraConfig.instance().cfg = None
+        if "mlflow" in sys.modules:
+            while sys.modules["mlflow"].active_run() is not None:
+                sys.modules["mlflow"].end_run()
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(environ)
+        for name, lg in [("", logging.root), *logging.root.manager.loggerDict.items()]:
+            if name not in loggers:  # a library's own, first imported during the command
+                continue
+            level, disabled, propagate, kept = loggers[name]
+            for handler in set(lg.handlers) - set(kept):
+                handler.close()
+            lg.setLevel(level)
+            lg.disabled, lg.propagate, lg.handlers = disabled, propagate, kept
+
+
+@pytest.fixture
+def optbench_main(monkeypatch, capsys):
+    """The `optbench` command in this process: ``optbench.cli.main`` with ``sys.argv`` set,
+    its exit code and output read back (no interpreter start, no imports again: what a
+    subprocess costs). For errors and printed text; a test about the process itself (exit on a
+    signal, what gets imported, another Keras backend, a multirun whose logging Hydra sets up
+    on pytest's streams) keeps ``run_cli``. Same call as ``run_cli``."""
+    import hydra._internal.hydra
+    import hydra.core.utils
+
+    from optbench import cli
+
+    def _exit(code: int) -> None:  # the CLI's os._exit after a finished run: not in pytest
+        raise SystemExit(code)
+
+    monkeypatch.setattr(cli, "_fast_exit", _exit)
+    # Hydra's logging set-up (logging.config.dictConfig) closes every handler in the process
+    # first, pytest's capture and absl's stream among them: skipped here, what optbench prints
+    # goes through rich, not logging
+    for module in (hydra._internal.hydra, hydra.core.utils):
+        monkeypatch.setattr(module, "configure_log", lambda *args, **kwargs: None)
+
+    def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Finished:
+        capsys.readouterr()
+        code: int | str | None = 0
+        with _global_state_restored(), monkeypatch.context() as patch:
+            patch.setattr(sys, "argv", ["optbench", *args])
+            patch.chdir(cwd)
+            for key, value in {"COLUMNS": "200", **(env or {})}.items():
+                patch.setenv(key, value)
+            try:
+                cli.main()
+            except SystemExit as stop:
+                code = stop.code
+        out = capsys.readouterr()
+        returncode = code if isinstance(code, int) else 0 if code is None else 1
+        return Finished(returncode, out.out, out.err)
+
+    return run
 
 
 def mnist_available() -> bool:

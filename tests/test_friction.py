@@ -92,7 +92,9 @@ NOISE = re.compile(r"^[IWE]\d{4} |absl::InitializeLog|cuInit", re.MULTILINE)
 
 
 @pytest.mark.slow
-def test_offline_suggestion_keeps_the_typed_overrides_and_runs_quietly(tmp_path, monkeypatch):
+def test_offline_suggestion_keeps_the_typed_overrides_and_runs_quietly(
+    tmp_path, monkeypatch, optbench_main
+):
     """Offline with an empty data directory: the suggested command keeps optimizer=sgd
     optimizer.lr=0.05, drops what needs the missing files, and runs; the Keras run's stderr
     has none of TensorFlow's start-up lines."""
@@ -101,7 +103,9 @@ def test_offline_suggestion_keeps_the_typed_overrides_and_runs_quietly(tmp_path,
     data.mkdir()
     home.mkdir()
     env = {**OFFLINE, "HOME": str(home), "OPTBENCH_DATA_DIR": str(data)}
-    done = run_cli("model=resnet50", "optimizer=sgd", "optimizer.lr=0.05", cwd=tmp_path, env=env)
+    done = optbench_main(
+        "model=resnet50", "optimizer=sgd", "optimizer.lr=0.05", cwd=tmp_path, env=env
+    )
     assert done.returncode == 2, done.stderr[-3000:]
     (line,) = [x for x in done.stderr.splitlines() if x.startswith("error")]
     command = line.split("Runs offline now: ")[1].split(" (")[0]

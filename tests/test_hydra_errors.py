@@ -3,24 +3,17 @@ exit 2 (Hydra printed 6-28 lines and exited 1), through the real CLI entry in th
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
-from optbench import cli
 from optbench.schema.hydra_errors import closest
 from tests.conftest import run_cli
 
 
-def _refused(monkeypatch, capsys, *argv: str) -> str:
-    monkeypatch.setattr(sys, "argv", ["optbench", *argv])
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as stop:
-        cli.main()
-    assert stop.value.code == 2
-    out = capsys.readouterr()
-    (line,) = out.err.strip().splitlines()  # one line, nothing on stdout
-    assert out.out == "" and line.startswith("error: ")
+def _refused(optbench_main, folder, *argv: str) -> str:
+    done = optbench_main(*argv, cwd=folder)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()  # one line, nothing on stdout
+    assert done.stdout == "" and line.startswith("error: ")
     return line
 
 
@@ -52,10 +45,9 @@ def _refused(monkeypatch, capsys, *argv: str) -> str:
     ],
 )
 def test_composition_mistakes_are_one_line_with_a_suggestion(
-    monkeypatch, capsys, tmp_path, argv, expected
+    optbench_main, tmp_path, argv, expected
 ):
-    monkeypatch.chdir(tmp_path)
-    line = _refused(monkeypatch, capsys, *argv)
+    line = _refused(optbench_main, tmp_path, *argv)
     assert expected in line
     assert "adma" not in line or "optimizer=adam" in line
     assert not (tmp_path / "runs").exists()  # nothing started, no store
@@ -78,11 +70,9 @@ def test_closest_prefers_a_case_insensitive_match():
     assert closest("zzz", ["mnist", "digits"]) == []
 
 
-def test_version_is_optbench_s(monkeypatch, capsys):
+def test_version_is_optbench_s(optbench_main, tmp_path):
     from importlib.metadata import version
 
-    monkeypatch.setattr(sys, "argv", ["optbench", "--version"])
-    with pytest.raises(SystemExit) as stop:
-        cli.main()
-    assert stop.value.code == 0
-    assert capsys.readouterr().out.strip() == f"optbench {version('optbench')}"
+    done = optbench_main("--version", cwd=tmp_path)
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"optbench {version('optbench')}"

@@ -174,7 +174,7 @@ def test_run_logs_trajectory_plot_and_gif(store, tmp_path):
     assert rows[1] == "0,0.0,0.0"
 
 
-def test_sweep_overlays_trajectories_and_report_redraws_them(tmp_path):
+def test_sweep_overlays_trajectories_and_report_redraws_them(tmp_path, optbench_main):
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     done = run_cli(
         "-m",
@@ -211,7 +211,7 @@ def test_sweep_overlays_trajectories_and_report_redraws_them(tmp_path):
         text = page.read_text()
         assert "steps to tolerance" in text and "<td>ill_conditioned_quadratic</td>" in text
         assert "<img src='landscape_himmelblau.png'" in text, page
-    missing = run_cli("report", "--uri", store, "--sweep", "nope", cwd=tmp_path)
+    missing = optbench_main("report", "--uri", store, "--sweep", "nope", cwd=tmp_path)
     assert missing.returncode == 2 and "no sweep 'nope'" in missing.stdout
 
 

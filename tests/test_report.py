@@ -201,7 +201,7 @@ def test_sweep_logs_its_report_on_the_parent_run(store, tmp_path):
 
 
 @pytest.mark.slow
-def test_report_across_experiments_and_frameworks(store):
+def test_report_across_experiments_and_frameworks(store, optbench_main):
     folder, uri, _ = store
     out = folder / "cross"
     proc = run_cli(
@@ -244,7 +244,7 @@ def test_report_across_experiments_and_frameworks(store):
     assert (
         "digits_logreg_val-loss_vs_step.png" in pngs and "digits_mlp-sklearn_lr_vs_step.png" in pngs
     )
-    bad = run_cli("report", "--uri", uri, "--experiment", "nope", cwd=folder)
+    bad = optbench_main("report", "--uri", uri, "--experiment", "nope", cwd=folder)
     assert bad.returncode == 2 and "no experiment nope" in bad.stdout
 
 

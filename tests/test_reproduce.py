@@ -55,7 +55,7 @@ def test_reproduce_reruns_and_matches(tmp_path, overrides):
         assert b[key] == pytest.approx(a[key], rel=1e-6, abs=1e-9), key
 
 
-def test_compare_separates_results_from_timings_and_unknown_runs(tmp_path):
+def test_compare_separates_results_from_timings_and_unknown_runs(tmp_path, optbench_main):
     rows = compare(
         {"test_loss": 0.5, "fit_time_s": 1.0, "val_accuracy": 0.9},
         {"test_loss": 0.5 + 1e-9, "fit_time_s": 2.0, "val_accuracy": 0.8},
@@ -63,5 +63,5 @@ def test_compare_separates_results_from_timings_and_unknown_runs(tmp_path):
     verdicts = {r[0]: r[-1] for r in rows}
     assert verdicts == {"test_loss": "same", "fit_time_s": "timing", "val_accuracy": "DIFFERENT"}
     uri = f"sqlite:///{tmp_path / 'm.db'}"
-    proc = run_cli("reproduce", "0" * 32, "--uri", uri, cwd=tmp_path)
+    proc = optbench_main("reproduce", "0" * 32, "--uri", uri, cwd=tmp_path)
     assert proc.returncode == 2 and "no run 000" in proc.stderr

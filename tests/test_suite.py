@@ -31,11 +31,13 @@ def test_every_workload_composes_with_a_target_and_a_budget_from_the_table():
     assert "rosenbrock" not in workloads.scored() and "mnist_2c2d" in workloads.scored()
 
 
-def test_a_workload_without_a_row_in_the_table_says_how_to_build_it(tmp_path, monkeypatch):
+def test_a_workload_without_a_row_in_the_table_says_how_to_build_it(
+    tmp_path, monkeypatch, optbench_main
+):
     table = tmp_path / "targets.csv"
     table.write_text("workload,group,metric,target,budget\n")
     monkeypatch.setenv("OPTBENCH_SUITE_TARGETS", str(table))
-    done = run_cli("+workload=mnist_mlp", "optimizer=adam", cwd=tmp_path)
+    done = optbench_main("+workload=mnist_mlp", "optimizer=adam", cwd=tmp_path)
     assert done.returncode == 2
     assert (
         f"the targets table {table} has no target for workload mnist_mlp; build it: optbench "
@@ -117,8 +119,8 @@ def test_a_workload_never_reached_says_so(tmp_path):
         ),
     ],
 )
-def test_a_wrong_suite_setting_is_one_line_and_exit_2(tmp_path, setting, message):
-    done = run_cli("suite", "optimizer=adam", *setting.split(), cwd=tmp_path)
+def test_a_wrong_suite_setting_is_one_line_and_exit_2(tmp_path, optbench_main, setting, message):
+    done = optbench_main("suite", "optimizer=adam", *setting.split(), cwd=tmp_path)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
@@ -187,11 +189,13 @@ def test_sam_is_scored_on_gradient_evaluations_too(tmp_path, tiny_targets):
     assert metrics["gradient_evaluations"] == 2 * metrics["optimizer_steps"]
 
 
-def test_a_backbone_file_other_than_the_pinned_one_stops_the_suite_before_any_run(tmp_path):
+def test_a_backbone_file_other_than_the_pinned_one_stops_the_suite_before_any_run(
+    tmp_path, optbench_main
+):
     other = tmp_path / "other.weights.h5"
     other.write_bytes(b"not the pinned backbone")
     store = tmp_path / "mlflow.db"
-    done = run_cli(
+    done = optbench_main(
         "suite", "optimizer=adam", "suite.workloads=[mobilenet_head]", f"model.weights={other}",
         f"tracking.uri=sqlite:///{store}", cwd=tmp_path,
     )  # fmt: skip

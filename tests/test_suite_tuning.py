@@ -21,6 +21,7 @@ pytestmark = pytest.mark.slow
 DIGITS = "logreg_digits"
 
 
+@pytest.mark.acceptance
 def test_external_tuning_counts_each_studys_fastest_trial_and_reruns_the_baselines(
     tmp_path, tiny_targets
 ):
@@ -111,6 +112,7 @@ def test_saving_baselines_keeps_the_rows_of_workloads_not_rebuilt(tmp_path):
     assert baselines.settings_of(rows)["adamw"]["new"] == "optimizer.lr=0.01"
 
 
+@pytest.mark.acceptance
 def test_rebuild_tunes_each_baseline_and_writes_target_budget_and_table(tmp_path, monkeypatch):
     """Two trials and two seeds per baseline on logreg_digits over a 2-epoch schedule (a
     table of the test's own): each baseline's study draws its own rates, the target is what

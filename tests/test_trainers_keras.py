@@ -189,6 +189,7 @@ def test_batch_size_full_and_one():
 
 
 @pytest.mark.slow
+@pytest.mark.acceptance
 @needs_mnist
 def test_mnist_optimizers_experiment_matches_the_reference(tmp_path):
     """+experiment=mnist_optimizers on full MNIST through the real CLI: within 1 point of the

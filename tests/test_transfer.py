@@ -241,9 +241,11 @@ def test_bad_transfer_configs_are_refused(overrides, message):
 
 @needs_sample
 @pytest.mark.parametrize("download", [False, True])
-def test_missing_imagenet_weights_offline_name_the_file_and_folder(tmp_path, download):
+def test_missing_imagenet_weights_offline_name_the_file_and_folder(
+    tmp_path, optbench_main, download
+):
     env = {"KERAS_HOME": str(tmp_path / "keras"), **OFFLINE}
-    proc = run_cli(
+    proc = optbench_main(
         "model=mobilenet_v2",
         "dataset=cifar10_sample",
         f"model.download_weights={str(download).lower()}",
@@ -276,6 +278,7 @@ def test_flat_baselines_train_on_cifar10(model):
 
 @needs_sample
 @pytest.mark.slow
+@pytest.mark.acceptance
 def test_transfer_learning_experiment_sweeps_both_backbones_and_prints_the_table(tmp_path):
     proc = run_cli(
         "-m",

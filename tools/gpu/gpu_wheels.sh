@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
-# What bench/gpu_check.py needs on the lent GPU machine, which has Python 3.12, JAX, PyTorch,
+# What tools/gpu/gpu_check.py needs on the lent GPU machine, which has Python 3.12, JAX, PyTorch,
 # numpy, pandas, scikit-learn, rich and h5py but no network: Keras, Hydra, OmegaConf, MLflow's
 # tracking client with its SQLite store, and their small dependencies, as wheels in one folder
 # (wheels/: add /wheels/ to .gitignore; carried to the machine), plus the MNIST files the
 # check trains on.
 #
 # Build here (needs PyPI; the versions are the ones of this checkout's .venv):
-#   bash bench/gpu_wheels.sh                               # wheels/ for Python 3.12, + MNIST
-#   bash bench/gpu_wheels.sh --python 3.11 --dest /tmp/wheels311   # for a dry run here
+#   bash tools/gpu/gpu_wheels.sh                               # wheels/ for Python 3.12, + MNIST
+#   bash tools/gpu/gpu_wheels.sh --python 3.11 --dest /tmp/wheels311   # for a dry run here
 # Install there (offline; only what is missing is installed, then optbench itself, editable):
-#   bash bench/gpu_wheels.sh --install                     # python3 -m pip, from wheels/
-#   PYTHON=/tmp/gpuvenv/bin/python bash bench/gpu_wheels.sh --install --dest /tmp/wheels311
+#   bash tools/gpu/gpu_wheels.sh --install                     # python3 -m pip, from wheels/
+#   PYTHON=/tmp/gpuvenv/bin/python bash tools/gpu/gpu_wheels.sh --install --dest /tmp/wheels311
 #
 # Options: --python X.Y (3.12), --dest DIR (wheels), --data-dir DIR (MNIST from DIR/mnist;
 # default ../shared/data, else $OPTBENCH_DATA_DIR; --no-data to skip), --limit-mib N (60).
 # docs/gpu.md has the whole procedure.
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PYVER=3.12
 DEST=wheels
 DATA_DIR=""

@@ -25,10 +25,10 @@ For the lent GPU machine (one H200; Python 3.12, JAX, no TensorFlow, no network)
 Prints the table and writes it to bench/results/gpu_check.md (bench/results.py), a copy and
 the raw numbers (gpu_check.json) to --out, with the MLflow store of its runs.
 
-Needs the carried wheels (bench/gpu_wheels.sh; docs/gpu.md). The device command, from the repo
+Needs the carried wheels (tools/gpu/gpu_wheels.sh; docs/gpu.md). The device command, from the repo
 root, with carry=["wheels"]:
 
-  set -o pipefail; bash bench/gpu_wheels.sh --install && PYTHONUNBUFFERED=1 python3 bench/gpu_check.py --out $OUT 2>&1 | tee $OUT/gpu_check.log
+  set -o pipefail; bash tools/gpu/gpu_wheels.sh --install && PYTHONUNBUFFERED=1 python3 tools/gpu/gpu_check.py --out $OUT 2>&1 | tee $OUT/gpu_check.log
 
 MNIST comes from $OPTBENCH_DATA_DIR, shared/data, wheels/data or ../shared/data, first found.
 ``--quick``: a CPU dry run in a few minutes (tiny data, 32-48 px images, the GPU options with
@@ -54,13 +54,16 @@ import traceback
 from importlib import metadata
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+REPO = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(REPO), str(REPO / "bench")]
 os.environ["KERAS_BACKEND"] = "jax"  # before anything imports Keras (optbench checks it)
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 import numpy as np  # noqa: E402
 import results  # noqa: E402  (bench/results.py)
+
+from optbench import paths  # noqa: E402  (leaf modules: no Keras, no MLflow)
+from optbench.data.mnist import IDX_SHA256, _find  # noqa: E402
 
 # Measured on the H200 with Keras 3.15.1 on JAX 0.11.2, bare Keras, one run (the issue's).
 ANCHORS = {
@@ -144,7 +147,7 @@ def version(name: str) -> str | None:
 
 def find_data_dir() -> Path | None:
     """A folder with mnist/*.gz: $OPTBENCH_DATA_DIR, shared/data (carried), wheels/data
-    (bench/gpu_wheels.sh), ../shared/data (a developer's checkout)."""
+    (tools/gpu/gpu_wheels.sh), ../shared/data (a developer's checkout)."""
     env = os.environ.get("OPTBENCH_DATA_DIR")
     candidates = [Path(env)] if env else []
     candidates += [
@@ -153,7 +156,7 @@ def find_data_dir() -> Path | None:
         REPO.parent / "shared" / "data",
     ]
     for folder in candidates:
-        if (folder / "mnist" / "train-images-idx3-ubyte.gz").is_file():
+        if all(_find([folder], name) for name in IDX_SHA256):  # as optbench's loader looks
             return folder.resolve()
     return None
 
@@ -161,15 +164,15 @@ def find_data_dir() -> Path | None:
 @contextlib.contextmanager
 def cache_dir(path: Path):
     """optbench's cache folder (parsed arrays, features) for the block."""
-    before = os.environ.get("OPTBENCH_CACHE_DIR")
-    os.environ["OPTBENCH_CACHE_DIR"] = str(path)
+    before = os.environ.get(paths.CACHE_ENV)
+    os.environ[paths.CACHE_ENV] = str(path)
     try:
         yield path
     finally:
         if before is None:
-            os.environ.pop("OPTBENCH_CACHE_DIR", None)
+            os.environ.pop(paths.CACHE_ENV, None)
         else:
-            os.environ["OPTBENCH_CACHE_DIR"] = before
+            os.environ[paths.CACHE_ENV] = before
 
 
 class Check:
