@@ -34,14 +34,15 @@ torch: install
 run: install
 	$(BIN)/optbench $(ARGS)
 
-# Tests in two tiers (docs/testing.md): `make test` the fast one, everything but the
-# result-regression runs marked `acceptance` (real training to an accuracy, several backends,
-# the optimizer zoo); `make acceptance` those alone; `make test-all` both in one session (CI).
-# Up to 4 workers (each loads TensorFlow once); PYTEST_ARGS="-n 0" runs in one process; a -m
-# in PYTEST_ARGS picks other tests than the tier's.
-PYTEST_ARGS ?= -n auto --maxprocesses 4
+# Tests in tiers (docs/testing.md): `make test` the fast one, neither `slow` (real commands,
+# sweeps, servers, signals: more than a few seconds each) nor `acceptance` (result-regression
+# runs: real training to an accuracy, several backends, the optimizer zoo); `make acceptance`
+# those alone; `make test-all` everything in one session (what CI runs). Up to 4 workers (each
+# loads TensorFlow once); PYTEST_ARGS="-n 0" runs in one process; a -m in PYTEST_ARGS picks
+# other tests than the tier's.
+PYTEST_ARGS ?= -n auto --maxprocesses 4 --durations=25
 test: dev
-	$(BIN)/pytest -m "not acceptance" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not slow and not acceptance" $(PYTEST_ARGS)
 
 acceptance: dev
 	$(BIN)/pytest -m acceptance $(PYTEST_ARGS)

@@ -47,6 +47,23 @@ def store(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'mlflow.db'}"
 
 
+@pytest.fixture
+def http_folder(tmp_path):
+    """Serve a folder on 127.0.0.1, standing in for Keras's download host."""
+    import functools
+    import http.server
+    import threading
+
+    root = tmp_path / "served"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
 def store_of(folder: Path) -> str:
     """The store a CLI run started in ``folder`` writes to by default."""
     return f"sqlite:///{folder / 'runs' / 'mlflow.db'}"

@@ -37,6 +37,7 @@ def test_convergence_metrics_use_train_loss_only():
     assert metrics["plateau_step"] == 9  # changes 2^-(t+1) drop below 1e-3 from step 9 -> 10
 
 
+@pytest.mark.slow
 def test_every_run_logs_convergence_rate_and_plateau_step(store):
     result, run = train(
         store,

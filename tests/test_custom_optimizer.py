@@ -26,6 +26,7 @@ def optbench(tmp_path, *args: str):
     return done, runs
 
 
+@pytest.mark.slow
 @needs_mnist
 def test_sign_descent_trains_the_mnist_mlp_and_the_run_keeps_its_code(tmp_path):
     done, runs = optbench(
@@ -52,6 +53,7 @@ def test_sign_descent_trains_the_mnist_mlp_and_the_run_keeps_its_code(tmp_path):
     assert Path(copy).read_bytes() == source.read_bytes()
 
 
+@pytest.mark.slow
 def test_a_users_config_folder_names_the_optimizer(tmp_path):
     """optbench --config-dir my_conf optimizer=my_sign, with my_conf/optimizer/my_sign.yaml."""
     folder = tmp_path / "my_conf" / "optimizer"
@@ -69,6 +71,7 @@ def test_a_users_config_folder_names_the_optimizer(tmp_path):
     assert run.data.metrics["test_accuracy"] > 0.8
 
 
+@pytest.mark.slow
 def test_the_landscape_takes_a_reference_rule_and_it_walks_the_keras_class_path(tmp_path):
     """The same rule twice: the NumPy protocol class and the Keras optimizer, from (-1, 1) on
     Rosenbrock: the same end point."""
@@ -88,6 +91,7 @@ def test_the_landscape_takes_a_reference_rule_and_it_walks_the_keras_class_path(
     assert ends[0] != pytest.approx((-1.0, 1.0), abs=0.1)  # it moved
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -129,6 +133,7 @@ def test_a_wrong_target_stops_before_any_work_with_one_line(tmp_path, overrides,
     assert all(r.info.status != "RUNNING" for r in runs)
 
 
+@pytest.mark.slow
 def test_reproduce_says_when_the_optimizers_code_changed(tmp_path):
     code = tmp_path / "code"
     code.mkdir()

@@ -126,23 +126,6 @@ def test_a_corrupt_mnist_file_fails_its_checksum(tmp_path, monkeypatch):
         load_dataset(cfg, seed=0)
 
 
-@pytest.fixture
-def http_folder(tmp_path):
-    """Serve a folder on 127.0.0.1, standing in for Keras's download host."""
-    import functools
-    import http.server
-    import threading
-
-    root = tmp_path / "served"
-    root.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
 def _tiny_mnist_npz(path):
     rng = np.random.default_rng(0)
     np.savez(
@@ -169,28 +152,6 @@ def test_mnist_downloads_into_the_keras_cache_with_its_checksum(tmp_path, http_f
     assert splits.sizes() == {"train": 180, "val": 20, "test": 50}
     (root / "mnist.npz").unlink()  # a second load needs no network
     assert load_dataset(cfg, seed=0).sizes() == splits.sizes()
-
-
-def test_proxies_are_read_when_a_download_starts_not_once_per_process(
-    tmp_path, http_folder, monkeypatch
-):
-    """A probe made while a (dead) proxy was set must not route later downloads through it,
-    which urllib's process-wide ``urlopen`` would do once it had been first called then."""
-    import urllib.request
-
-    from optbench.data.files import download, sha256, unreachable
-
-    root, url = http_folder
-    (root / "f.bin").write_bytes(b"optbench")
-    monkeypatch.setattr(urllib.request, "_opener", None)  # as in a fresh process
-    for key in ("http_proxy", "HTTP_PROXY"):
-        monkeypatch.setenv(key, "http://127.0.0.1:9")
-    monkeypatch.setenv("no_proxy", "")
-    assert unreachable(f"{url}/f.bin") is not None  # through the dead proxy
-    for key in ("http_proxy", "HTTP_PROXY"):
-        monkeypatch.delenv(key)
-    got = download(f"{url}/f.bin", tmp_path / "got" / "f.bin", sha256(root / "f.bin"))
-    assert got.read_bytes() == b"optbench"
 
 
 def test_a_download_with_the_wrong_checksum_is_refused(tmp_path, http_folder, monkeypatch):

@@ -106,6 +106,7 @@ def test_equal_budget_studies_log_child_runs_and_write_rerunnable_best_configs(t
     )
 
 
+@pytest.mark.slow
 def test_a_study_with_nothing_to_tune_exits_2_and_fails_the_sweep(tmp_path):
     done = run_cli("-m", "hparams_search=lr", "optimizer=saga", cwd=tmp_path)
     assert done.returncode == 2

@@ -32,6 +32,7 @@ def sweep_runs(tmp_path, *overrides: str, timeout: float = 600) -> list:
     return [r for r in runs if r.data.tags.get("optbench.role") != "sweep"]
 
 
+@pytest.mark.slow
 @needs_jax
 def test_mixed_bfloat16_on_jax_computes_in_bfloat16_and_says_so(tmp_path):
     tags = cli_run_tags(
@@ -42,6 +43,7 @@ def test_mixed_bfloat16_on_jax_computes_in_bfloat16_and_says_so(tmp_path):
     assert tags["optbench.precision"] == "mixed_bfloat16" and tags["optbench.xla"] == "true"
 
 
+@pytest.mark.slow
 @needs_jax
 def test_a_sweep_over_backends_runs_each_job_on_its_backend(tmp_path):
     """The basic launcher runs jobs in one process: the JAX job gets a fresh one, so that

@@ -33,6 +33,7 @@ def _lrs(schedule: str, *extra: str, epochs: int = 4):
     return [h["lr"] for h in result.history], spe
 
 
+@pytest.mark.slow
 def test_logged_lr_follows_the_schedule_formulas():
     """lr is read back from the optimizer after each epoch (t = epoch * steps_per_epoch)."""
     lrs, spe = _lrs("cosine")

@@ -174,6 +174,7 @@ def test_run_logs_trajectory_plot_and_gif(store, tmp_path):
     assert rows[1] == "0,0.0,0.0"
 
 
+@pytest.mark.slow
 def test_sweep_overlays_trajectories_and_report_redraws_them(tmp_path, optbench_main):
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     done = run_cli(

@@ -8,27 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from optbench.schema.suite import targets_table
 from optbench.suite import workloads
 from tests.conftest import client, compose_cfg, run_cli
 
 QUADRATIC = "ill_conditioned_quadratic"
-
-
-def test_every_workload_composes_with_a_target_and_a_budget_from_the_table():
-    assert set(workloads.names()) >= {
-        "logreg_digits", "mnist_mlp", "mnist_2c2d", "mobilenet_head", "quadratic_deep",
-        "rosenbrock", "ill_conditioned_quadratic",
-    }  # fmt: skip
-    table = targets_table()
-    for name in workloads.names():
-        w = workloads.of_config(name, compose_cfg(f"+workload={name}"))
-        assert w.value > 0 and w.budget > 0 and w.description, name
-        assert w.budget == int(table[name]["budget"]), name  # read from the table, not the YAML
-        if w.group == "scored":  # fixed data; the target is set by a baseline
-            assert w.data_seed == 0 and not w.fixed_target and w.set_by, name
-    assert {workloads.group_of(n) for n in ("rosenbrock", QUADRATIC)} == {"toy"}
-    assert "rosenbrock" not in workloads.scored() and "mnist_2c2d" in workloads.scored()
 
 
 def test_a_workload_without_a_row_in_the_table_says_how_to_build_it(
@@ -57,6 +40,7 @@ def test_list_prints_each_workload_with_its_group_data_seed_target_budget_and_se
     assert "PROVENANCE.md" in text and "suite.workloads=[rosenbrock]" in text
 
 
+@pytest.mark.slow
 def test_a_smoke_suite_runs_each_workload_as_a_child_of_one_parent(tmp_path):
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     done = run_cli(
@@ -84,6 +68,7 @@ def test_a_smoke_suite_runs_each_workload_as_a_child_of_one_parent(tmp_path):
     assert "optbench suite · adam" in " ".join(done.stdout.split())
 
 
+@pytest.mark.slow
 def test_a_workload_never_reached_says_so(tmp_path):
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     done = run_cli(
@@ -171,6 +156,7 @@ def test_the_score_table_scores_the_submission_with_every_baseline(tmp_path, mon
     assert got["nadamw"][4] == "1.41x" and got["nadamw (baseline)"][4] == "1.00x"
 
 
+@pytest.mark.slow
 def test_sam_is_scored_on_gradient_evaluations_too(tmp_path, tiny_targets):
     """SAM takes two gradients a step: the scorecard adds a table on gradient evaluations, and
     the shipped baselines' own column is what it is scored against."""
@@ -203,17 +189,6 @@ def test_a_backbone_file_other_than_the_pinned_one_stops_the_suite_before_any_ru
     assert f"workload mobilenet_head: {other} is not the pinned backbone file" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not store.exists()  # checked before the suite's parent run was created
-
-
-def test_a_self_tuning_run_uses_no_per_dataset_setting():
-    """The dataset's learning-rate table is for ordinary runs; the suite empties it, so an
-    optimizer runs its own default (or what its command line declares once) everywhere."""
-    from optbench.suite.settings import compose
-
-    assert compose_cfg("dataset=rosenbrock", "optimizer=adam").optimizer.lr == 0.05
-    assert compose("rosenbrock", ["optimizer=adam"], None).optimizer.lr == 0.001
-    assert compose(QUADRATIC, ["optimizer=sgd"], None).optimizer.lr == 0.01
-    assert compose(QUADRATIC, ["optimizer=sgd", "optimizer.lr=0.3"], None).optimizer.lr == 0.3
 
 
 def test_two_seeds_of_a_workload_give_the_same_data():

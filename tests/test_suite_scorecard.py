@@ -323,6 +323,7 @@ def test_from_store_scores_the_named_suites(two_suites):
         pool.from_store(two_suites, None, "external_tuning")
 
 
+@pytest.mark.slow
 def test_suites_of_another_ruleset_or_target_are_refused(tmp_path):
     from optbench.schema import register_configs
 

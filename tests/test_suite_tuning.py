@@ -10,11 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from optbench.errors import OptbenchError
 from optbench.schema.suite import targets_table
 from optbench.suite import baselines, targets
-from optbench.suite.result import WorkloadResult
-from optbench.suite.workloads import Workload
 from tests.conftest import client, run_cli
 
 pytestmark = pytest.mark.slow
@@ -61,55 +58,6 @@ def test_external_tuning_counts_each_studys_fastest_trial_and_reruns_the_baselin
     assert page.is_file() and "performance_profile.png" in page.read_text()
     artifacts = {a.path for a in mlflow.list_artifacts(suite.info.run_id, "report")}
     assert {"report/index.html", "report/scorecard.md"} <= artifacts
-
-
-def test_the_target_is_what_most_seeds_of_the_best_baseline_reached():
-    history = [  # val_loss per epoch of 10 steps
-        {"step": 1, "optimizer_steps": 10, "elapsed_s": 1.0, "val_loss": 0.9},
-        {"step": 2, "optimizer_steps": 20, "elapsed_s": 2.0, "val_loss": 0.4},
-        {"step": 3, "optimizer_steps": 30, "elapsed_s": 3.0, "val_loss": 0.5},
-    ]
-    assert targets.best_value(history, "val_loss") == 0.4
-    assert targets.first_reach(history, "val_loss", 0.45) == {
-        "steps_to_target": 20, "time_to_target_s": 2.0,
-    }  # fmt: skip
-    assert targets.first_reach(history, "val_loss", 0.1) == {}
-    # of 5 seeds, the value 4 reached: the 4th best; a failed seed (nan) reaches nothing
-    assert targets.sure_value([0.3, 0.1, 0.5, 0.2, 0.4], "val_loss") == 0.4
-    assert targets.sure_value([0.9, 0.7, 0.8, 0.95, 0.6], "val_accuracy") == 0.7
-    assert targets.sure_value([0.9, math.nan, 0.8, 0.95, 0.6], "val_accuracy") == 0.6
-    assert math.isnan(targets.sure_value([0.9, math.nan, math.nan, 0.95, 0.6], "val_accuracy"))
-    assert targets.sure_value([0.3] * 6, "val_loss") == 0.3  # of 6: 5 must reach it
-    assert targets.target_of({"a": 0.4, "b": 0.35, "c": math.nan}, "val_loss") == ("b", 0.35)
-    assert targets.target_of({"a": 0.9, "b": 0.85}, "val_accuracy") == ("a", 0.9)
-    with pytest.raises(OptbenchError, match="no baseline reached"):
-        targets.target_of({"a": math.nan}, "val_loss")
-    # 3x the setter's median steps in whole epochs, never shorter than the schedule
-    assert targets.budget_of(200, 10, 5) == 60
-    assert targets.budget_of(10, 10, 5) == 5
-    # written rounded towards the easier side, so the seeds that reached it still do
-    assert targets.written(0.96249999, "val_accuracy") == "0.962499"
-    assert targets.written(0.0832286123, "val_loss") == "0.0832287"
-    assert float(targets.written(0.5, "val_loss")) == 0.5
-    assert baselines.schedule_overrides(20) == [
-        "trainer.max_iter=20", "trainer.stop_at_target=false", "schedule=warmup_cosine",
-        "schedule.warmup_epochs=1",
-    ]  # fmt: skip
-
-
-def test_saving_baselines_keeps_the_rows_of_workloads_not_rebuilt(tmp_path):
-    table = tmp_path / "baselines.csv"
-    old = WorkloadResult(Workload("old", "", "val_loss", 0.1, 5, "epochs"))
-    old.add({"steps_to_target": 10.0, "val_loss": 0.05})
-    baselines.save({"adamw": [old]}, table)
-    new = WorkloadResult(Workload("new", "", "val_loss", 0.1, 5, "epochs"))
-    new.add({"steps_to_target": 7.0, "time_to_target_s": 0.5}, "optimizer.lr=0.01")
-    baselines.save({"adamw": [new]}, table)
-    rows = baselines.load(table)
-    assert [(r["workload"], r["steps_to_target"], r["settings"]) for r in rows] == [
-        ("old", "10.0", ""), ("new", "7.0", "optimizer.lr=0.01"),
-    ]  # fmt: skip
-    assert baselines.settings_of(rows)["adamw"]["new"] == "optimizer.lr=0.01"
 
 
 @pytest.mark.acceptance

@@ -52,9 +52,12 @@ DATA_FINAL_KEYS = {"test_loss", "test_accuracy"}
 
 
 def cases() -> list:
+    """One param per case; the backbones (10-15 s each, most of it building the model) are slow."""
     return [
         pytest.param(
-            *key, marks=[NEEDS[key[0]]] if key[0] in NEEDS else [], id=f"{key[0]}-{key[1]}"
+            *key,
+            marks=[NEEDS[key[0]], pytest.mark.slow] if key[0] in NEEDS else [],
+            id=f"{key[0]}-{key[1]}",
         )
         for key in CASES
     ]

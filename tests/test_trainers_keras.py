@@ -39,6 +39,7 @@ def test_init_statistics(init, std):
     assert abs(kernel.mean()) < 0.05 * std
 
 
+@pytest.mark.slow
 def test_keras_logreg_minimises_the_same_objective_as_scikit_learn():
     """Adam on the Keras softmax layer ends near lbfgs's optimum of the same penalised loss."""
     sk, _, _ = fit("model=logreg", "optimizer=lbfgs", "trainer.max_iter=200")

@@ -60,6 +60,7 @@ def test_backbone_parameter_counts_are_keras_own(name, size, expected):
     assert reference.count_params() == expected
 
 
+@pytest.mark.slow
 @needs_sample
 def test_frozen_head_is_all_that_trains_and_the_run_logs_the_comparison_metrics(
     store, tmp_path, monkeypatch
@@ -90,6 +91,7 @@ def test_frozen_head_is_all_that_trains_and_the_run_logs_the_comparison_metrics(
     assert any("features are all ~0" in n for n in result.notes)
 
 
+@pytest.mark.slow
 @needs_sample
 def test_inference_timing_can_be_left_out(store, tmp_path, monkeypatch):
     """model.time_inference=false (the suite's mobilenet_head): the same run without the
@@ -124,6 +126,7 @@ def test_cache_key_changes_with_backbone_size_weights_and_random_seed(tmp_path):
     assert folder(weights=None) != folder(seed=1, weights=None)  # random init: per seed
 
 
+@pytest.mark.slow
 @needs_sample
 def test_cache_is_reused_across_optimizers_and_seeds(store, tmp_path):
     """Another optimizer reuses every feature; with a weights file, another seed (another
@@ -147,6 +150,7 @@ def test_cache_is_reused_across_optimizers_and_seeds(store, tmp_path):
     assert 0 < reused.final["cache_hit_fraction"] < 1
 
 
+@pytest.mark.slow
 @needs_sample
 def test_head_on_cached_features_equals_the_head_trained_through_the_frozen_backbone(
     exact_float32,
@@ -159,7 +163,9 @@ def test_head_on_cached_features_equals_the_head_trained_through_the_frozen_back
     )
     cached, t_cached = fit(*overrides, "model.cache_features=true")
     direct, t_direct = fit(*overrides, "model.cache_features=false")
-    assert t_cached.cache_info["hit"] in ("true", "false") and t_direct.cache_info["hit"] == "off"
+    # another xdist worker may have cached some of these splits already (one cache per session)
+    assert t_cached.cache_info["hit"] in ("true", "partial", "false")
+    assert t_direct.cache_info["hit"] == "off"
     for a, b in zip(cached.history, direct.history, strict=True):
         for key in ("train_loss", "val_loss", "val_accuracy"):
             assert a[key] == pytest.approx(b[key], rel=1e-4, abs=1e-5), key
@@ -173,6 +179,7 @@ def test_head_on_cached_features_equals_the_head_trained_through_the_frozen_back
     assert cached.history[-1]["train_loss"] < cached.history[0]["train_loss"]
 
 
+@pytest.mark.slow
 @needs_sample
 def test_random_resnet_features_train_a_head_above_chance():
     result, _ = fit(
@@ -181,6 +188,7 @@ def test_random_resnet_features_train_a_head_above_chance():
     assert result.final["test_accuracy"] > 0.2  # chance: 0.1 (measured about 0.26)
 
 
+@pytest.mark.slow
 @needs_sample
 def test_fine_tuning_unfreezes_the_top_layers_for_extra_epochs():
     result, trainer = fit(

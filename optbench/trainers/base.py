@@ -2,7 +2,9 @@
 
 Per step: train_loss, val_loss, val_accuracy, lr (when the optimizer has one), elapsed_s
 (cumulative training time, evaluation excluded). Final: test_loss, test_accuracy, fit_time_s,
-time_per_iter_s, params_total, params_trainable (plus trainer-specific extras)."""
+time_per_iter_s, params_total, params_trainable (plus trainer-specific extras). A surface
+(model=landscape) has no data, so no val_ or test_ metrics: its loss is the function's value.
+tests/test_trainer_contract.py holds every model row to this."""
 
 from __future__ import annotations
 
