@@ -1,7 +1,7 @@
 """The suite's scorecard (optbench/suite/scorecard.py) on hand-made results whose speedups and
 scores can be worked out by hand: the cells of index.html and scorecard.md, the performance
 profile PNG in each optimizer's colour, and the page as headless Chromium renders it; and pools
-of suites read back from an MLflow store (optbench/suite/pool.py, `optbench suite --score`)."""
+of suites read back from an MLflow store (optbench/suite/pool.py and stored.py, `optbench suite --score`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from optbench.errors import OptbenchError
 from optbench.report.plots import colours_for
-from optbench.suite import pool
+from optbench.suite import pool, stored
 from optbench.suite.result import HEADER, WorkloadResult
 from optbench.suite.scorecard import (
     INTERVAL,
@@ -300,7 +300,7 @@ def two_suites(tmp_path_factory) -> str:
 
 
 def test_from_store_scores_the_latest_suite_of_each_optimizer_in_one_pool(two_suites):
-    together, suites = pool.from_store(two_suites)
+    together, suites = stored.from_store(two_suites)
     assert [s.suite_id for s in suites] == ["s-adam2", "s-lion"]  # the latest adam suite
     assert together.label == "2 suites (adam, lion) + 4 tuned baselines"
     assert together.budgets == {DIGITS: 5 * 282.0, MNIST: 21 * 282.0}
@@ -313,14 +313,14 @@ def test_from_store_scores_the_latest_suite_of_each_optimizer_in_one_pool(two_su
 
 
 def test_from_store_scores_the_named_suites(two_suites):
-    together, _ = pool.from_store(two_suites, ["s-adam", "s-adam2"])
+    together, _ = stored.from_store(two_suites, ["s-adam", "s-adam2"])
     assert list(together.times)[:2] == ["adam · s-adam", "adam · s-adam2"]
     assert together.times["adam · s-adam"][MNIST] == [inf, 4230.0, 4512.0]
     assert together.scored()["adam · s-adam"].times[MNIST] == 4512.0
     with pytest.raises(OptbenchError, match="no finished suite nope"):
-        pool.from_store(two_suites, ["nope"])
+        stored.from_store(two_suites, ["nope"])
     with pytest.raises(OptbenchError, match="no finished suite under the external_tuning"):
-        pool.from_store(two_suites, None, "external_tuning")
+        stored.from_store(two_suites, None, "external_tuning")
 
 
 @pytest.mark.slow
@@ -332,13 +332,13 @@ def test_suites_of_another_ruleset_or_target_are_refused(tmp_path):
     suite_in_store(uri, "adam", "a", {DIGITS: [55.0]})
     suite_in_store(uri, "sgd", "b", {DIGITS: [55.0]}, ruleset="external_tuning")
     with pytest.raises(OptbenchError, match="rulesets external_tuning, self_tuning"):
-        pool.from_store(uri, ["a", "b"])
+        stored.from_store(uri, ["a", "b"])
     suite_in_store(uri, "lion", "c", {DIGITS: [30.0]}, extra=("dataset.target.value=0.05",))
     with pytest.raises(OptbenchError, match=r"targets \[0.05, 0.1\] \(the target now: 0.1\)"):
-        pool.from_store(uri, ["a", "c"])
+        stored.from_store(uri, ["a", "c"])
     suite_in_store(uri, "lion", "d", {MNIST: [100.0]})
     with pytest.raises(OptbenchError, match="no scored workload in common"):
-        pool.from_store(uri, ["a", "d"])
+        stored.from_store(uri, ["a", "d"])
 
 
 def test_an_external_tuning_suite_counts_each_studys_fastest_trial(tmp_path):
@@ -379,20 +379,20 @@ def test_an_external_tuning_suite_counts_each_studys_fastest_trial(tmp_path):
         )
         mlflow.set_terminated(run.info.run_id)
     mlflow.set_terminated(parent.info.run_id)
-    together, (suite,) = pool.from_store(uri, None, "external_tuning")
+    together, (suite,) = stored.from_store(uri, None, "external_tuning")
     assert suite.steps == {DIGITS: [50.0, 60.0]} and together.budgets == {DIGITS: 5 * 282.0}
     assert together.scored()["adam"].times == {DIGITS: 55.0}
     with pytest.raises(OptbenchError, match="no finished suite under the self_tuning"):
-        pool.from_store(uri)
+        stored.from_store(uri)
 
 
 def test_identify_picks_the_workload_whose_params_contradict_least():
     signatures = {"w1": {"dataset.name": "mnist", "model.hidden_sizes": "[128]"},
                   "w2": {"dataset.name": "mnist", "model.hidden_sizes": "[512, 256]"}}  # fmt: skip
     params = {"dataset.name": "mnist", "model.hidden_sizes": "[512, 256]", "optimizer.lr": "1"}
-    assert pool.identify(params, signatures) == "w2"
+    assert stored.identify(params, signatures) == "w2"
     with pytest.raises(OptbenchError, match="equally"):
-        pool.identify({"dataset.name": "mnist"}, signatures)
+        stored.identify({"dataset.name": "mnist"}, signatures)
 
 
 def test_every_shipped_workload_is_told_from_the_others_by_its_own_params():
@@ -405,10 +405,10 @@ def test_every_shipped_workload_is_told_from_the_others_by_its_own_params():
 
     register_configs()
     names = workloads.names()
-    signatures = pool.workload_signatures(names)
+    signatures = stored.workload_signatures(names)
     for name in names:  # a run of it with another optimizer, seed and batch size
         cfg = compose(name, ["optimizer=sgd", "seed=4", "trainer.batch_size=48"], None)
-        assert pool.identify(flatten(OmegaConf.to_container(cfg, resolve=True)), signatures) == name
+        assert stored.identify(flatten(OmegaConf.to_container(cfg, resolve=True)), signatures) == name
 
 
 def test_score_command_prints_one_table_for_the_pool(two_suites, tmp_path, capsys):

@@ -10,7 +10,7 @@
     optbench suite --score --suites ID,ID --uri URI    # or the named ones, in one pool
 
 The suite itself is optbench/suite/run.py; the targets and baselines, targets.py; pools of
-suites read back from MLflow, pool.py."""
+suites read back from MLflow, stored.py; pools and their scores, pool.py."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def show_settings(argv: list[str], config_dir: str | None) -> None:
 def score(args: argparse.Namespace) -> None:
     """--score: finished suites from the store and the tuned baselines in one pool, one table."""
     from optbench import console
-    from optbench.suite import pool, scorecard
+    from optbench.suite import pool, scorecard, stored
 
     uri = args.uri
     if uri is None:
@@ -76,7 +76,7 @@ def score(args: argparse.Namespace) -> None:
 
         uri = resolve_uri(compose(wl.names()[0], args.overrides, None).tracking.uri)
     ids = [s.strip() for s in args.suites.split(",") if s.strip()] if args.suites else None
-    together, suites = pool.from_store(uri, ids, args.ruleset)
+    together, suites = stored.from_store(uri, ids, args.ruleset)
     scored = together.scored()
     workloads = together.workloads
     console.console.print(

@@ -4,7 +4,7 @@ For the lent GPU machine (one H200; Python 3.12, JAX, no TensorFlow, no network)
 
 1. the MNIST reference MLP (Flatten -> Dense(128, relu) -> Dropout(0.2) -> Dense(10, softmax),
    Adam, 5 epochs) at batch 32 and 256: steady epoch time of optbench's run (the real runner:
-   prepare -> tracked_run -> execute, MLflow SQLite store) over bare ``model.fit`` on the same
+   optbench.runner.run, MLflow SQLite store) over bare ``model.fit`` on the same
    splits (goal <= 1.05x), and test accuracy. Steady epoch = median of the wall time from one
    epoch's end to the next, epochs 2..E (epoch 1 compiles), each side's own clock (optbench:
    the timestamps of its per-epoch metrics in the store); median over repeats, sides
@@ -279,13 +279,18 @@ def epoch_ends(uri: str, run_id: str) -> list[float]:
 def optbench_mlp(
     check: Check, batch: int, epochs: int, subset: int | None, *extra: str, mixed: bool = False
 ) -> dict:
-    """One optbench run as the CLI makes it (prepare, tracked_run, execute), in this process."""
-    from optbench.runner import execute, prepare, tracked_run
+    """One optbench run in this process (optbench.runner.run, as the suite makes them)."""
+    from optbench.callbacks import Callback, RunContext
+    from optbench.runner import run as run_job
+
+    class KeepRun(Callback):
+        def on_run_begin(self, ctx: RunContext) -> None:
+            self.run = ctx.run
 
     cfg = check.compose(*mlp_overrides(check, batch, epochs, subset, mixed), *extra)
-    plan = prepare(cfg)
-    with tracked_run(cfg) as run:
-        result = execute(cfg, plan, run)
+    kept = KeepRun()
+    result = run_job(cfg, [kept])
+    run = kept.run
     return {
         "epoch_s": steady(epoch_ends(run.uri, run.run_id)),
         "acc": result.final["test_accuracy"],
