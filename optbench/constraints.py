@@ -39,9 +39,13 @@ class Interval:
         kind = "an integer" if self.integer else "a number"
         left = "[" if self.closed in ("both", "left") and self.low is not None else "("
         right = "]" if self.closed in ("both", "right") and self.high is not None else ")"
-        low = "-inf" if self.low is None else f"{self.low:g}"
-        high = "inf" if self.high is None else f"{self.high:g}"
+        low = "-inf" if self.low is None else self._bound(self.low)
+        high = "inf" if self.high is None else self._bound(self.high)
         return f"{kind} in {left}{low}, {high}{right}"
+
+    def _bound(self, value: float) -> str:
+        """An integer bound whole (a seed's 4294967295, not 4.29497e+09), a number short."""
+        return str(int(value)) if self.integer and float(value).is_integer() else f"{value:g}"
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def test_a_force_added_top_level_key_names_what_the_top_level_accepts():
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("seed=-1", "seed=-1 is not allowed: must be an integer in [0, 4.29497e+09]."),
+        ("seed=-1", "seed=-1 is not allowed: must be an integer in [0, 4294967295]."),
         ("objective=accuracy",
          "objective='accuracy' is not allowed: must be one of 'val_loss', 'val_accuracy', "
          "'train_loss', 'train_accuracy', 'steps_to_target', 'steps_to_tolerance'."),
