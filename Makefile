@@ -40,7 +40,7 @@ run: install
 # those alone; `make test-all` everything in one session (what CI runs). Up to 4 workers (each
 # loads TensorFlow once); PYTEST_ARGS="-n 0" runs in one process; a -m in PYTEST_ARGS picks
 # other tests than the tier's.
-PYTEST_ARGS ?= -n auto --maxprocesses 4 --durations=25
+PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist worksteal --durations=25
 test: dev
 	$(BIN)/pytest -m "not slow and not acceptance" $(PYTEST_ARGS)
 
