@@ -21,6 +21,8 @@ from optbench.report.stats import (
     difference_ci,
     higher_is_better,
     performance_profile,
+    profile,
+    ratios_to_best,
     seed_summary,
 )
 
@@ -251,3 +253,19 @@ def test_performance_profile_of_a_solver_with_no_cost_at_all():
     assert costs["B"].dtype == object
     rho = performance_profile(costs, [1.0, 2.0])
     assert rho["A"].tolist() == [1.0, 1.0] and rho["B"].tolist() == [0.0, 0.0]
+
+
+def test_ratios_to_best_mark_failures_unsolved_problems_and_zero_bests_inf():
+    """Solvers in columns: a failure (inf, NaN) and every solver of a problem nobody solved
+    get ratio inf; a best of 0 gives 1 to the solvers at 0 and inf to the rest."""
+    inf = math.inf
+    costs = [[2.0, 4.0, math.nan], [inf, math.nan, inf], [0.0, 3.0, 0.0], [5, 10, 20]]
+    ratios = ratios_to_best(costs)
+    assert ratios.dtype == np.float64
+    np.testing.assert_array_equal(
+        ratios, [[1.0, 2.0, inf], [inf, inf, inf], [1.0, inf, 1.0], [1.0, 2.0, 4.0]]
+    )
+    # along axis 0 the problems are the columns
+    np.testing.assert_array_equal(ratios_to_best([[1, 6], [4, 3]], axis=0), [[1, 2], [4, 1]])
+    rho = profile(ratios, [1.0, 2.0, 4.0])
+    np.testing.assert_array_equal(rho, [[0.75, 0.0, 0.25], [0.75, 0.5, 0.25], [0.75, 0.5, 0.5]])
