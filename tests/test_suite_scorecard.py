@@ -408,7 +408,9 @@ def test_every_shipped_workload_is_told_from_the_others_by_its_own_params():
     signatures = stored.workload_signatures(names)
     for name in names:  # a run of it with another optimizer, seed and batch size
         cfg = compose(name, ["optimizer=sgd", "seed=4", "trainer.batch_size=48"], None)
-        assert stored.identify(flatten(OmegaConf.to_container(cfg, resolve=True)), signatures) == name
+        assert (
+            stored.identify(flatten(OmegaConf.to_container(cfg, resolve=True)), signatures) == name
+        )
 
 
 def test_score_command_prints_one_table_for_the_pool(two_suites, tmp_path, capsys):
