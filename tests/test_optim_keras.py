@@ -259,3 +259,24 @@ def test_exponential_and_restarts_in_steps_from_epochs():
         )
     )
     assert (r["first_decay_steps"], r["t_mul"], r["m_mul"], r["alpha"]) == (15, 3.0, 0.5, 0.1)
+
+
+def test_a_custom_optimizer_is_built_with_the_rate_and_its_own_settings(monkeypatch):
+    """optimizer=custom: the user's class, given the run's learning rate (a schedule object
+    too) and every setting of its config, as its own keyword arguments."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "custom_optimizers"))
+    cfg = compose_cfg(
+        "model=mlp",
+        "optimizer=custom",
+        "optimizer.target=sign_descent:SignDescent",
+        "+optimizer.beta=0.5",
+    )
+    settings = validate(cfg)
+    built = build_optimizer(settings.optimizer, 0.0375)
+    assert type(built).__name__ == "SignDescent" and type(built).__module__ == "sign_descent"
+    assert float(built.learning_rate) == pytest.approx(0.0375)
+    assert built.beta == 0.5
+    decay = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+    assert build_optimizer(settings.optimizer, decay)._learning_rate is decay
