@@ -192,25 +192,20 @@ def test_the_in_process_command_leaves_this_process_as_it_found_it(tmp_path, opt
 
     from hydra.core.global_hydra import GlobalHydra
 
-    before = (
-        dict(os.environ),
-        os.getcwd(),
-        list(logging.root.handlers),
-        signal.getsignal(signal.SIGTERM),
-        sys.stdout,
-        sys.stderr,
-    )
+    def state() -> tuple:
+        return (
+            dict(os.environ),
+            os.getcwd(),
+            list(logging.root.handlers),
+            signal.getsignal(signal.SIGTERM),
+            sys.stdout,
+            sys.stderr,
+        )
+
+    before = state()
     done = optbench_main("model=mlp", "hardware.backend=mxnet", cwd=tmp_path)
     assert done.returncode == 2 and "hardware.backend" in done.stderr
-    after = (
-        dict(os.environ),
-        os.getcwd(),
-        list(logging.root.handlers),
-        signal.getsignal(signal.SIGTERM),
-        sys.stdout,
-        sys.stderr,
-    )
-    assert after == before
+    assert state() == before
     assert not GlobalHydra.instance().is_initialized()
 
 

@@ -124,6 +124,12 @@ def no_gpu(hw: Any, setup: Setup, backend: str, probe: str) -> None:
     log.warning(setup.notes[-1])
 
 
+def array_pipeline(x: Any, y: Any, batch_size: int, seed: int) -> dict[str, Any]:
+    """The arrays: Keras batches and shuffles them (seeded by keras.utils.set_random_seed); the
+    input pipeline of a backend without its own (JAX, torch)."""
+    return {"x": x, "y": y, "batch_size": batch_size, "shuffle": True}
+
+
 def distribution_versions(*names: str) -> dict[str, str]:
     """The installed versions of the distributions ``names``; those not installed are left out."""
     from importlib import metadata

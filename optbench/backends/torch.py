@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from optbench import tags as tag
-from optbench.backends import Setup, distribution_versions, no_gpu
+from optbench.backends import Setup, array_pipeline, distribution_versions, no_gpu
 
 LIMITS: dict[tuple[str, Any], str] = {
     ("xla", True): "the torch backend has no XLA; use hardware.backend=jax or tensorflow, or "
@@ -45,9 +45,7 @@ def configure(hw: Any) -> Setup:
     return setup
 
 
-def input_pipeline(x: Any, y: Any, batch_size: int, seed: int) -> dict[str, Any]:
-    """The arrays: Keras batches and shuffles them (seeded by keras.utils.set_random_seed)."""
-    return {"x": x, "y": y, "batch_size": batch_size, "shuffle": True}
+input_pipeline = array_pipeline  # the arrays as they are; Keras batches them
 
 
 def value_and_grad(
