@@ -57,6 +57,12 @@ WEIGHTS_FILE = "optbench.weights_file"
 FEATURE_CACHE = "optbench.feature_cache"
 FEATURE_CACHE_HIT = "optbench.feature_cache_hit"
 OPTIMIZER_SOURCE = "optbench.optimizer_source"
+
+# Training diagnostics (optbench/diagnostics/): the level, the flags raised, what was not measured.
+DIAGNOSTICS = "optbench.diagnostics"
+DIAG_FLAGS = "optbench.diagnostics.flags"  # comma-separated flag names; empty: none raised
+DIAG_FLAG_PREFIX = "optbench.diagnostics.flag."  # + the flag: "step N: its rule"
+DIAG_UNAVAILABLE = "optbench.diagnostics.unavailable"  # what this trainer cannot measure
 OPTIMIZER_SOURCE_SHA256 = "optbench.optimizer_source_sha256"
 
 # Runs that group runs, and the runs they group.

@@ -2,7 +2,7 @@
 that imports TensorFlow, JAX or PyTorch (an import contract in pyproject.toml keeps it so).
 
 Each module is a ``Backend``: it configures devices and precision, says what it cannot do
-(``LIMITS``), feeds ``model.fit``, takes gradients (``value_and_grad``), runs a step written
+(``LIMITS``), feeds ``model.fit``, takes gradients (``value_and_grad``) and Hessian-vector products (``hvp``), runs a step written
 against variables (``stateful_step``, for JAX's stateless train step), compiles a function of a
 model, resets and reports its versions. Every framework import inside them is lazy, so this
 package can list and check backends without loading one. Adding a backend is adding its module
@@ -71,6 +71,12 @@ class Backend(Protocol):
         """(loss_fn(y, model(x)), its gradient w.r.t. model.trainable_variables, in order),
         without changing a trainable weight; with ``has_aux`` loss_fn returns (loss, aux) and
         the first item is that pair."""
+        ...
+
+    def hvp(self, model: Any, loss_fn: Callable, x: Any, y: Any, vectors: list) -> list:
+        """The Hessian of loss_fn(y, model(x, training=False)) w.r.t. the trainable variables
+        times ``vectors`` (one tensor per variable), by differentiating the gradient: exact,
+        no finite differences; no weight changes."""
         ...
 
     def stateful_step(self, model: Any, step: Callable, *args: Any) -> Any:

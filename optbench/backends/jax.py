@@ -54,16 +54,14 @@ def configure(hw: Any) -> Setup:
 input_pipeline = array_pipeline  # the arrays as they are; Keras batches them
 
 
-def value_and_grad(
-    model: Any, loss_fn: Callable, x: Any, y: Any, *, training: bool = False, has_aux: bool = False
-) -> tuple[Any, list]:
-    """jax.value_and_grad over model.stateless_call at the variables' current values (those
-    of an enclosing StatelessScope, if any). A training pass writes the non-trainable
-    variables it updates back, as a forward pass does on the stateful backends."""
-    import jax
+def _loss_of_weights(
+    model: Any, loss_fn: Callable, x: Any, y: Any, training: bool, has_aux: bool
+) -> Callable:
+    """weights -> (loss, (aux, updated non-trainable values)): the loss as a pure function of
+    the trainable weights, through model.stateless_call at the other variables' current
+    values (those of an enclosing StatelessScope, if any)."""
     import keras
 
-    trainable = [v.value for v in model.trainable_variables]
     non_trainable = [v.value for v in model.non_trainable_variables]
     metrics = [(v, v.value) for v in model.metrics_variables]
     kwargs = {"training": training} if model._call_has_training_arg else {}
@@ -81,11 +79,36 @@ def value_and_grad(
         loss, aux = value if has_aux else (value, None)
         return loss, (aux, updated)
 
+    return loss
+
+
+def value_and_grad(
+    model: Any, loss_fn: Callable, x: Any, y: Any, *, training: bool = False, has_aux: bool = False
+) -> tuple[Any, list]:
+    """jax.value_and_grad of the loss as a function of the weights. A training pass writes the
+    non-trainable variables it updates back, as a forward pass does on the stateful backends."""
+    import jax
+
+    trainable = [v.value for v in model.trainable_variables]
+    loss = _loss_of_weights(model, loss_fn, x, y, training, has_aux)
     (loss, (aux, updated)), grads = jax.value_and_grad(loss, has_aux=True)(trainable)
     if training:
         for variable, new in zip(model.non_trainable_variables, updated, strict=True):
             variable.assign(new)
     return ((loss, aux) if has_aux else loss), grads
+
+
+def hvp(model: Any, loss_fn: Callable, x: Any, y: Any, vectors: list) -> list:
+    """Forward over reverse: jax.jvp of jax.grad, at the weights' current values."""
+    import jax
+
+    loss = _loss_of_weights(model, loss_fn, x, y, False, False)
+    grad = jax.grad(lambda w: loss(w)[0])
+    trainable = [v.value for v in model.trainable_variables]
+    tangents = [
+        jax.numpy.asarray(v, dtype=w.dtype) for v, w in zip(vectors, trainable, strict=True)
+    ]
+    return jax.jvp(grad, (trainable,), (tangents,))[1]
 
 
 def _state_variables(model: Any) -> list[list]:

@@ -1,6 +1,6 @@
 """hardware.backend=tensorflow: tf.config for threads, GPUs and determinism; XLA through
 jit_compile; several GPUs through tf.distribute.MirroredStrategy; a tf.data input pipeline;
-gradients from tf.GradientTape. Keras on any backend loads TensorFlow (to seed it), so
+gradients and Hessian-vector products from tf.GradientTape. Keras on any backend loads TensorFlow (to seed it), so
 ``load`` is called for every Keras run."""
 
 from __future__ import annotations
@@ -102,6 +102,21 @@ def value_and_grad(
         value = loss_fn(y, model(x, training=training))
     loss = value[0] if has_aux else value
     return value, tape.gradient(loss, model.trainable_variables)
+
+
+def hvp(model: Any, loss_fn: Callable, x: Any, y: Any, vectors: list) -> list:
+    """Reverse over reverse: the gradient of <grad, v>, with nested tapes."""
+    import tensorflow as tf
+
+    variables = model.trainable_variables
+    with tf.GradientTape() as outer:
+        with tf.GradientTape() as inner:
+            loss = loss_fn(y, model(x, training=False))
+        grads = inner.gradient(loss, variables)
+        dot = tf.add_n(
+            [tf.reduce_sum(g * tf.cast(v, g.dtype)) for g, v in zip(grads, vectors, strict=True)]
+        )
+    return outer.gradient(dot, variables)
 
 
 def stateful_step(model: Any, step: Callable, data: Any) -> Any:

@@ -1,5 +1,5 @@
 """hardware.backend=torch: Keras's device through KERAS_TORCH_DEVICE (read when Keras loads),
-threads and determinism through torch itself; gradients from backward(). It has no XLA and
+threads and determinism through torch itself; gradients from backward(), Hessian-vector products by double backward. It has no XLA and
 optbench runs it on one device (``LIMITS``, refused before any work)."""
 
 from __future__ import annotations
@@ -63,6 +63,22 @@ def value_and_grad(
     grads = [v.value.grad.detach().clone() for v in model.trainable_variables]
     model.zero_grad()
     return keras.tree.map_structure(lambda t: t.detach(), value), grads
+
+
+def hvp(model: Any, loss_fn: Callable, x: Any, y: Any, vectors: list) -> list:
+    """Double backward: torch.autograd.grad of <grad, v> through a graph of the gradient."""
+    import torch
+
+    params = [v.value for v in model.trainable_variables]
+    with torch.enable_grad():
+        loss = loss_fn(y, model(x, training=False))
+        grads = torch.autograd.grad(loss, params, create_graph=True)
+        dot = sum(
+            (g * torch.as_tensor(v, dtype=g.dtype, device=g.device)).sum()
+            for g, v in zip(grads, vectors, strict=True)
+        )
+        products = torch.autograd.grad(dot, params)
+    return [p.detach() for p in products]
 
 
 def stateful_step(model: Any, step: Callable, data: Any) -> Any:

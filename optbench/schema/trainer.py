@@ -15,6 +15,7 @@ from optbench.constraints import (
     positive,
     positive_int,
 )
+from optbench.diagnostics import LEVELS
 
 
 @dataclass
@@ -56,6 +57,20 @@ class TrainerConfig:
     skip_existing: bool = False  # skip a job whose resolved config already has a FINISHED run
     animate: bool = False  # model=landscape: also log the trajectory as an animated GIF
     progress: bool = True
+    # training diagnostics (optbench/diagnostics/, docs/diagnostics.md), cumulative levels:
+    # off | basic (norms per layer, update ratios, dead ReLUs, flags) | noise (+ gradient
+    # noise scale and SNR) | curvature (+ sharpness and Hessian trace)
+    diagnostics: str = constrained("basic", OneOf(LEVELS))
+    # optimizer steps between probes; null: ~4 per epoch (Keras), every step (scikit-learn, NumPy)
+    diagnostics_every: int | None = positive_int(None, nullable=True)
+    diagnostics_sample: int = positive_int(512)  # Keras: training examples a probe measures on
+    diagnostics_splits: int = constrained(
+        8, Interval(2, None, integer=True)
+    )  # noise: micro-batches
+    diagnostics_power_iters: int = positive_int(20)  # curvature: power iterations for sharpness
+    diagnostics_trace_probes: int = positive_int(10)  # curvature: Hutchinson probes for the trace
+    # curvature: steps between curvature probes; null: 10 x diagnostics_every
+    diagnostics_curvature_every: int | None = positive_int(None, nullable=True)
 
 
 @dataclass

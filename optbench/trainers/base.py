@@ -15,10 +15,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from optbench.artifact import Artifact
 from optbench.callbacks import CallbackList, LoopState
 from optbench.data import Dataset
 from optbench.metrics import higher_is_better
 from optbench.models.registry import check_framework, framework_of, model_row
+
+__all__ = ["Artifact", "RunResult", "Trainer", "make_trainer"]
 
 
 def log_loss_and_accuracy(proba: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -30,19 +33,6 @@ def log_loss_and_accuracy(proba: np.ndarray, labels: np.ndarray) -> tuple[float,
     if not np.all(np.isfinite(proba)):
         loss = math.nan
     return loss, float(np.mean(np.argmax(proba, axis=1) == labels))
-
-
-@dataclass
-class Artifact:
-    """A file for the run: ``text`` as is, or the figure ``draw`` ('module:function') makes
-    from ``args`` (drawn where MLflow runs; a .png is a Figure, anything else is saved by the
-    object's ``save(path)``)."""
-
-    path: str
-    text: str | None = None
-    draw: str | None = None
-    args: tuple = ()
-    file: str | None = None  # a local file to upload as is (kept until the upload is done)
 
 
 @dataclass

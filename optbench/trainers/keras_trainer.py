@@ -110,12 +110,14 @@ class KerasTrainer:
                 )
             state = LoopState(max_steps=cfg.trainer.max_iter)
             bridge = EpochBridge(self, inputs, callbacks, state, n_train)
-            extra = [c for c in (plateau_callback(cfg.schedule),) if c is not None]
+            probes = self._diagnostics(model, inputs, steps_per_epoch)
+            bridge.diagnostics = probes.recorder if probes else None
+            extra = [c for c in (probes, plateau_callback(cfg.schedule)) if c is not None]
             callbacks.on_train_begin(state)
             model.fit(
                 **self._datasets(inputs, bs),
                 epochs=cfg.trainer.max_iter,
-                callbacks=[bridge, keras.callbacks.TerminateOnNaN(), *extra],
+                callbacks=[*extra[:1], bridge, keras.callbacks.TerminateOnNaN(), *extra[1:]],
                 verbose=0,
             )
             use_average(model.optimizer, model.trainable_variables)  # schedule-free: x
@@ -127,14 +129,18 @@ class KerasTrainer:
             callbacks.on_train_end(final)
         finally:
             reset()
+        diag_artifacts, diag_tags, diag_notes = (
+            bridge.diagnostics.finish(run_title(cfg)) if bridge.diagnostics else ([], {}, [])
+        )
         return RunResult.of_loop(
             state,
             bridge.history,
             final,
-            notes=list(hw.notes),
-            artifacts=self._artifacts(model, splits, test_proba),
+            notes=[*hw.notes, *diag_notes],
+            artifacts=[*self._artifacts(model, splits, test_proba), *diag_artifacts],
             tags={
                 **hw.tags,
+                **diag_tags,
                 tag.BATCH_SIZE: str(bs),
                 # what the first trained layer really computes in (the precision policy's)
                 tag.COMPUTE_DTYPE: next(
@@ -146,6 +152,20 @@ class KerasTrainer:
                 ).lower(),
             },
         )
+
+    def _diagnostics(self, model: Any, inputs: Splits, steps_per_epoch: int) -> Any:
+        """The diagnostics callback (trainer.diagnostics), probing the first
+        trainer.diagnostics_sample training examples; None when off."""
+        trainer = self.cfg.trainer
+        if trainer.diagnostics == "off":
+            return None
+        from optbench.diagnostics.keras_probe import DiagnosticsCallback, KerasProbe
+        from optbench.diagnostics.record import Recorder
+
+        n = trainer.diagnostics_sample
+        probe = KerasProbe(model, inputs.x_train[:n], inputs.y_train[:n], trainer, self.cfg.seed)
+        every = trainer.diagnostics_every or max(1, math.ceil(steps_per_epoch / 4))
+        return DiagnosticsCallback(probe, Recorder(trainer.diagnostics), every, steps_per_epoch)
 
     def _final(
         self,
@@ -245,6 +265,7 @@ class EpochBridge(keras.callbacks.Callback):
         self.trainer, self.splits, self.ours, self.state = trainer, splits, callbacks, state
         self.n_train = n_train
         self.history: list[dict[str, float]] = []
+        self.diagnostics: Any = None  # the run's diagnostics Recorder, when they are on
         self.train_time = 0.0
         self.last_step = trainer.cfg.trainer.max_iter
         self.rebind(splits)
@@ -286,6 +307,8 @@ class EpochBridge(keras.callbacks.Callback):
             optimizer_steps=float(self.model.optimizer.iterations.numpy()),
             elapsed_s=self.train_time,
         )
+        if self.diagnostics is not None:
+            ours.update(self.diagnostics.scalars())
         self.history.append({"step": step, **ours})
         self.ours.on_epoch_end(step, ours)
         if self.state.stop_training:

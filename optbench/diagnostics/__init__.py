@@ -1,0 +1,18 @@
+"""Training diagnostics (trainer.diagnostics): why an optimizer fails, per layer and per step.
+
+Levels are cumulative: ``basic`` (gradient, weight and update norms per layer, distance from
+initialisation, dead ReLU units, non-finite counts, and the flags of ``flags.py``), ``noise``
+(+ the gradient noise scale and per-layer signal-to-noise ratio from micro-batch splits),
+``curvature`` (+ sharpness by power iteration on Hessian-vector products and the Hessian trace
+by Hutchinson probes, at sparse steps). Every trainer turns what it measured into the same rows
+(``stats.py``); ``record.py`` makes them MLflow scalars, a table and a heat map.
+docs/diagnostics.md gives each formula, its cost and how to read it."""
+
+from __future__ import annotations
+
+LEVELS = ("off", "basic", "noise", "curvature")
+
+
+def at_least(level: str, wanted: str) -> bool:
+    """Whether diagnostics ``level`` includes the instruments of ``wanted``."""
+    return LEVELS.index(level) >= LEVELS.index(wanted)
