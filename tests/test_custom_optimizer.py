@@ -38,6 +38,9 @@ def test_sign_descent_trains_the_mnist_mlp_and_the_run_keeps_its_code(tmp_path):
     assert run.info.status == "FINISHED" and run.data.metrics["test_accuracy"] > 0.85
     assert run.info.run_name == "mlp-SignDescent-mnist-s0"
     tags, params = run.data.tags, run.data.params
+    # the default diagnostics probe the user's optimizer too: sign descent's steps are lr per
+    # entry, a measurable update
+    assert 0 < run.data.metrics["diag_update_ratio"] < 1 and tags["optbench.diagnostics"] == "basic"
     assert tags["optbench.optimizer"] == "custom:sign_descent:SignDescent"
     source = USER_CODE / "sign_descent.py"
     assert (

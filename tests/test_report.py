@@ -259,4 +259,5 @@ def test_index_html_renders_every_image_in_headless_chromium(store):
     on_disk = {p.name for p in out.glob("*.png")}
     assert {src for src, _, _ in images} == on_disk and len(on_disk) >= 4
     assert all(complete and width > 0 for _, complete, width in images), images
-    assert tables == 2 and "Time to target" in text and "worse" in text
+    # summary, time to target, and the diagnostics flags (scikit-learn runs: basic by default)
+    assert tables == 3 and "Time to target" in text and "worse" in text and "Diagnostics" in text

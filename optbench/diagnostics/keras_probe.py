@@ -54,6 +54,7 @@ class KerasProbe:
         self.layers = layer_indices(model.trainable_variables)
         self.initial = self.weights()
         self.rng = np.random.default_rng(seed)
+        self._eigenvector: list[np.ndarray] | None = None
         self._grads = self.backend.compile(model, self._loss_and_grads)
         self._hvp = self.backend.compile(model, self._hessian_vector)
         relu = [layer for layer in model.layers if _is_relu(layer)]
@@ -88,14 +89,20 @@ class KerasProbe:
 
     def hvp(self, vectors: list[np.ndarray]) -> list[np.ndarray]:
         """The Hessian of the probe sample's loss times ``vectors``."""
-        tensors = [keras.ops.convert_to_tensor(v.astype(np.float32)) for v in vectors]
+        variables = self.model.trainable_variables
+        tensors = [
+            keras.ops.convert_to_tensor(v, dtype=w.dtype)
+            for v, w in zip(vectors, variables, strict=True)
+        ]
         return numpy_of(self._hvp(self.x, self.y, tensors))
 
     def sharpness(self, iterations: int, tol: float = 1e-5) -> float:
         """The Hessian's eigenvalue of largest magnitude (its largest, where the Hessian is
-        positive semi-definite), by power iteration from a seeded random direction, stopping
-        when the Rayleigh quotient moves by less than ``tol`` relative."""
-        v = [self.rng.standard_normal(w.shape) for w in self.initial]
+        positive semi-definite), by power iteration, stopping when the Rayleigh quotient moves by
+        less than ``tol`` relative. It starts from the previous probe's eigenvector (the first
+        time, a seeded random direction): between nearby steps the top eigenvector moves
+        little, so a few iterations refine it (Cohen et al. warm-start Lanczos the same way)."""
+        v = self._eigenvector or [self.rng.standard_normal(w.shape) for w in self.initial]
         value = math.nan
         for _ in range(iterations):
             norm = math.sqrt(sum(float(np.sum(a * a)) for a in v))
@@ -106,6 +113,7 @@ class KerasProbe:
             value, v = new, hv
             if converged:
                 break
+        self._eigenvector = v
         return value
 
     def hessian_trace(self, probes: int) -> float:
@@ -132,9 +140,12 @@ class KerasProbe:
         shares[ALL] = dead / units
         return shares
 
-    def measure(self, step: int, lr: float, curvature: bool) -> list[dict[str, Any]]:
-        """The rows of a probe at optimizer step ``step`` (no update yet: ``complete`` adds it)."""
-        weights = self.weights()
+    def measure(
+        self, step: int, lr: float, curvature: bool, weights: list | None = None
+    ) -> list[dict[str, Any]]:
+        """The rows of a probe at optimizer step ``step`` where the weights are ``weights``
+        (read when not given); the update after it is added when the next probe comes."""
+        weights = self.weights() if weights is None else weights
         loss, grads = self.gradients()
         rows = layer_rows(step, self.layers, weights, self.initial, grads)
         by_layer = {r["layer"]: r for r in rows}
@@ -202,8 +213,9 @@ class DiagnosticsCallback(keras.callbacks.Callback):
         self._close(step)
         if step >= self.next_probe:
             curvature = bool(self.curvature_every) and step >= self.next_curvature
-            rows = self.probe.measure(step, self._lr(model), curvature)
-            self.pending = (step, rows, self.probe.weights())
+            weights = self.probe.weights()
+            rows = self.probe.measure(step, self._lr(model), curvature, weights)
+            self.pending = (step, rows, weights)
             self.next_probe = step + self.every
             if curvature:
                 self.next_curvature = step + self.curvature_every

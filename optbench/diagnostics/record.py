@@ -16,21 +16,14 @@ from optbench.artifact import Artifact
 from optbench.diagnostics import flags
 from optbench.diagnostics.stats import ALL
 
-# ALL-row quantity -> MLflow metric (docs/diagnostics.md explains each)
+# ALL-row quantity -> its MLflow metric (labelled in optbench/metrics.py; docs/diagnostics.md)
 SCALARS = {
-    "grad_norm": "diag_grad_norm",
-    "weight_norm": "diag_weight_norm",
-    "update_norm": "diag_update_norm",
-    "update_ratio": "diag_update_ratio",
-    "dist_init": "diag_dist_init",
-    "dead_relu": "diag_dead_relu",
-    "nonfinite": "diag_nonfinite",
-    "grad_ratio": "diag_grad_ratio",  # lowest layer's gradient norm / the top layer's
-    "noise_scale": "diag_noise_scale",
-    "grad_snr": "diag_grad_snr",
-    "sharpness": "diag_sharpness",
-    "hessian_trace": "diag_hessian_trace",
-}
+    key: f"diag_{key}"
+    for key in (
+        "grad_norm", "weight_norm", "update_norm", "update_ratio", "dist_init", "dead_relu",
+        "nonfinite", "grad_ratio", "noise_scale", "grad_snr", "sharpness", "hessian_trace",
+    )
+}  # fmt: skip
 COLUMNS = (
     "step", "layer", "loss", "lr", "grad_norm", "weight_norm", "update_norm", "update_ratio",
     "dist_init", "dead_relu", "nonfinite", "snr", "grad_ratio", "noise_scale", "grad_snr",

@@ -21,6 +21,7 @@ from optbench import tags as tag
 from optbench.metrics import higher_is_better
 from optbench.report import plots
 from optbench.report.architectures import write_architectures
+from optbench.report.diagnostics import DiagnosticsView, write_diagnostics
 from optbench.report.frame import curves_frame, runs_frame
 from optbench.report.html import index_page
 from optbench.report.landscapes import LandscapeView, landscape_children, write_landscapes
@@ -50,6 +51,7 @@ class Report:
     metric: str = ""
     landscapes: LandscapeView | None = None  # where some runs are landscape runs
     architectures: TextTable | None = None  # where some runs are transfer-learning runs
+    diagnostics: DiagnosticsView | None = None  # where some runs recorded diagnostics
 
 
 def _label(runs: pd.DataFrame) -> pd.Series:
@@ -164,6 +166,7 @@ def build_report(client: Any, runs: list[Any], out: Path, options: ReportOptions
     for name, table in report.tables.items():
         report.files += _write_table(table, report.folder / name)
     report.files += _figures(finished, curves, ttt, metric, report.folder, colours)
+    report.diagnostics = write_diagnostics(client, runs, finished, report.folder, colours)
     report.files.append(_write_index(report, options.title, _ui_links(runs, experiments, options)))
     return report
 
@@ -249,6 +252,7 @@ def _write_index(report: Report, title: str, ui_links: dict[str, str]) -> Path:
         report.landscapes,
         report.architectures,
         ui_links,
+        report.diagnostics,
     )
     path = report.folder / "index.html"
     path.write_text(page)

@@ -1,5 +1,6 @@
-"""index.html of a report: its tables and figures on one page, with the landscape overlays
-and the architecture table where the runs have them, and links to the runs in the MLflow UI."""
+"""index.html of a report: its tables and figures on one page, with the landscape overlays,
+the architecture table and the diagnostics section where the runs have them, and links to the
+runs in the MLflow UI."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from optbench.report import diagnostics as diag
 from optbench.report.landscapes import LandscapeView
 from optbench.report.stats import ONE_SEED
 from optbench.report.tables import TextTable, fmt
@@ -31,10 +33,11 @@ def index_page(
     landscapes: LandscapeView | None = None,
     architectures: TextTable | None = None,
     ui_links: dict[str, str] | None = None,
+    diagnostics: diag.DiagnosticsView | None = None,
 ) -> str:
     """The page: ``tables`` (by name, captioned by CAPTIONS), then ``figures`` (files in the
-    page's folder), then the landscape and architecture views when given. ``ui_links``: the
-    experiments in the MLflow UI (optbench.tracking.ui), by name."""
+    page's folder), then the diagnostics, landscape and architecture views when given.
+    ``ui_links``: the experiments in the MLflow UI (optbench.tracking.ui), by name."""
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title>",
@@ -60,6 +63,13 @@ def index_page(
     if figures:
         parts.append("<h2>Figures</h2>")
         parts += [_image(p) for p in figures]
+    if diagnostics is not None:
+        parts += ["<h2>Diagnostics</h2>", f"<p>{html.escape(diag.NOTE)}</p>"]
+        flags = diagnostics.flags
+        parts.append(flags.to_html(index=False, formatters=[fmt] * len(flags.columns)))
+        for framework, note in diagnostics.unavailable.items():
+            parts.append(f"<p>Not measured on {html.escape(framework)}: {html.escape(note)}.</p>")
+        parts += [_image(p) for p in diagnostics.figures]
     if landscapes is not None:
         parts.append("<h2>Landscapes: steps to tolerance (distance to the nearest minimum)</h2>")
         parts.append(_text_table(landscapes.tolerance))
