@@ -41,7 +41,7 @@ METRICS: dict[str, Metric] = {
     # training diagnostics (optbench/diagnostics/record.py), the step's last probe
     "diag_grad_norm": Metric("gradient norm (probe sample)", per_step=True),
     "diag_weight_norm": Metric("weight norm", per_step=True),
-    "diag_update_norm": Metric("update norm per step", per_step=True),
+    "diag_update_norm": Metric("update norm per step (scikit-learn: per iteration)", per_step=True),
     "diag_update_ratio": Metric("update / weight ratio", per_step=True),
     "diag_dist_init": Metric("distance from initialisation", per_step=True),
     "diag_dead_relu": Metric("dead ReLU units (share)", per_step=True),

@@ -142,7 +142,7 @@ def test_the_settings_reach_the_probe():
     splits = scale(load_dataset(plan.settings.dataset, 0), "unit")
     model = trainer.build(splits, {})
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    callback = trainer._diagnostics(model, splits, steps_per_epoch=34)
+    callback = trainer._diagnostics(model, splits, steps_per_epoch=34, bs=32)
     probe = callback.probe
     assert callback.every == 7 and callback.curvature_every == 21
     assert keras.ops.shape(probe.x)[0] == 100 and probe.split_size == 25

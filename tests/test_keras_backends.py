@@ -178,7 +178,7 @@ for job in jobs:
     first, last = result.history[0], result.history[-1]
     trained.append((" ".join(job), not result.diverged and math.isfinite(last["val_loss"])
                     and last["train_loss"] < first["train_loss"]
-                    and all(math.isfinite(last[k]) for k in ("diag_grad_norm", "diag_update_ratio"))))
+                    and all(math.isfinite(first[k]) for k in ("diag_grad_norm", "diag_update_ratio"))))
 print(json.dumps(trained))
 """
 

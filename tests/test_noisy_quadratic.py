@@ -82,7 +82,12 @@ def test_a_suite_run_stops_at_its_target_without_plots(store):
     steps = result.final["steps_to_target"]
     assert steps == len(result.history) < 200  # SGD: about 120 steps
     assert result.history[-1]["train_loss"] <= 88 < result.history[-2]["train_loss"]
-    assert result.artifacts == [] and "no animation of a 100-D problem" in result.notes[0]
+    # no plots of a 100-D walk: only the diagnostics table and heat map
+    assert {a.path for a in result.artifacts} == {
+        "diagnostics/diagnostics.csv",
+        "diagnostics/diagnostics.png",
+    }
+    assert "no animation of a 100-D problem" in result.notes[0]
     record = client(store).get_run(run.run_id)
     assert record.data.metrics["steps_to_target"] == steps
     assert record.data.metrics["params_total"] == 100

@@ -317,9 +317,12 @@ def test_steps_after_scikit_learn_refuses_non_finite_weights_are_logged_as_nan()
     assert [h["step"] for h in result.history] == [1, 2, 3, 4]
     assert math.isfinite(result.history[0]["train_loss"])
     assert math.isnan(result.history[1]["train_loss"]) and "lr" in result.history[1]
-    for h in result.history[2:]:
-        assert set(h) == {"step", "train_loss", "val_loss", "elapsed_s"}
+    for h in result.history[2:]:  # (trainer.diagnostics: the weights' diag_*, non-finite)
+        assert {k for k in h if not k.startswith("diag_")} == {
+            "step", "train_loss", "val_loss", "elapsed_s"
+        }  # fmt: skip
         assert math.isnan(h["train_loss"]) and math.isnan(h["val_loss"])
+        assert h["diag_nonfinite"] > 0
 
 
 def test_a_diverged_logreg_skips_the_one_shot_baseline():

@@ -10,9 +10,21 @@ docs/diagnostics.md gives each formula, its cost and how to read it."""
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 LEVELS = ("off", "basic", "noise", "curvature")
 
 
 def at_least(level: str, wanted: str) -> bool:
     """Whether diagnostics ``level`` includes the instruments of ``wanted``."""
     return LEVELS.index(level) >= LEVELS.index(wanted)
+
+
+MAX_PROBES = 1000  # trainer.diagnostics_every=null in a loop of cheap steps: at most this many
+
+
+def every_of(trainer: Any) -> int:
+    """Steps between probes for the scikit-learn and NumPy trainers, whose steps cost about
+    as much as a probe: trainer.diagnostics_every, else every step up to MAX_PROBES probes."""
+    return trainer.diagnostics_every or max(1, math.ceil(trainer.max_iter / MAX_PROBES))

@@ -47,8 +47,9 @@ class Recorder:
     """Collects the probes of one run; the trainer asks it for each step's scalars and, at the
     end, for the artifacts, tags and notes."""
 
-    def __init__(self, level: str, cannot: str = ""):
+    def __init__(self, level: str, cannot: str = "", flags: tuple[str, ...] = flags.FLAGS):
         self.level, self.cannot = level, cannot  # cannot: what this trainer cannot measure
+        self.rules = flags  # the flags whose rules fit this trainer's steps
         self.rows: list[dict[str, Any]] = []
         self._fresh: dict[str, float] = {}
 
@@ -68,7 +69,7 @@ class Recorder:
         return fresh
 
     def flags(self) -> list[flags.Flag]:
-        return flags.evaluate(self.rows)
+        return [f for f in flags.evaluate(self.rows) if f.name in self.rules]
 
     def table(self) -> str:
         out = io.StringIO()

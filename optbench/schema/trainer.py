@@ -61,12 +61,12 @@ class TrainerConfig:
     # off | basic (norms per layer, update ratios, dead ReLUs, flags) | noise (+ gradient
     # noise scale and SNR) | curvature (+ sharpness and Hessian trace)
     diagnostics: str = constrained("basic", OneOf(LEVELS))
-    # optimizer steps between probes; null: ~4 per epoch (Keras), every step (scikit-learn, NumPy)
+    # optimizer steps between probes; null: Keras, a cost near 5 % (batch 32: every 400 steps,
+    # optbench/diagnostics/keras_probe.py:default_every); scikit-learn, NumPy: every step
     diagnostics_every: int | None = positive_int(None, nullable=True)
     diagnostics_sample: int = positive_int(512)  # Keras: training examples a probe measures on
-    diagnostics_splits: int = constrained(
-        8, Interval(2, None, integer=True)
-    )  # noise: micro-batches
+    # noise: the micro-batches the probe sample is split into
+    diagnostics_splits: int = constrained(8, Interval(2, None, integer=True))
     diagnostics_power_iters: int = positive_int(20)  # curvature: power iterations for sharpness
     diagnostics_trace_probes: int = positive_int(10)  # curvature: Hutchinson probes for the trace
     # curvature: steps between curvature probes; null: 10 x diagnostics_every

@@ -110,7 +110,7 @@ class KerasTrainer:
                 )
             state = LoopState(max_steps=cfg.trainer.max_iter)
             bridge = EpochBridge(self, inputs, callbacks, state, n_train)
-            probes = self._diagnostics(model, inputs, steps_per_epoch)
+            probes = self._diagnostics(model, inputs, steps_per_epoch, bs)
             bridge.diagnostics = probes.recorder if probes else None
             extra = [c for c in (probes, plateau_callback(cfg.schedule)) if c is not None]
             callbacks.on_train_begin(state)
@@ -153,18 +153,18 @@ class KerasTrainer:
             },
         )
 
-    def _diagnostics(self, model: Any, inputs: Splits, steps_per_epoch: int) -> Any:
+    def _diagnostics(self, model: Any, inputs: Splits, steps_per_epoch: int, bs: int) -> Any:
         """The diagnostics callback (trainer.diagnostics), probing the first
         trainer.diagnostics_sample training examples; None when off."""
         trainer = self.cfg.trainer
         if trainer.diagnostics == "off":
             return None
-        from optbench.diagnostics.keras_probe import DiagnosticsCallback, KerasProbe
+        from optbench.diagnostics.keras_probe import DiagnosticsCallback, KerasProbe, default_every
         from optbench.diagnostics.record import Recorder
 
         n = trainer.diagnostics_sample
         probe = KerasProbe(model, inputs.x_train[:n], inputs.y_train[:n], trainer, self.cfg.seed)
-        every = trainer.diagnostics_every or max(1, math.ceil(steps_per_epoch / 4))
+        every = trainer.diagnostics_every or default_every(bs, min(n, len(inputs.y_train)))
         return DiagnosticsCallback(probe, Recorder(trainer.diagnostics), every, steps_per_epoch)
 
     def _final(

@@ -7,7 +7,8 @@ The same loop drives the NumPy reference optimizer or the Keras one (on a float6
 evaluates: ``evaluation_point``), ``distance_to_min``, ``grad_norm`` and ``lr``; at the end
 ``distance_to_min``, ``steps_to_tolerance`` (first step within ``dataset.tolerance`` of a
 known minimum; absent if never) with time_to_tolerance_s, and the trajectory as a CSV, a contour plot and, with
-``trainer.animate=true``, a GIF."""
+``trainer.animate=true``, a GIF. With trainer.diagnostics on, every diagnostics_every steps
+(null: every step) the point is one layer (``diagnostic_rows``), outside fit_time_s."""
 
 from __future__ import annotations
 
@@ -21,10 +22,34 @@ import numpy as np
 
 from optbench.callbacks import CallbackList, LoopState
 from optbench.data.surfaces import Surface
+from optbench.diagnostics import every_of
+from optbench.diagnostics.record import Recorder
+from optbench.diagnostics.stats import ALL, layer_rows
 from optbench.signals import InterruptGuard
-from optbench.trainers.base import Artifact, RunResult
+from optbench.trainers.base import Artifact, RunResult, run_title
 
 ESCAPE = 1e8  # |x| or |y| beyond this counts as diverged, before floats overflow
+# a test function's gradient grows and its steps shrink by design (valley walls, convergence):
+# of the flags, only the non-finite/rising-loss rule means there what it means for a network
+LANDSCAPE_FLAGS = ("diverging",)
+CANNOT = (
+    "model=landscape measures no gradient noise scale or SNR (noise), no sharpness or Hessian "
+    "trace (curvature) and no dead units (a point has none)"
+)
+
+
+def diagnostic_rows(
+    step: int, before: np.ndarray, after: np.ndarray, start: np.ndarray, g: np.ndarray,
+    loss: float, lr: float,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The diagnostics of step ``step``, the point as one layer (``xy``; ``w`` in n-D): the
+    weights are where the step arrived (``after``, as train_loss), grad_norm is that of the
+    gradient ``g`` it took (at ``before``: the logged grad_norm), the update is after - before
+    (update_ratio over ||before||), dist_init is ||after - start||."""
+    name = "xy" if after.size == 2 else "w"
+    rows = layer_rows(step, {name: [0]}, [after], [start], [g], [before], [after])
+    next(r for r in rows if r["layer"] == ALL).update(loss=loss, lr=lr)
+    return rows
 
 
 class NumpyStepper:
@@ -112,6 +137,13 @@ class LandscapeTrainer:
         reached: int | None = None
         reached_s = math.nan
         fit_time = 0.0
+        trainer = self.cfg.trainer
+        level = trainer.diagnostics
+        recorder = (
+            None
+            if level == "off"
+            else Recorder(level, cannot=self._cannot(level), flags=LANDSCAPE_FLAGS)
+        )
         callbacks.on_train_begin(state)
         with np.errstate(all="ignore"), InterruptGuard() as guard:
             for step in range(1, state.max_steps + 1):
@@ -130,6 +162,10 @@ class LandscapeTrainer:
                 logs["elapsed_s"] = fit_time
                 if reached is None and distance < surface.tolerance:
                     reached, reached_s = step, fit_time
+                due = (step - 1) % every_of(trainer) == 0 or escaped  # an escape is always seen
+                if recorder is not None and due:
+                    recorder.add(diagnostic_rows(step, path[-1], w, path[0], g, loss, lr))
+                    logs.update(recorder.scalars())
                 history.append({"step": step, **logs})
                 path.append(w.copy())
                 callbacks.on_epoch_end(step, logs)
@@ -160,13 +196,20 @@ class LandscapeTrainer:
                 f"{steps} steps (distance {distance:.3g}); try another optimizer.lr or more "
                 "trainer.max_iter."
             )
-        if w.size != 2:  # no contour, trajectory or GIF of an n-D walk
-            if self.cfg.trainer.animate:
-                notes.append(f"trainer.animate: no animation of a {w.size}-D problem.")
-            return RunResult.of_loop(state, history, final, notes=notes)
-        return RunResult.of_loop(
-            state, history, final, notes=notes, artifacts=self._artifacts(surface, np.array(path))
+        if w.size != 2 and self.cfg.trainer.animate:  # no contour, trajectory or GIF in n-D
+            notes.append(f"trainer.animate: no animation of a {w.size}-D problem.")
+        artifacts, tags, diag_notes = (
+            recorder.finish(run_title(self.cfg)) if recorder else ([], {}, [])
         )
+        if w.size == 2:
+            artifacts = [*self._artifacts(surface, np.array(path)), *artifacts]
+        return RunResult.of_loop(
+            state, history, final, notes=[*notes, *diag_notes], artifacts=artifacts, tags=tags
+        )
+
+    @staticmethod
+    def _cannot(level: str) -> str:
+        return CANNOT + (f"; diagnostics={level} runs as basic" if level != "basic" else "")
 
     def _artifacts(self, surface: Surface, path: np.ndarray) -> list[Artifact]:
         cfg = self.cfg

@@ -3,7 +3,9 @@
 Traps handled here: the MLP trains with ``partial_fit`` (a ``warm_start`` re-``fit`` would
 rebuild the Adam/SGD state each call), and the SAG/SAGA ``warm_start, max_iter=1`` loop carries
 only the coefficients, not the solver's gradient memory, so one continuous fit with the same
-iteration budget is also run and logged as ``oneshot_train_loss``."""
+iteration budget is also run and logged as ``oneshot_train_loss``. With trainer.diagnostics
+on, optbench/diagnostics/sklearn_probe.py reads the weights around the probed iterations,
+outside the timed block (fit_time_s)."""
 
 from __future__ import annotations
 
@@ -17,12 +19,13 @@ from sklearn.neural_network._stochastic_optimizers import SGDOptimizer
 
 from optbench.callbacks import CallbackList, LoopState
 from optbench.data import Splits
+from optbench.diagnostics.sklearn_probe import SklearnProbe
 from optbench.models.registry import MODELS
 from optbench.models.sklearn import BUILDERS, count_params
 from optbench.optim.rules import check_sklearn
 from optbench.optim.sklearn import optimizer_kwargs
 from optbench.signals import InterruptGuard
-from optbench.trainers.base import RunResult, log_loss_and_accuracy
+from optbench.trainers.base import RunResult, log_loss_and_accuracy, run_title
 
 
 def cross_entropy(estimator: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -64,16 +67,21 @@ class SklearnTrainer:
         state = LoopState(max_steps=cfg.trainer.max_iter)
         history: list[dict[str, float]] = []
         fit_time = 0.0
+        probe = self._probe(estimator, splits)
         callbacks.on_train_begin(state)
         with warnings.catch_warnings(), InterruptGuard() as guard:
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.filterwarnings("ignore", "Training interrupted by user")
             for step in range(1, cfg.trainer.max_iter + 1):
+                if probe is not None:  # outside the timed block, as the probe after it
+                    probe.before(step, estimator)
                 start = time.perf_counter()
                 finite = self._one_iteration(estimator, splits, classes, is_mlp)
                 fit_time += time.perf_counter() - start
                 guard.check()
                 logs = self._evaluate(estimator, splits, step, finite)
+                if probe is not None:
+                    logs.update(probe.after(step, estimator, logs))
                 logs["elapsed_s"] = fit_time
                 history.append({"step": step, **logs})
                 callbacks.on_epoch_end(step, logs)
@@ -94,7 +102,19 @@ class SklearnTrainer:
         if state.stop_reason == "max_iter" and cfg.trainer.early_stop.enabled:
             notes.append(f"stopped at trainer.max_iter={steps} before the loss converged.")
         callbacks.on_train_end(final)
-        return RunResult.of_loop(state, history, final, notes=notes)
+        artifacts, tags, diag_notes = (
+            probe.recorder.finish(run_title(cfg)) if probe is not None else ([], {}, [])
+        )
+        return RunResult.of_loop(
+            state, history, final, notes=[*notes, *diag_notes], artifacts=artifacts, tags=tags
+        )
+
+    def _probe(self, estimator: Any, splits: Splits) -> SklearnProbe | None:
+        """The diagnostics probe (trainer.diagnostics; dead ReLUs on the first
+        trainer.diagnostics_sample training examples); None when off."""
+        if self.cfg.trainer.diagnostics == "off":
+            return None
+        return SklearnProbe(self.cfg.trainer, estimator, splits.x_train)
 
     def _one_iteration(
         self, estimator: Any, splits: Splits, classes: np.ndarray, is_mlp: bool
