@@ -199,7 +199,12 @@ def test_synthetic_features_train_the_mlp_without_an_image_grid():
     )
     assert result.history[-1]["val_accuracy"] > 0.5  # 3 classes
     paths = {a.path for a in result.artifacts}
-    assert paths == {"confusion_matrix.png"}  # no 2-D images to show
+    # no 2-D images to show; the diagnostics (on by default) as everywhere
+    assert paths == {
+        "confusion_matrix.png",
+        "diagnostics/diagnostics.csv",
+        "diagnostics/diagnostics.png",
+    }
 
 
 def test_keras_writes_every_epoch_unless_tracking_log_every_says_otherwise(store, monkeypatch):
