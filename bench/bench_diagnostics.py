@@ -5,8 +5,8 @@ against ``off`` side by side in one process per backend, and each probe's own ti
 - Epoch ratio: the median epoch of epochs 2..E (training time: what the EpochBridge times,
   the probes inside it) with the level on, over the same with ``off``; each repeat runs every
   level once in a random order, the ratio is the median of per-repeat ratios (IQR). At the
-  default interval (trainer.diagnostics_every=null: about 4 probes per epoch) the goal for
-  ``basic`` is <= 1.05x.
+  default interval (trainer.diagnostics_every=null: diagnostics.default_every, 400 steps at
+  batch 32) the goal for ``basic`` is <= 1.05x.
 - Probe time: the median time of one probe (``KerasProbe.measure``) per level, in ms and in
   training steps of the same run: what a user pays per probe at any interval. curvature's
   probe includes trainer.diagnostics_power_iters (20) Hessian-vector products and
@@ -28,6 +28,9 @@ import subprocess
 import sys
 
 from results import Result, spread
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from optbench.diagnostics import default_every
 
 LEVELS = ("off", "basic", "noise", "curvature")
 
@@ -92,7 +95,8 @@ def main() -> None:
         f"reference MLP on MNIST ({'all' if args.subset == '0' else args.subset} training "
         f"examples), batch 32, Adam; {args.epochs} epochs, median epoch of 2..{args.epochs}; "
         f"{args.repeats} repeats, levels in random order; ratio to off: median of per-repeat "
-        "ratios (IQR); default interval: about 4 probes per epoch"
+        "ratios (IQR); default interval (diagnostics_every=null): every "
+        f"{default_every(32, 512)} steps"
     )
     for backend in args.backend.split(","):
         done = subprocess.run(

@@ -28,3 +28,15 @@ def every_of(trainer: Any) -> int:
     """Steps between probes for the scikit-learn and NumPy trainers, whose steps cost about
     as much as a probe: trainer.diagnostics_every, else every step up to MAX_PROBES probes."""
     return trainer.diagnostics_every or max(1, math.ceil(trainer.max_iter / MAX_PROBES))
+
+
+# trainer.diagnostics_every=null: a probe costs about as much as training on its sample plus
+# PROBE_OVERHEAD examples (bench/results/diagnostics_cost.md); one every COST_SHARE^-1 times
+# that many training examples keeps basic near COST_SHARE of the training time
+PROBE_OVERHEAD, COST_SHARE = 128, 0.05
+
+
+def default_every(batch_size: int, sample: int) -> int:
+    """Optimizer steps between probes when trainer.diagnostics_every is null (batch 32 with
+    the default 512-example sample: every 400 steps)."""
+    return max(1, math.ceil((sample + PROBE_OVERHEAD) / COST_SHARE / batch_size))

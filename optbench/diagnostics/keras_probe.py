@@ -22,17 +22,6 @@ from optbench.diagnostics import at_least
 from optbench.diagnostics.record import Recorder
 from optbench.diagnostics.stats import ALL, layer_rows, noise_rows
 
-# trainer.diagnostics_every=null: a probe costs about as much as training on its sample plus
-# PROBE_OVERHEAD examples (bench/results/diagnostics_cost.md); one every COST_SHARE^-1 times
-# that many training examples keeps basic near COST_SHARE of the training time
-PROBE_OVERHEAD, COST_SHARE = 128, 0.05
-
-
-def default_every(batch_size: int, sample: int) -> int:
-    """Optimizer steps between probes when trainer.diagnostics_every is null (batch 32 with
-    the default 512-example sample: every 400 steps)."""
-    return max(1, math.ceil((sample + PROBE_OVERHEAD) / COST_SHARE / batch_size))
-
 
 def layer_indices(variables: list) -> dict[str, list[int]]:
     """Layer name -> the indices of its variables, in the model's order (input side first);

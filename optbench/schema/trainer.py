@@ -62,7 +62,7 @@ class TrainerConfig:
     # noise scale and SNR) | curvature (+ sharpness and Hessian trace)
     diagnostics: str = constrained("basic", OneOf(LEVELS))
     # optimizer steps between probes; null: Keras, a cost near 5 % (batch 32: every 400 steps,
-    # optbench/diagnostics/keras_probe.py:default_every); scikit-learn, NumPy: every step
+    # optbench/diagnostics/__init__.py:default_every); scikit-learn, NumPy: every step
     diagnostics_every: int | None = positive_int(None, nullable=True)
     diagnostics_sample: int = positive_int(512)  # Keras: training examples a probe measures on
     # noise: the micro-batches the probe sample is split into

@@ -159,7 +159,8 @@ class KerasTrainer:
         trainer = self.cfg.trainer
         if trainer.diagnostics == "off":
             return None
-        from optbench.diagnostics.keras_probe import DiagnosticsCallback, KerasProbe, default_every
+        from optbench.diagnostics import default_every
+        from optbench.diagnostics.keras_probe import DiagnosticsCallback, KerasProbe
         from optbench.diagnostics.record import Recorder
 
         n = trainer.diagnostics_sample
