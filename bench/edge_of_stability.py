@@ -26,24 +26,31 @@ BAND = 0.10  # "at 2/lr": within 10 %
 
 
 def plateau(rows: list[dict]) -> dict:
-    """From the rows with a sharpness: where it first comes within BAND of 2/lr, how long it
-    stays, and its median ratio to 2/lr there."""
+    """From the rows with a sharpness: the first step within BAND of 2/lr, the longest stretch
+    of consecutive probes within it (the plateau: from, to, median and range of sharpness /
+    (2/lr)), and the largest ratio after the first arrival (the overshoots)."""
     ratios = [(r["step"], r["sharpness"] / (2 / r["lr"])) for r in rows]
-    first = next((i for i, (_, q) in enumerate(ratios) if abs(q - 1) <= BAND), None)
-    if first is None:
-        return {"reached": None, "steps": 0, "median": float("nan"), "left": None}
-    end = first
-    while end + 1 < len(ratios) and abs(ratios[end + 1][1] - 1) <= BAND:
-        end += 1
-    on = [q for _, q in ratios[first : end + 1]]
-    left = ratios[end + 1][0] if end + 1 < len(ratios) else None
+    inside = [abs(q - 1) <= BAND for _, q in ratios]
+    if not any(inside):
+        return {"reached": None}
+    first = inside.index(True)
+    best, start = (first, first), None
+    for i, ok in enumerate(inside):
+        if ok and start is None:
+            start = i
+        if start is not None and (not ok or i == len(inside) - 1):
+            end = i if ok else i - 1
+            if end - start > best[1] - best[0]:
+                best = (start, end)
+            start = None
+    on = [q for _, q in ratios[best[0] : best[1] + 1]]
     return {
         "reached": ratios[first][0],
-        "steps": ratios[end][0] - ratios[first][0],
+        "from": ratios[best[0]][0],
+        "to": ratios[best[1]][0],
         "median": statistics.median(on),
         "range": (min(on), max(on)),
-        "left": left,
-        "after": ratios[end + 1][1] if left is not None else None,
+        "overshoot": max(q for _, q in ratios[first:]),
     }
 
 
@@ -93,15 +100,17 @@ def main() -> None:
             continue
         low, high = p["range"]
         out.print(
-            f"    within 10 % of 2/lr from step {p['reached']:.0f} for {p['steps']:.0f} steps: "
+            f"    first within 10 % of 2/lr at step {p['reached']:.0f}; largest sharpness / "
+            f"(2/lr) after that {p['overshoot']:.3f}"
+        )
+        out.print(
+            f"    longest stretch within 10 %: steps {p['from']:.0f}-{p['to']:.0f}, "
             f"sharpness / (2/lr) median {p['median']:.3f} (range {low:.3f}-{high:.3f})"
         )
-        if p["left"] is not None:
-            out.print(
-                f"    then leaves the band at step {p['left']:.0f} (ratio {p['after']:.3f}), "
-                f"sharpness ending at {rows[-1]['sharpness']:.2f} "
-                f"({rows[-1]['sharpness'] / (2 / lr):.2f} x 2/lr)"
-            )
+        out.print(
+            f"    at the end (step {rows[-1]['step']:.0f}): sharpness {rows[-1]['sharpness']:.2f} "
+            f"= {rows[-1]['sharpness'] / (2 / lr):.2f} x 2/lr"
+        )
     figure(series, RESULTS / "edge_of_stability.png")
     out.print(f"  figure: bench/results/edge_of_stability.png; runs: {folder}")
     print(f"wrote {out.save()}")

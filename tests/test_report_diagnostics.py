@@ -177,3 +177,14 @@ def test_table_round_trip_and_heat_map():
     assert "sharpness" not in rows[4]
     figure = heatmap(rows, "round trip")
     assert len(figure.axes) == 4  # two panels, each with its colour bar
+
+
+@pytest.mark.slow
+def test_the_report_command_prints_the_flags(store, optbench_main, tmp_path):
+    folder, _ = store
+    done = optbench_main(
+        "report", "--uri", f"sqlite:///{folder / 'mlflow.db'}", "--out", str(tmp_path / "out"),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout
+    assert "diagnostics" in done.stdout and "stalled" in done.stdout and "curvature" in done.stdout

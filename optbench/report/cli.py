@@ -160,7 +160,8 @@ def _report(args: argparse.Namespace, console: Any) -> int:
 
 
 def print_report(report: Any, console: Any) -> None:
-    """The summary and time-to-target tables, then the landscape and architecture views."""
+    """The summary and time-to-target tables, then the architecture, landscape and diagnostics
+    views."""
     from rich.table import Table
 
     from optbench.console import print_table
@@ -185,6 +186,18 @@ def print_report(report: Any, console: Any) -> None:
         for path in report.landscapes.overlays.values():
             console.print(f"  {path}")
         print_table("steps to tolerance", *report.landscapes.tolerance)
+    if report.diagnostics is not None:  # the flags each run raised (docs/diagnostics.md)
+        flags = report.diagnostics.flags
+        shown = [
+            c
+            for c in ("dataset", "model", "label", "seed", "level", "flags", "steps")
+            if c in flags
+        ]
+        print_table(
+            "diagnostics",
+            shown,
+            [[fmt(v) for v in row] for row in flags[shown].itertuples(index=False)],
+        )
 
 
 def compact_summary(table: Any, metric: str) -> Any:
