@@ -233,8 +233,9 @@ def _sharpness(
     folder: Path,
     colours: dict,
 ) -> list[Path]:
-    """Sharpness over optimizer steps per label (mean over seeds, min-max band) and 2/lr
-    dashed in the label's colour, where the runs measured it; [] where none did."""
+    """Sharpness over optimizer steps per label (mean over seeds, min-max band; a label with
+    several starting rates, one line per rate) and 2/lr dashed in the label's colour, where
+    the runs measured it; [] where none did."""
     import numpy as np
     import pandas as pd
 
@@ -249,7 +250,8 @@ def _sharpness(
     if not measured:
         return []
     frame = pd.DataFrame(measured, columns=["run_id", "key", "step", "value", "elapsed_s"])
-    drawn = {i: lab for i, lab in labels.items() if i in set(frame["run_id"])}
+    drawn = _by_rate({i: lab for i, lab in labels.items() if i in set(frame["run_id"])}, whole)
+    colours = {**plots.colours_for(drawn.values()), **colours}
     title = f"{' · '.join(problem)} · sharpness against 2/lr (edge of stability)"
     fig = plots.grouped_curves(frame, drawn, "sharpness", "step", title, False, colours)
     ax = fig.axes[0]
@@ -282,6 +284,21 @@ def _sharpness(
     path = folder / f"diagnostics_{_slug(*problem, 'sharpness')}_vs_2-lr.png"
     fig.savefig(path)
     return [path]
+
+
+def _by_rate(labels: dict[str, str], whole: list[tuple[str, dict]]) -> dict[str, str]:
+    """Labels told apart by learning rate where one label's runs started at several (a sweep
+    over optimizer.lr): each rate has its own 2/lr, so its own line."""
+    first_lr: dict[str, float] = {}
+    for run_id, r in whole:
+        first_lr.setdefault(run_id, r.get("lr", math.nan))
+    rates: dict[str, set] = {}
+    for run_id, label in labels.items():
+        rates.setdefault(label, set()).add(first_lr.get(run_id))
+    return {
+        i: f"{lab} (lr {first_lr[i]:g})" if len(rates[lab]) > 1 else lab
+        for i, lab in labels.items()
+    }
 
 
 def _slug(*parts: str) -> str:
