@@ -25,6 +25,7 @@ QUICK = (
     "model=mlp",
     "dataset=digits",
     "trainer.max_iter=2",
+    "trainer.diagnostics_every=9",  # the default (400 steps) is more than these 2 epochs
     "trainer.diagnostics_curvature_every=9",
     "trainer.diagnostics_sample=128",
     "trainer.diagnostics_power_iters=8",
@@ -183,8 +184,8 @@ def test_table_round_trip_and_heat_map():
 def test_the_report_command_prints_the_flags(store, optbench_main, tmp_path):
     folder, _ = store
     done = optbench_main(
-        "report", "--uri", f"sqlite:///{folder / 'mlflow.db'}", "--out", str(tmp_path / "out"),
-        cwd=tmp_path,
+        "report", "--uri", f"sqlite:///{folder / 'mlflow.db'}", "--experiment", "optbench",
+        "--out", str(tmp_path / "out"), cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout
     assert "diagnostics" in done.stdout and "stalled" in done.stdout and "curvature" in done.stdout
