@@ -1,6 +1,6 @@
 """Edge of stability (Cohen et al., ICLR 2021) reproduced with optbench's diagnostics: runs
 ``optbench -m +experiment=edge_of_stability`` (full-batch gradient descent on a tanh MLP over
-2,000 MNIST examples, two learning rates, sharpness every 10 steps) in a fresh folder, reads
+1,800 MNIST training examples (a 2,000 subset less validation), two learning rates, sharpness every 10 steps) in a fresh folder, reads
 each run's diagnostics/diagnostics.csv back from MLflow and measures how close sharpness comes
 to 2/lr: the first step it comes within 10 % of 2/lr, how many steps it then stays within
 10 % (the plateau), and the median ratio sharpness / (2/lr) on that plateau. Writes
@@ -86,7 +86,7 @@ def main() -> None:
         series[float(run.data.params["optimizer.lr"])] = rows
     out = Result("edge_of_stability")
     out.print(
-        "full-batch GD, tanh MLP 200-200, 2,000 MNIST training examples, cross-entropy; "
+        "full-batch GD, tanh MLP 200-200, 1,800 MNIST training examples, cross-entropy; "
         f"sharpness every 10 steps; 'at 2/lr': within {BAND:.0%}"
     )
     for lr, rows in series.items():
@@ -137,7 +137,7 @@ def figure(series: dict[float, list[dict]], path: Path) -> None:
     loss.set_ylabel("training loss (full batch)")
     loss.set_yscale("log")
     loss.legend(fontsize=8)
-    fig.suptitle("edge of stability: full-batch GD, tanh MLP on 2,000 MNIST examples")
+    fig.suptitle("edge of stability: full-batch GD, tanh MLP on 1,800 MNIST examples")
     fig.tight_layout()
     fig.savefig(path)
 

@@ -160,3 +160,20 @@ def test_the_settings_reach_the_probe():
     probe.hvp, probe.gradients = counted_hvp, counted_grads
     probe.measure(0, 0.01, curvature=True)
     assert calls == {"hvp": 3 + 2, "grad": 1 + 4}
+
+
+def test_probe_time_is_left_off_the_training_clock():
+    """As evaluation is: a curvature probe every step costs more than the step itself, yet
+    elapsed_s stays the sum of the epochs' training time and below the wall time of the fit."""
+    import time
+
+    start = time.perf_counter()
+    result, _, _ = fit(
+        "model=mlp", "dataset=digits", "trainer.max_iter=2", "trainer.diagnostics=curvature",
+        "trainer.diagnostics_every=1", "trainer.diagnostics_curvature_every=1",
+        "trainer.diagnostics_power_iters=5", "trainer.diagnostics_trace_probes=5",
+    )  # fmt: skip
+    wall = time.perf_counter() - start
+    epochs = [h["epoch_time_s"] for h in result.history]
+    assert result.history[-1]["elapsed_s"] == pytest.approx(sum(epochs))
+    assert sum(epochs) < 0.5 * wall, (epochs, wall)  # most of the fit was probing

@@ -132,3 +132,15 @@ def test_diagnostics_off_logs_no_diagnostics():
     assert not any(a.path.startswith("diagnostics/") for a in result.artifacts)
     assert not any(k.startswith("optbench.diagnostics") for k in result.tags)
     assert {"grad_norm", "lr", "train_loss"} <= result.history[-1].keys()
+
+
+@pytest.mark.parametrize(
+    ("dataset", "optimizer"),
+    [("himmelblau", "adam"), ("himmelblau", "nesterov"), ("ill_conditioned_quadratic", "adam")],
+)
+def test_a_walk_that_oscillates_at_a_minimum_of_zero_is_not_diverging(dataset, optimizer):
+    """Near a minimum where f = 0 an oscillating loss doubles its lowest value without
+    diverging: the rule also wants it above where the walk started."""
+    result = walk(f"dataset={dataset}", f"optimizer={optimizer}")
+    assert result.final["distance_to_min"] < 1e-3
+    assert "diverging" not in result.tags["optbench.diagnostics.flags"].split(",")

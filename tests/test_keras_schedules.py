@@ -59,12 +59,16 @@ def test_logged_lr_follows_the_schedule_formulas():
     assert lrs == pytest.approx([0.1] * 4)
 
 
-def test_reduce_on_plateau_lowers_the_lr():
+@pytest.mark.parametrize("diagnostics", ["basic", "off"])
+def test_reduce_on_plateau_lowers_the_lr(diagnostics):
+    """With or without the diagnostics callback before it, ReduceLROnPlateau runs after the
+    epoch bridge, which writes the val_loss it watches."""
     lrs, _ = _lrs(
         "reduce_on_plateau",
         "schedule.patience=1",
         "schedule.min_delta=10",  # no epoch counts as an improvement
         "schedule.factor=0.5",
+        f"trainer.diagnostics={diagnostics}",
         epochs=3,
     )
     assert lrs[0] == pytest.approx(0.1) and lrs[-1] < lrs[0]

@@ -10,8 +10,10 @@ holds each to a case on either side of its threshold.
   ``EXPLODING_PROBES`` probes in a row;
 - stalled: the update/weight ratio is below ``STALLED_RATIO`` (two orders of magnitude under
   the ~1e-3 a healthy step takes) at ``STALLED_PROBES`` probes in a row;
-- diverging: a non-finite loss, gradient or weight, or a probe loss above
-  ``DIVERGING_FACTOR`` x its lowest so far at ``DIVERGING_PROBES`` probes in a row."""
+- diverging: a non-finite loss, gradient or weight, or a probe loss above both
+  ``DIVERGING_FACTOR`` x its lowest so far and its first value, at ``DIVERGING_PROBES`` probes
+  in a row (the first value too: a loss that converges to 0 and oscillates there doubles its
+  lowest without diverging)."""
 
 from __future__ import annotations
 
@@ -88,11 +90,13 @@ def _broken(row: dict) -> bool:
 
 def _diverging(steps: list[int], whole: list[dict], layers: list[list[dict]]) -> int | None:
     lowest, rising = math.inf, []
+    first = next((r["loss"] for r in whole if _finite(r.get("loss"))), math.nan)
     for r in whole:
         loss = r.get("loss")
         if _finite(loss):
             lowest = min(lowest, loss)
-        rising.append(_finite(loss) and loss > DIVERGING_FACTOR * lowest > 0)
+        # above where it started too: near a minimum of 0, an oscillation doubles the loss
+        rising.append(_finite(loss) and lowest > 0 and loss > max(DIVERGING_FACTOR * lowest, first))
     found = [
         s
         for s in (_first_run(steps, rising, DIVERGING_PROBES), _first_run(steps, [_broken(r) for r in whole], 1))
@@ -115,8 +119,8 @@ RULES: dict[str, tuple[Callable, str]] = {
     "stalled": (_stalled, f"update/weight ratio < {STALLED_RATIO:g} for {STALLED_PROBES} probes"),
     "diverging": (
         _diverging,
-        f"a non-finite value, or the probe loss > {DIVERGING_FACTOR:g} x its lowest for "
-        f"{DIVERGING_PROBES} probes",
+        f"a non-finite value, or the probe loss > {DIVERGING_FACTOR:g} x its lowest and > its "
+        f"first for {DIVERGING_PROBES} probes",
     ),
 }
 

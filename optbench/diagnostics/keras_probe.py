@@ -12,6 +12,7 @@ before it, and the next call gives the update those steps made."""
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import keras
@@ -62,11 +63,9 @@ class KerasProbe:
         self.relu_model = None
         if relu and isinstance(model, keras.src.models.Functional):  # its layers' outputs
             self.relu_model = keras.Model(model.inputs, [layer.output for layer in relu])
-        if at_least(self.level, "noise"):  # the splits' shape: equal micro-batches
-            k = trainer.diagnostics_splits
-            self.split_size = len(y) // k
-            if self.split_size < 1:
-                raise ValueError(f"{len(y)} probe examples cannot make {k} splits")
+        # noise: k equal micro-batches (fewer where the sample has fewer examples than k)
+        self.splits = min(trainer.diagnostics_splits, len(y))
+        self.split_size = len(y) // max(self.splits, 1)
 
     def _loss(self, y: Any, y_pred: Any, x: Any) -> Any:
         return self.model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
@@ -153,7 +152,7 @@ class KerasProbe:
         for name, share in self.dead_units().items():
             if name in by_layer:
                 by_layer[name]["dead_relu"] = share
-        if at_least(self.level, "noise"):
+        if at_least(self.level, "noise") and self.splits >= 2:
             for name, values in self._noise(step).items():
                 by_layer[name].update(values)
         if curvature:
@@ -164,7 +163,7 @@ class KerasProbe:
         return rows
 
     def _noise(self, step: int) -> dict[str, dict[str, float]]:
-        k, b = self.trainer.diagnostics_splits, self.split_size
+        k, b = self.splits, self.split_size
         split = [self.gradients(self.x[i * b : (i + 1) * b], self.y[i * b : (i + 1) * b])[1] for i in range(k)]  # fmt: skip
         return noise_rows(step, self.layers, split, b)
 
@@ -186,6 +185,7 @@ class DiagnosticsCallback(keras.callbacks.Callback):
         )
         self.next_probe, self.next_curvature = 0, 0
         self.pending: tuple[int, list, list] | None = None  # (step, rows, weights at the probe)
+        self.seconds = 0.0  # spent probing: the trainer leaves it off the training clock
         self.epoch = 0
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
@@ -209,6 +209,7 @@ class DiagnosticsCallback(keras.callbacks.Callback):
         step = self.epoch * self.steps_per_epoch + batch
         if self.pending is None and step < self.next_probe:
             return  # nothing to do: the model (and on JAX its state) is not touched
+        start = time.perf_counter()
         model = self.model  # on JAX this syncs the variables with the training state
         self._close(step)
         if step >= self.next_probe:
@@ -219,11 +220,14 @@ class DiagnosticsCallback(keras.callbacks.Callback):
             self.next_probe = step + self.every
             if curvature:
                 self.next_curvature = step + self.curvature_every
+        self.seconds += time.perf_counter() - start
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
         if self.pending is not None:
+            start = time.perf_counter()
             self.model  # noqa: B018 (JAX: sync the variables)
             self._close((epoch + 1) * self.steps_per_epoch)
+            self.seconds += time.perf_counter() - start
 
 
 def _add_update(

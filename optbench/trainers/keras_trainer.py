@@ -110,14 +110,18 @@ class KerasTrainer:
                 )
             state = LoopState(max_steps=cfg.trainer.max_iter)
             bridge = EpochBridge(self, inputs, callbacks, state, n_train)
-            probes = self._diagnostics(model, inputs, steps_per_epoch, bs)
-            bridge.diagnostics = probes.recorder if probes else None
-            extra = [c for c in (probes, plateau_callback(cfg.schedule)) if c is not None]
+            bridge.probes = self._diagnostics(model, inputs, steps_per_epoch, bs)
+            plateau = plateau_callback(cfg.schedule)  # after the bridge: it reads its val_loss
             callbacks.on_train_begin(state)
             model.fit(
                 **self._datasets(inputs, bs),
                 epochs=cfg.trainer.max_iter,
-                callbacks=[*extra[:1], bridge, keras.callbacks.TerminateOnNaN(), *extra[1:]],
+                callbacks=[
+                    *([bridge.probes] if bridge.probes else []),  # before the bridge's epoch end
+                    bridge,
+                    keras.callbacks.TerminateOnNaN(),
+                    *([plateau] if plateau else []),
+                ],
                 verbose=0,
             )
             use_average(model.optimizer, model.trainable_variables)  # schedule-free: x
@@ -130,7 +134,7 @@ class KerasTrainer:
         finally:
             reset()
         diag_artifacts, diag_tags, diag_notes = (
-            bridge.diagnostics.finish(run_title(cfg)) if bridge.diagnostics else ([], {}, [])
+            bridge.probes.recorder.finish(run_title(cfg)) if bridge.probes else ([], {}, [])
         )
         return RunResult.of_loop(
             state,
@@ -165,7 +169,10 @@ class KerasTrainer:
 
         n = trainer.diagnostics_sample
         probe = KerasProbe(model, inputs.x_train[:n], inputs.y_train[:n], trainer, self.cfg.seed)
-        every = trainer.diagnostics_every or default_every(bs, min(n, len(inputs.y_train)))
+        # at least once an epoch: flags need probes in a row, and a small dataset's epoch is
+        # shorter than the cost-sized interval (its relative cost is higher, its time small)
+        cheap = min(default_every(bs, min(n, len(inputs.y_train))), steps_per_epoch)
+        every = trainer.diagnostics_every or cheap
         return DiagnosticsCallback(probe, Recorder(trainer.diagnostics), every, steps_per_epoch)
 
     def _final(
@@ -266,7 +273,7 @@ class EpochBridge(keras.callbacks.Callback):
         self.trainer, self.splits, self.ours, self.state = trainer, splits, callbacks, state
         self.n_train = n_train
         self.history: list[dict[str, float]] = []
-        self.diagnostics: Any = None  # the run's diagnostics Recorder, when they are on
+        self.probes: Any = None  # the diagnostics callback, when they are on
         self.train_time = 0.0
         self.last_step = trainer.cfg.trainer.max_iter
         self.rebind(splits)
@@ -276,11 +283,15 @@ class EpochBridge(keras.callbacks.Callback):
         self.splits = splits
         self.grad_sample = (splits.x_train[:GRAD_SAMPLE], splits.y_train[:GRAD_SAMPLE])
 
+    def _probe_seconds(self) -> float:
+        return self.probes.seconds if self.probes is not None else 0.0
+
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
-        self.start = time.perf_counter()
+        self.start = time.perf_counter() - self._probe_seconds()
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-        epoch_time = time.perf_counter() - self.start
+        # the diagnostics' probes, as evaluation, are left off the training clock
+        epoch_time = time.perf_counter() - self.start - self._probe_seconds()
         self.train_time += epoch_time
         logs = logs if logs is not None else {}
         splits, cfg = self.splits, self.trainer.cfg
@@ -308,8 +319,8 @@ class EpochBridge(keras.callbacks.Callback):
             optimizer_steps=float(self.model.optimizer.iterations.numpy()),
             elapsed_s=self.train_time,
         )
-        if self.diagnostics is not None:
-            ours.update(self.diagnostics.scalars())
+        if self.probes is not None:
+            ours.update(self.probes.recorder.scalars())
         self.history.append({"step": step, **ours})
         self.ours.on_epoch_end(step, ours)
         if self.state.stop_training:
