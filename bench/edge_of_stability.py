@@ -1,9 +1,10 @@
 """Edge of stability (Cohen et al., ICLR 2021) reproduced with optbench's diagnostics: runs
 ``optbench -m +experiment=edge_of_stability`` (full-batch gradient descent on a tanh MLP over
-1,800 MNIST training examples (a 2,000 subset less validation), two learning rates, sharpness every 10 steps) in a fresh folder, reads
-each run's diagnostics/diagnostics.csv back from MLflow and measures how close sharpness comes
-to 2/lr: the first step it comes within 10 % of 2/lr, how many steps it then stays within
-10 % (the plateau), and the median ratio sharpness / (2/lr) on that plateau. Writes
+1,800 MNIST training examples, two learning rates, sharpness every 10 steps) in a fresh
+folder, reads each run's diagnostics/diagnostics.csv back from MLflow and measures how close
+sharpness comes to 2/lr: the first step within 10 % of 2/lr, the largest overshoot after it,
+the longest stretch of probes within 10 % (the plateau) with its median sharpness / (2/lr),
+and the ratio at the end. Writes
 bench/results/edge_of_stability.md and .png (sharpness and 2/lr per rate, and the loss).
 
 Usage: OPTBENCH_DATA_DIR=../shared/data python bench/edge_of_stability.py [overrides ...]
