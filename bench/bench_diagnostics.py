@@ -52,8 +52,8 @@ if subset != "0":
 plan = prepare(compose_cfg(*common))
 splits = scale(load_dataset(plan.settings.dataset, seed), plan.settings.model.input_scaling)
 class EpochEnds(Callback):
-    """Wall-clock at each epoch's end: the trainer leaves probe time off epoch_time_s, so
-    the cost is measured from outside, between epoch ends (evaluation alike on both sides)."""
+    # wall-clock at each epoch's end: the trainer leaves probe time off epoch_time_s, so the
+    # cost is measured from outside, between epoch ends (evaluation alike on both sides)
     def __init__(self):
         self.ends = []
     def on_epoch_end(self, step, logs):
