@@ -171,7 +171,8 @@ class KerasProbe:
 class DiagnosticsCallback(keras.callbacks.Callback):
     """Probes every trainer.diagnostics_every optimizer steps (at the first batch start at or
     after each due step: with steps_per_execution k > 1 Keras calls back once per k steps, so
-    probes fall on multiples of k and an update is the mean over the k steps of one call)."""
+    probes fall on multiples of k counted from each epoch's first step, and an update is the
+    mean over the k steps of one call). ``seconds``: the time spent probing."""
 
     def __init__(self, probe: KerasProbe, recorder: Recorder, every: int, steps_per_epoch: int):
         super().__init__()
