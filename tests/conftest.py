@@ -8,12 +8,14 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hydra import compose, initialize_config_module
 
 from optbench.callbacks import Callback, RunContext
 from optbench.schema import register_configs
+from optbench.trainers.sklearn import SklearnTrainer
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -89,6 +91,42 @@ def train(store: str, *overrides: str):
     kept = KeepRun()
     result = run(cfg, [kept])
     return result, kept.run
+
+
+def keras_runs(name: str) -> bool:
+    """Whether this process runs Keras backend ``name`` (with no Keras loaded yet: whether
+    ``name`` is the default, which it would load)."""
+    from optbench import backends
+
+    keras = sys.modules.get("keras")
+    return name == (keras.backend.backend() if keras is not None else backends.DEFAULT)
+
+
+def on_backend(name: str, module: str, function: str) -> dict:
+    """``module.function(name)`` (a JSON-able result) here if this process runs backend
+    ``name``, else once in a fresh process: Keras picks its backend once per process."""
+    import importlib
+    import json
+
+    if keras_runs(name):
+        return getattr(importlib.import_module(module), function)(name)
+    code = f"import json; from {module} import {function}; print(json.dumps({function}({name!r})))"
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+class WatchedTrainer(SklearnTrainer):
+    """The real scikit-learn trainer, keeping the estimator it builds inside ``fit``."""
+
+    estimator: Any = None
+
+    def _estimator(self, n_train: int) -> Any:
+        self.estimator = super()._estimator(n_train)
+        return self.estimator
 
 
 def client(store: str):

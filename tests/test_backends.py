@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import json
-import os
-import subprocess
-import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -22,7 +18,7 @@ from omegaconf import OmegaConf
 from optbench import backends
 from optbench.errors import OptbenchError
 from optbench.schema.hardware import CpuConfig, GpuConfig
-from tests.conftest import requires
+from tests.conftest import on_backend, requires
 
 REPO = Path(__file__).parent.parent
 PROTOCOL = [name for name in vars(backends.Backend) if not name.startswith("_")]
@@ -169,19 +165,8 @@ def run_contract(name: str) -> dict:
 
 @functools.cache
 def contract_on(name: str) -> dict:
-    """``run_contract`` here if this process runs ``name`` (or no Keras yet), else in a fresh one."""
-    keras = sys.modules.get("keras")
-    if (keras is None and name == backends.DEFAULT) or (
-        keras is not None and keras.backend.backend() == name
-    ):
-        return run_contract(name)
-    code = f"import json; from tests.test_backends import run_contract; print(json.dumps(run_contract({name!r})))"
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.splitlines()[-1])
+    """``run_contract`` on backend ``name``, here or in a fresh process."""
+    return on_backend(name, "tests.test_backends", "run_contract")
 
 
 @pytest.mark.slow  # a fresh process per backend (TensorFlow and Keras load in each)

@@ -14,11 +14,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import itertools
-import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -28,7 +24,7 @@ import pytest
 
 from optbench import backends
 from optbench.diagnostics.stats import ALL, noise_rows
-from tests.conftest import requires
+from tests.conftest import keras_runs, on_backend, requires
 
 REPO = Path(__file__).parent.parent
 
@@ -467,26 +463,8 @@ def run_checks(name: str) -> dict:
 
 @functools.cache
 def checks_on(name: str) -> dict:
-    """``run_checks`` here if this process runs ``name`` (or no Keras yet and ``name`` is the
-    default), else once in a fresh process."""
-    keras = sys.modules.get("keras")
-    if (keras is None and name == backends.DEFAULT) or (
-        keras is not None and keras.backend.backend() == name
-    ):
-        return run_checks(name)
-    code = f"import json; from tests.test_diagnostics_math import run_checks; print(json.dumps(run_checks({name!r})))"
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.splitlines()[-1])
-
-
-def _in_process(name: str) -> bool:
-    keras = sys.modules.get("keras")
-    loaded = keras.backend.backend() if keras is not None else backends.DEFAULT
-    return name == loaded
+    """``run_checks`` on backend ``name``, here or in a fresh process."""
+    return on_backend(name, "tests.test_diagnostics_math", "run_checks")
 
 
 BACKENDS = [
@@ -497,7 +475,7 @@ BACKENDS = [
                 importlib.util.find_spec(name) is not None,
                 f"{name} is not installed: pip install -e '.[{name}]'",
             ),
-            *([] if _in_process(name) else [pytest.mark.slow]),  # a fresh process: seconds
+            *([] if keras_runs(name) else [pytest.mark.slow]),  # a fresh process: seconds
         ],
     )
     for name in backends.BACKENDS

@@ -19,27 +19,16 @@ from optbench.data.splits import scale
 from optbench.diagnostics.sklearn_probe import dead_units
 from optbench.runner import prepare
 from optbench.trainers.base import RunResult
-from optbench.trainers.sklearn import SklearnTrainer
-from tests.conftest import client, compose_cfg, train
+from tests.conftest import WatchedTrainer, client, compose_cfg, train
 
 QUIET = ("dataset=digits", "trainer.early_stop.enabled=false", "tracking.helper_process=false")
 MLP = ("model=mlp_sklearn", "optimizer=adam", "dataset=digits", "trainer.early_stop.enabled=false")
 
 
-class KeptTrainer(SklearnTrainer):
-    """The real trainer, keeping the estimator it builds inside ``fit``."""
-
-    estimator: Any = None
-
-    def _estimator(self, n_train: int) -> Any:
-        self.estimator = super()._estimator(n_train)
-        return self.estimator
-
-
 class Snapshots(Callback):
     """After every iteration, copies of the estimator's weights, input side first, per layer."""
 
-    def __init__(self, trainer: KeptTrainer):
+    def __init__(self, trainer: WatchedTrainer):
         self.trainer, self.layers = trainer, []
 
     def on_epoch_end(self, step: int, logs: dict[str, float]) -> None:
@@ -55,7 +44,7 @@ def fit_kept(*overrides: str) -> tuple[RunResult, list, Any]:
     """Train as a job does (no MLflow): (result, per-iteration weights, training inputs)."""
     settings = prepare(compose_cfg("trainer.progress=false", *overrides)).settings
     splits = scale(load_dataset(settings.dataset, settings.seed), settings.model.input_scaling)
-    trainer = KeptTrainer(settings)
+    trainer = WatchedTrainer(settings)
     snapshots = Snapshots(trainer)
     result = trainer.fit(splits, CallbackList([snapshots]))
     return result, snapshots.layers, splits.x_train

@@ -11,18 +11,7 @@ from optbench.data import load_dataset
 from optbench.data.splits import scale
 from optbench.runner import prepare
 from optbench.trainers.base import RunResult
-from optbench.trainers.sklearn import SklearnTrainer
-from tests.conftest import compose_cfg, needs_mnist, train
-
-
-class WatchedTrainer(SklearnTrainer):
-    """The real trainer, keeping a handle on the estimator it builds inside ``fit``."""
-
-    estimator: Any = None
-
-    def _estimator(self, n_train: int) -> Any:
-        self.estimator = super()._estimator(n_train)
-        return self.estimator
+from tests.conftest import WatchedTrainer, compose_cfg, needs_mnist, train
 
 
 class EstimatorLog(Callback):
