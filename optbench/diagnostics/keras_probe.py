@@ -21,7 +21,7 @@ import numpy as np
 from optbench import backends
 from optbench.diagnostics import at_least
 from optbench.diagnostics.record import Recorder
-from optbench.diagnostics.stats import ALL, layer_rows, noise_rows
+from optbench.diagnostics.stats import ALL, add_updates, layer_rows, noise_rows
 
 
 def layer_indices(variables: list) -> dict[str, list[int]]:
@@ -203,7 +203,7 @@ class DiagnosticsCallback(keras.callbacks.Callback):
         self.pending = None
         if step > at:
             after = self.probe.weights()
-            _add_update(rows, self.probe.layers, before, after, step - at)
+            add_updates(rows, self.probe.layers, before, after, step - at)
         self.recorder.add(rows)
 
     def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
@@ -229,15 +229,3 @@ class DiagnosticsCallback(keras.callbacks.Callback):
             self.model  # noqa: B018 (JAX: sync the variables)
             self._close((epoch + 1) * self.steps_per_epoch)
             self.seconds += time.perf_counter() - start
-
-
-def _add_update(
-    rows: list[dict[str, Any]], layers: dict, before: list, after: list, steps: int
-) -> None:
-    update = {
-        r["layer"]: r
-        for r in layer_rows(rows[0]["step"], layers, after, before, None, before, after, steps)
-    }
-    for r in rows:
-        r["update_norm"] = update[r["layer"]]["update_norm"]
-        r["update_ratio"] = update[r["layer"]]["update_ratio"]

@@ -66,12 +66,27 @@ def layer_rows(
             row["grad_norm"] = math.sqrt(_sq(g))
             row["nonfinite"] += _nonfinite(g)
         if before is not None and after is not None:
-            b = pick(before)
-            delta = [np.asarray(a, np.float64) - c for a, c in zip(pick(after), b, strict=True)]
-            row["update_norm"] = math.sqrt(_sq(delta)) / max(steps_between, 1)
-            row["update_ratio"] = _ratio(row["update_norm"], math.sqrt(_sq(b)))
+            row.update(_update(pick(before), pick(after), steps_between))
         rows.append(row)
     return rows
+
+
+def _update(before: Sequence[np.ndarray], after: Sequence[np.ndarray], steps: int) -> dict:
+    delta = [np.asarray(a, np.float64) - b for a, b in zip(after, before, strict=True)]
+    norm = math.sqrt(_sq(delta)) / max(steps, 1)
+    return {"update_norm": norm, "update_ratio": _ratio(norm, math.sqrt(_sq(before)))}
+
+
+def add_updates(
+    rows: list[dict[str, Any]], layers: Mapping[str, Sequence[int]], before: Sequence[np.ndarray],
+    after: Sequence[np.ndarray], steps: int,
+) -> None:  # fmt: skip
+    """Give a probe's rows (``layer_rows`` without before/after) the mean update per step of
+    the ``steps`` steps from ``before`` to ``after``, as ``layer_rows`` computes it."""
+    groups = {**layers, ALL: list(range(len(before)))}
+    for row in rows:
+        idx = groups[row["layer"]]
+        row.update(_update([before[i] for i in idx], [after[i] for i in idx], steps))
 
 
 def noise_rows(
