@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from optbench import tags as tag
 from optbench.metrics import LIVE
@@ -35,12 +36,19 @@ console = make_console()
 errors = make_console(stderr=True)
 
 
+def cells(*values: Any) -> list[Text]:
+    """Table cells as plain text: run names, overrides and error tags hold brackets
+    (``suite.workloads=[mnist_mlp]``, ``[/data]``) that rich would read as markup, dropping
+    them or raising MarkupError."""
+    return [Text(str(value)) for value in values]
+
+
 def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
     table = Table(title=title)
     for i, column in enumerate(header):
         table.add_column(column, no_wrap=i == 0)  # names: other columns wrap first
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*cells(*row))
     console.print(table)
 
 
@@ -52,7 +60,7 @@ def print_error(message: str, context: str = "") -> None:
 
 def print_skipped(name: str, run_id: str) -> None:
     console.print(
-        f"[yellow]skipped[/yellow] {name}: an identical run already FINISHED (run {run_id}); "
+        f"[yellow]skipped[/yellow] {escape(name)}: an identical run already FINISHED (run {run_id}); "
         "trainer.skip_existing=true"
     )
 
@@ -67,11 +75,11 @@ def print_run_summary(result: Any, run: Any) -> None:
         **result.final,
     }
     for key, value in rows.items():
-        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
-    table.add_row("stopped", result.stop_reason)
+        table.add_row(*cells(key, f"{value:.4f}" if isinstance(value, float) else value))
+    table.add_row(*cells("stopped", result.stop_reason))
     console.print(table)
     for note in result.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     console.print(
         f"results: {run.uri}  (run {run.run_id}, artifacts {run.artifact_uri})",
         highlight=False,
@@ -102,10 +110,12 @@ def print_sweep_summary(sweep: Any, report: Any) -> None:
     for child in children:
         metrics, tags = child.data.metrics, child.data.tags
         table.add_row(
-            child.info.run_name,
-            child.info.status,
-            *(f"{metrics[k]:.4g}" if k in metrics else "-" for k in columns),
-            tags.get(tag.ERROR, "diverged" if tags.get(tag.DIVERGED) == "true" else ""),
+            *cells(
+                child.info.run_name,
+                child.info.status,
+                *(f"{metrics[k]:.4g}" if k in metrics else "-" for k in columns),
+                tags.get(tag.ERROR, "diverged" if tags.get(tag.DIVERGED) == "true" else ""),
+            )
         )
     console.print(table)
     if report.landscapes:
@@ -130,7 +140,10 @@ def print_tuning_start(studies: list[Any], n_trials: int, metric: str, direction
     )
     for study in studies:
         note = f" (not in its config: {', '.join(study.skipped)})" if study.skipped else ""
-        console.print(f"  {study.name}: {', '.join(study.space)}{note}", soft_wrap=True)
+        console.print(
+            f"  {escape(study.name)}: {escape(', '.join(study.space))}{escape(note)}",
+            soft_wrap=True,
+        )
 
 
 def print_tuning_results(results: list[dict[str, Any]], metric: str, folder: Any) -> None:
@@ -148,6 +161,9 @@ def print_tuning_results(results: list[dict[str, Any]], metric: str, folder: Any
     ]
     print_table(f"tuning: best {metric} per study", ["study", "trials ok", metric, "best"], rows)
     names = ",".join(r["study"] for r in results if r["file"])
+    if not names:
+        console.print("no study finished a trial: no best config to evaluate", soft_wrap=True)
+        return
     console.print(
         f"best configs: {folder}/best/ · evaluate them on 5 seeds with\n"
         f"  optbench -m --config-dir {folder} +best={names} seed=0,1,2,3,4",

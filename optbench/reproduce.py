@@ -153,6 +153,8 @@ def _check_optimizer_source(tags: dict[str, str], settings: Any) -> None:
     logged = tags.get(tag.OPTIMIZER_SOURCE_SHA256)
     if not logged or settings.optimizer.name != "custom":
         return
+    from rich.markup import escape
+
     from optbench import console
     from optbench.optim.custom import resolve
     from optbench.trainers.base import framework_of
@@ -161,7 +163,7 @@ def _check_optimizer_source(tags: dict[str, str], settings: Any) -> None:
     if target.sha256 != logged:
         console.console.print(
             f"[yellow]warning:[/yellow] the optimizer's code changed since the run: "
-            f"{target.source} has sha256 {target.sha256[:12]}..., the run logged "
+            f"{escape(str(target.source))} has sha256 {target.sha256[:12]}..., the run logged "
             f"{logged[:12]}... (its copy is the run's artifact optimizer/).",
             highlight=False,
             soft_wrap=True,
@@ -175,6 +177,7 @@ def _check_config(client: Any, run_id: str, composed: str) -> None:
     from pathlib import Path
 
     import yaml
+    from rich.markup import escape
 
     from optbench import console
     from optbench.tracking import result_defining
@@ -194,7 +197,7 @@ def _check_config(client: Any, run_id: str, composed: str) -> None:
 
         diff = "\n".join(difflib.unified_diff(old, new, "logged", "now", lineterm="", n=0))
         console.console.print(
-            f"[yellow]warning:[/yellow] the config composes differently now:\n{diff}",
+            f"[yellow]warning:[/yellow] the config composes differently now:\n{escape(diff)}",
             highlight=False,
         )
 

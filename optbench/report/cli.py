@@ -113,12 +113,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
+    from rich.markup import escape
+
     from optbench.console import console  # wide where stdout is a pipe or a file
 
     try:
         return _report(args, console)
     except OptbenchError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         return USER_ERROR_EXIT
 
 
@@ -164,7 +166,7 @@ def print_report(report: Any, console: Any) -> None:
     views."""
     from rich.table import Table
 
-    from optbench.console import print_table
+    from optbench.console import cells, print_table
     from optbench.report.tables import fmt
 
     for name in ("summary", "time_to_target"):
@@ -178,7 +180,7 @@ def print_report(report: Any, console: Any) -> None:
         for column in table.columns:
             rich_table.add_column(str(column))
         for row in table.itertuples(index=False):
-            rich_table.add_row(*(fmt(v) for v in row))
+            rich_table.add_row(*cells(*(fmt(v) for v in row)))
         console.print(rich_table)
     if report.architectures is not None:
         print_table("architectures", *report.architectures)
