@@ -1,6 +1,10 @@
 """optimizer=custom: a user's own optimizer class, kept outside the package
 (tests/custom_optimizers/), trains through the real CLI; every way the target can be wrong
-stops the run before any work with one line (exit 2) and leaves no run RUNNING."""
+stops the run before any work with one line (exit 2) and leaves no run RUNNING.
+
+One test runs the command in a subprocess with the code on PYTHONPATH, as a user would; the
+others run it in this process (``optbench_main``) with the folder on ``sys.path``: what they
+check is the command's behaviour, not how the interpreter finds the code."""
 
 from __future__ import annotations
 
@@ -16,14 +20,33 @@ USER_CODE = Path(__file__).parent / "custom_optimizers"
 ENV = {"PYTHONPATH": f"{USER_CODE}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
 
 
-def optbench(tmp_path, *args: str):
+def stored_runs(tmp_path) -> list:
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    done = run_cli(*args, f"tracking.uri={store}", "trainer.progress=false", cwd=tmp_path, env=ENV)
     runs = []
     if (tmp_path / "mlflow.db").exists():
         mlflow = client(store)
         runs = mlflow.search_runs([e.experiment_id for e in mlflow.search_experiments()])
-    return done, runs
+    return runs
+
+
+def optbench(tmp_path, *args: str):
+    """The real command in a subprocess, the user's folder on PYTHONPATH."""
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    done = run_cli(*args, f"tracking.uri={store}", "trainer.progress=false", cwd=tmp_path, env=ENV)
+    return done, stored_runs(tmp_path)
+
+
+@pytest.fixture
+def in_process(optbench_main, monkeypatch):
+    """The command in this process, the user's folder on sys.path."""
+    monkeypatch.syspath_prepend(str(USER_CODE))
+
+    def run(tmp_path, *args: str):
+        store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+        done = optbench_main(*args, f"tracking.uri={store}", "trainer.progress=false", cwd=tmp_path)
+        return done, stored_runs(tmp_path)
+
+    return run
 
 
 @pytest.mark.slow
@@ -57,14 +80,14 @@ def test_sign_descent_trains_the_mnist_mlp_and_the_run_keeps_its_code(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_users_config_folder_names_the_optimizer(tmp_path):
+def test_a_users_config_folder_names_the_optimizer(tmp_path, in_process):
     """optbench --config-dir my_conf optimizer=my_sign, with my_conf/optimizer/my_sign.yaml."""
     folder = tmp_path / "my_conf" / "optimizer"
     folder.mkdir(parents=True)
     (folder / "my_sign.yaml").write_text(
         "name: custom\ntarget: sign_descent:SignDescent\nlr: 0.01\nbeta: 0.5\n"
     )
-    done, runs = optbench(
+    done, runs = in_process(
         tmp_path, "--config-dir", str(tmp_path / "my_conf"), "model=mlp", "dataset=digits",
         "optimizer=my_sign", "optimizer.beta=0.8", "trainer.max_iter=5",
     )  # fmt: skip
@@ -75,13 +98,15 @@ def test_a_users_config_folder_names_the_optimizer(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_landscape_takes_a_reference_rule_and_it_walks_the_keras_class_path(tmp_path):
+def test_the_landscape_takes_a_reference_rule_and_it_walks_the_keras_class_path(
+    tmp_path, in_process
+):
     """The same rule twice: the NumPy protocol class and the Keras optimizer, from (-1, 1) on
     Rosenbrock: the same end point."""
     ends = []
     for implementation, target in (("numpy", "SignRule"), ("keras", "SignDescent")):
         (tmp_path / implementation).mkdir()
-        done, runs = optbench(
+        done, runs = in_process(
             tmp_path / implementation, "model=landscape", "dataset=rosenbrock",
             f"model.implementation={implementation}", "optimizer=custom",
             f"optimizer.target=sign_descent:{target}", "optimizer.lr=0.01",
@@ -94,7 +119,6 @@ def test_the_landscape_takes_a_reference_rule_and_it_walks_the_keras_class_path(
     assert ends[0] != pytest.approx((-1.0, 1.0), abs=0.1)  # it moved
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -127,8 +151,10 @@ def test_the_landscape_takes_a_reference_rule_and_it_walks_the_keras_class_path(
         ),
     ],
 )
-def test_a_wrong_target_stops_before_any_work_with_one_line(tmp_path, overrides, message):
-    done, runs = optbench(tmp_path, "model=mlp", "dataset=digits", "optimizer=custom", *overrides)
+def test_a_wrong_target_stops_before_any_work_with_one_line(
+    tmp_path, in_process, overrides, message
+):
+    done, runs = in_process(tmp_path, "model=mlp", "dataset=digits", "optimizer=custom", *overrides)
     assert done.returncode == 2, done.stderr[-2000:]
     lines = [line for line in done.stderr.splitlines() if line.startswith("error")]
     assert len(lines) == 1 and message in lines[0], done.stderr[-2000:]
@@ -137,24 +163,23 @@ def test_a_wrong_target_stops_before_any_work_with_one_line(tmp_path, overrides,
 
 
 @pytest.mark.slow
-def test_reproduce_says_when_the_optimizers_code_changed(tmp_path):
+def test_reproduce_says_when_the_optimizers_code_changed(tmp_path, optbench_main, monkeypatch):
     code = tmp_path / "code"
     code.mkdir()
     (code / "my_sign.py").write_text((USER_CODE / "sign_descent.py").read_text())
-    env = {"PYTHONPATH": str(code)}
+    monkeypatch.syspath_prepend(str(code))
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     common = ("tracking.uri=" + store, "trainer.progress=false")
-    done = run_cli(
+    done = optbench_main(
         "model=mlp", "dataset=digits", "optimizer=custom", "optimizer.target=my_sign:SignDescent",
-        "trainer.max_iter=2", *common, cwd=tmp_path, env=env,
+        "trainer.max_iter=2", *common, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
-    mlflow = client(store)
-    (run,) = mlflow.search_runs([e.experiment_id for e in mlflow.search_experiments()])
-    same = run_cli("reproduce", run.info.run_id, "--uri", store, cwd=tmp_path, env=env)
+    (run,) = stored_runs(tmp_path)
+    same = optbench_main("reproduce", run.info.run_id, "--uri", store, cwd=tmp_path)
     assert same.returncode == 0 and "code changed" not in same.stdout, same.stderr[-2000:]
     with (code / "my_sign.py").open("a") as handle:
         handle.write("\n# edited after the run\n")
-    changed = run_cli("reproduce", run.info.run_id, "--uri", store, cwd=tmp_path, env=env)
+    changed = optbench_main("reproduce", run.info.run_id, "--uri", store, cwd=tmp_path)
     assert changed.returncode == 0, changed.stderr[-2000:]
     assert "the optimizer's code changed since the run" in " ".join(changed.stdout.split())

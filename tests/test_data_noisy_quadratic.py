@@ -3,11 +3,14 @@ builds it, mini-batch gradients by seed, a suite run to its target, NumPy vs Ker
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from optbench.callbacks import CallbackList, DivergenceGuard
 from optbench.data import load_dataset
+from optbench.data.noisy_quadratic import deep_hessian, random_rotation, training_points
 from optbench.errors import OptbenchError
 from optbench.runner import prepare
 from optbench.schema import validate
@@ -67,6 +70,38 @@ def test_the_gradient_is_the_analytic_one_on_the_batch():
     assert np.array_equal(s.gradients(0)(theta), f.batch_grad(theta, batch))
     assert f(theta) == pytest.approx(0.5 * theta @ f.hessian @ theta + 0.18 * np.trace(f.hessian))
     assert f(np.zeros(100)) == pytest.approx(f.batch_loss(np.zeros(100), s.points), rel=0.02)
+
+
+def test_the_rotation_is_in_the_special_orthogonal_group_of_its_dimension():
+    for dim in (2, 3, 10):
+        rotation = random_rotation(dim, np.random.RandomState(0))
+        np.testing.assert_allclose(rotation @ rotation.T, np.eye(dim), atol=1e-12)
+        assert np.linalg.det(rotation) == pytest.approx(1.0, abs=1e-12)
+    again = random_rotation(10, np.random.RandomState(0))
+    assert np.array_equal(again, random_rotation(10, np.random.RandomState(0)))
+
+
+def test_the_hessian_has_exactly_the_eigenvalues_drawn_and_the_points_are_float32():
+    q, eigenvalues = deep_hessian(0)
+    assert eigenvalues.shape == (100,)
+    np.testing.assert_allclose(np.linalg.eigvalsh(q), np.sort(eigenvalues), atol=1e-12, rtol=0)
+    points = training_points(0)
+    assert points.dtype == np.float64
+    assert np.array_equal(points, points.astype(np.float32))  # float32 values, as DeepOBS's
+
+
+def test_the_surface_starts_at_ones_with_the_configs_batches_and_no_minimum_to_reach():
+    s = surface("dataset.batch_size=100")
+    assert np.array_equal(s.start, np.ones(100)) and s.tolerance == 0.0
+    assert s.sizes() == {"train": 1000} and s.batch_size == 100
+    batches = s.batches(0)
+    epoch = np.concatenate([next(batches) for _ in range(10)])  # 1000 / 100: nothing dropped
+    assert len(np.unique(epoch, axis=0)) == 1000
+    assert s.function.minima == () and s.function.distance_to_min(s.start) == math.inf
+    assert s.info == {
+        "name": "quadratic_deep",
+        "source": "optbench.data.noisy_quadratic (DeepOBS quadratic_deep)",
+    }
 
 
 def test_a_suite_run_stops_at_its_target_without_plots(store):

@@ -1,6 +1,7 @@
-"""dataset=synthetic's condition_number: 1 leaves the data exactly as before, larger values
-make the features' covariance ill-conditioned, values below 1 are refused with one line; and
-the suite workload built on it (ill_conditioned_logreg) composes and is listed."""
+"""dataset=synthetic (optbench/data/synthetic.py): the problem is fixed by problem_seed and
+sized by the config; condition_number 1 leaves the data exactly as before, larger values make
+the features' covariance ill-conditioned (its range: tests/test_schema_dataset.py); and the
+suite workload built on it (ill_conditioned_logreg) composes and is listed."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from sklearn.datasets import make_classification
 from optbench.data import load_dataset
 from optbench.data.splits import split_with_holdout
 from optbench.data.synthetic import feature_scales
-from optbench.errors import OptbenchError
 from optbench.schema import validate
 from optbench.suite import workloads
 from tests.conftest import compose_cfg, run_cli
@@ -60,6 +60,27 @@ def test_the_knob_scales_feature_j_by_condition_number_to_the_minus_j_over_d_min
     assert np.array_equal(scaled.y_train, plain.y_train)  # same examples, same split
 
 
+def test_feature_scales_run_from_1_down_to_1_over_the_condition_number():
+    np.testing.assert_allclose(feature_scales(2, 10.0), [1.0, 0.1], rtol=1e-15)
+    scales = feature_scales(7, 1e3)
+    assert scales[0] == 1.0 and scales.max() / scales.min() == pytest.approx(1e3, rel=1e-12)
+    np.testing.assert_allclose(np.diff(np.log(scales)), -np.log(1e3) / 6, rtol=1e-12)  # even in log
+    assert np.array_equal(feature_scales(20, 1.0), np.ones(20))  # 1: nothing rescaled
+
+
+def test_the_problem_is_split_into_test_then_validation_and_described():
+    splits = load_dataset(synthetic("dataset.n_informative=5", "dataset.n_classes=4"), seed=0)
+    # 20% of 1000 held out for test, then 20% of the 800 left for validation
+    assert splits.sizes() == {"train": 640, "val": 160, "test": 200}
+    assert splits.x_train.shape == (640, 12) and splits.n_classes == 4
+    assert splits.info == {
+        "name": "synthetic",
+        "source": "sklearn.datasets.make_classification",
+        "input_shape": (12,),
+        "n_classes": 4,
+    }
+
+
 def test_covariance_condition_number_grows_with_the_knob():
     conds = {
         c: covariance_condition(load_dataset(synthetic(f"dataset.condition_number={c}"), 0).x_train)
@@ -69,21 +90,38 @@ def test_covariance_condition_number_grows_with_the_knob():
     assert conds[100] >= 100 * conds[1]
 
 
-@pytest.mark.parametrize("value", ["0.5", "0"])
-def test_condition_number_below_1_is_refused_in_one_line(value):
-    with pytest.raises(OptbenchError) as info:
-        synthetic(f"dataset.condition_number={value}")
-    message = str(info.value)
-    assert f"dataset.condition_number={float(value)!r} is not allowed" in message
-    assert "[1, inf)" in message and "\n" not in message
+def dataset_cfg(*overrides):
+    """The validated dataset settings, without the runner's preflight file check: these tests
+    exercise the loaders' own errors (tests/test_preflight.py covers the preflight)."""
+    return validate(compose_cfg(*overrides)).dataset
 
 
-def test_an_infinite_condition_number_is_refused_in_one_line():
-    with pytest.raises(
-        OptbenchError,
-        match=r"^dataset.condition_number=inf is not allowed: must be a finite number >= 1.$",
-    ):
-        synthetic("dataset.condition_number=inf")
+def all_examples(splits) -> list[tuple[bytes, int]]:
+    """Every (features, label) pair of train, val and test, in a split-independent order."""
+    x = np.concatenate([splits.x_train, splits.x_val, splits.x_test])
+    y = np.concatenate([splits.y_train, splits.y_val, splits.y_test])
+    return sorted(zip(map(bytes, x), y.tolist(), strict=True))
+
+
+def test_synthetic_problem_is_fixed_by_problem_seed_and_sized_by_config():
+    sized = (
+        "dataset=synthetic",
+        "dataset.n_samples=1000",
+        "dataset.n_features=8",
+        "dataset.n_informative=4",
+        "dataset.n_classes=4",
+    )
+    cfg = dataset_cfg(*sized, "dataset.problem_seed=3")
+    splits = load_dataset(cfg, seed=0)
+    assert splits.x_train.shape[1] == 8 and splits.n_classes == 4
+    assert sum(splits.sizes().values()) == 1000
+    # another run seed deals the same 1000 examples into different splits
+    reseeded = load_dataset(cfg, seed=1)
+    assert not np.array_equal(splits.x_train, reseeded.x_train)
+    assert all_examples(reseeded) == all_examples(splits)
+    # another problem seed is another problem, whatever the run seed
+    other = load_dataset(dataset_cfg(*sized, "dataset.problem_seed=4"), seed=0)
+    assert not set(all_examples(other)) & set(all_examples(splits))
 
 
 def test_the_workload_composes_unstandardised_and_is_listed(tmp_path):

@@ -1,6 +1,8 @@
-"""Training diagnostics on the Keras trainer (TensorFlow here; the math on every backend:
-tests/test_diagnostics_math.py): the flags on the failures the papers named, the settings
-reaching the probe, steps_per_execution, and diagnostics switched off."""
+"""optbench/diagnostics/keras_probe.py, the Keras probe and its callback: on the Keras trainer
+(TensorFlow here; the math on every backend: tests/test_diagnostics_math.py) the flags on the
+failures the papers named, the settings reaching the probe, steps_per_execution, and
+diagnostics switched off; on its own, the layer each variable belongs to, which layers count
+as ReLU, and the micro-batches a small sample splits into."""
 
 from __future__ import annotations
 
@@ -8,9 +10,13 @@ import csv
 import io
 import math
 
+import keras
+import numpy as np
 import pytest
 
 from optbench import tags as tag
+from optbench.diagnostics.keras_probe import KerasProbe, _is_relu, layer_indices, numpy_of
+from optbench.schema.trainer import TrainerConfig
 from tests.conftest import compose_cfg
 from tests.keras_support import fit
 
@@ -177,3 +183,62 @@ def test_probe_time_is_left_off_the_training_clock():
     epochs = [h["epoch_time_s"] for h in result.history]
     assert result.history[-1]["elapsed_s"] == pytest.approx(sum(epochs))
     assert sum(epochs) < 0.5 * wall, (epochs, wall)  # most of the fit was probing
+
+
+# --- the probe's pieces on their own ---------------------------------------------------------
+
+
+def small_model(hidden_activation: str = "relu") -> keras.Model:
+    inputs = keras.Input((3,))
+    hidden = keras.layers.Dense(4, activation=hidden_activation, name="hidden")(inputs)
+    outputs = keras.layers.Dense(2, activation="softmax", name="out")(hidden)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def test_each_variable_belongs_to_the_layer_of_its_path_in_model_order():
+    assert layer_indices(small_model().trainable_variables) == {"hidden": [0, 1], "out": [2, 3]}
+
+
+@pytest.mark.parametrize(
+    ("layer", "relu"),
+    [
+        (keras.layers.Dense(2, activation="relu"), True),
+        (keras.layers.ReLU(), True),
+        (keras.layers.Activation("relu"), True),
+        (keras.layers.Dense(2, activation="tanh"), False),
+        (keras.layers.Dense(2), False),
+        (keras.layers.Flatten(), False),
+    ],
+    ids=["dense relu", "ReLU layer", "relu activation", "tanh", "linear", "no activation"],
+)
+def test_the_layers_whose_dead_units_count_are_the_relu_ones(layer, relu):
+    assert _is_relu(layer) is relu
+
+
+def test_numpy_of_gives_float64_arrays():
+    (out,) = numpy_of([keras.ops.convert_to_tensor(np.array([1.5, -2.0], "float32"))])
+    assert out.dtype == np.float64 and out.tolist() == [1.5, -2.0]
+
+
+def test_a_sample_smaller_than_the_splits_splits_into_single_examples():
+    x, y = np.ones((3, 3), "float32"), np.array([0, 1, 0])
+    probe = KerasProbe(
+        small_model(), x, y, TrainerConfig(diagnostics="noise", diagnostics_splits=8)
+    )
+    assert (probe.splits, probe.split_size) == (3, 1)
+    x, y = np.ones((10, 3), "float32"), np.zeros(10, int)
+    probe = KerasProbe(
+        small_model(), x, y, TrainerConfig(diagnostics="noise", diagnostics_splits=4)
+    )
+    assert (probe.splits, probe.split_size) == (4, 2)  # 2 examples left out
+
+
+def test_a_model_without_relu_has_no_dead_units_and_its_rows_say_nothing_of_them():
+    x, y = np.ones((4, 3), "float32"), np.array([0, 1, 0, 1])
+    probe = KerasProbe(small_model("tanh"), x, y, TrainerConfig(diagnostics="basic"))
+    assert probe.relu_names == [] and probe.dead_units() == {}
+    rows = probe.measure(0, 0.1, curvature=False)
+    assert [r["layer"] for r in rows] == ["hidden", "out", "all"]
+    assert not any("dead_relu" in r or "snr" in r for r in rows)  # basic: no noise either

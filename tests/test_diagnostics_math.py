@@ -2,12 +2,12 @@
 Keras probe's gradients against finite differences, its Hessian-vector products, sharpness and
 Hessian trace against dense Hessians (a closed form for softmax regression, central
 differences of an analytic NumPy gradient for a tanh network), its dead-ReLU shares against
-weights that fix them, and the noise-scale algebra of ``stats.noise_rows`` against the
-per-example and micro-batch estimators computed here. Every oracle is NumPy float64 and
-independent of Keras. The probe runs on TensorFlow, JAX and PyTorch: Keras picks its backend
-once per process, so the checks run here for the backend this process has (or TensorFlow when
-no Keras is loaded yet) and in one fresh process for each other, as tests/test_backends.py
-does."""
+weights that fix them, and its noise rows against those of exact micro-batch gradients (the
+noise-scale algebra of ``stats.noise_rows`` itself: tests/test_diagnostics_stats.py). Every
+oracle is NumPy float64 and independent of Keras. The probe runs on TensorFlow, JAX and
+PyTorch: Keras picks its backend once per process, so the checks run here for the backend this
+process has (or TensorFlow when no Keras is loaded yet) and in one fresh process for each
+other, as tests/test_backends.py does."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from optbench import backends
-from optbench.diagnostics.stats import ALL, noise_rows
+from optbench.diagnostics.stats import ALL
 from tests.conftest import keras_runs, on_backend, requires
 
 REPO = Path(__file__).parent.parent
@@ -152,7 +152,7 @@ SOFTMAX_DATA = (2, 32, 5, 3, np.array([3.0, 1.5, 1.0, 0.7, 0.5]))
 NOISE_SPLITS = 4  # of the 8 examples: micro-batches of 2
 
 
-# --- the pure-NumPy checks: the oracles themselves and the noise-scale algebra -------------
+# --- the pure-NumPy checks: the oracles themselves ------------------------------------------
 
 
 def test_the_numpy_gradient_equals_finite_differences():
@@ -169,78 +169,6 @@ def test_the_closed_form_softmax_hessian_equals_differences_of_the_gradient():
     exact = softmax_regression_hessian(kernel, bias, x)
     assert exact.shape == (18, 18)
     assert np.max(np.abs(exact - fd_hessian([kernel, bias], x, y))) < 1e-8 * np.max(np.abs(exact))
-
-
-def per_example_gradients(seed: int, n: int) -> list[list[np.ndarray]]:
-    """n gradients of two layers (a (3, 2) kernel and its bias; a (2,) vector), around a mean
-    well away from 0 (so |G|^2 > 0 is estimated positive)."""
-    rng = np.random.default_rng(seed)
-    mean = [rng.normal(0, 1, (3, 2)), rng.normal(0, 1, 2), rng.normal(0, 1, 2)]
-    return [[m + rng.normal(0, 0.7, m.shape) for m in mean] for _ in range(n)]
-
-
-LAYERS = {"first": [0, 1], "second": [2]}
-
-
-def test_noise_rows_with_one_example_per_split_are_the_per_example_estimates():
-    """k = n, b = 1: tr(Sigma) is the per-example sample covariance's trace and |G|^2 the
-    bias-corrected |mean|^2 - tr(S)/n, so B_simple = tr(S) / (|mean|^2 - tr(S)/n); every
-    layer's snr is |mean|^2 / tr(S) over its own parameters."""
-    n = 10
-    grads = per_example_gradients(0, n)
-    rows = noise_rows(3, LAYERS, grads, 1)
-    for name, idx in {**LAYERS, ALL: [0, 1, 2]}.items():
-        g = np.stack([np.concatenate([np.ravel(e[i]) for i in idx]) for e in grads])
-        trace = float(np.trace(np.atleast_2d(np.cov(g, rowvar=False))))  # unbiased (n - 1)
-        mean2 = float(np.sum(g.mean(axis=0) ** 2))
-        assert rows[name]["snr"] == pytest.approx(mean2 / trace, rel=1e-12), name
-        if name == ALL:
-            g2 = mean2 - trace / n
-            assert g2 > 0
-            assert rows[ALL]["noise_scale"] == pytest.approx(trace / g2, rel=1e-12)
-            assert rows[ALL]["grad_snr"] == rows[ALL]["snr"]
-        else:
-            assert set(rows[name]) == {"snr"}
-
-
-def test_noise_rows_with_micro_batches_follow_mccandlish():
-    """k = 4 micro-batches of b = 3 (B = 12), their gradients the means of per-example ones:
-    the docstring's |G|^2 = (B |G_B|^2 - b |G_b|^2) / (B - b) and
-    tr(Sigma) = (|G_b|^2 - |G_B|^2) / (1/b - 1/B), which are also b tr(S_b) (the micro-batch
-    means' sample covariance is Sigma / b) and |G_B|^2 - tr(Sigma)/B."""
-    k, b = 4, 3
-    examples = per_example_gradients(1, k * b)
-    splits = [[np.mean(a, axis=0) for a in zip(*examples[i * b : (i + 1) * b], strict=True)] for i in range(k)]  # fmt: skip
-    rows = noise_rows(0, LAYERS, splits, b)
-    g = np.stack([flat(s) for s in splits])
-    big = k * b
-    g_big = float(np.sum(np.mean([flat(e) for e in examples], axis=0) ** 2))  # the whole batch
-    g_small = float(np.mean(np.sum(g * g, axis=1)))
-    g2 = (big * g_big - b * g_small) / (big - b)
-    trace = (g_small - g_big) / (1 / b - 1 / big)
-    covariance_trace = float(np.trace(np.cov(g, rowvar=False)))
-    assert trace == pytest.approx(b * covariance_trace, rel=1e-12)
-    assert g2 == pytest.approx(g_big - trace / big, rel=1e-12)
-    assert g2 > 0
-    assert rows[ALL]["noise_scale"] == pytest.approx(trace / g2, rel=1e-12)
-    assert rows[ALL]["snr"] == pytest.approx(g_big / covariance_trace, rel=1e-12)
-    first = g[:, :8]  # the first layer: the (3, 2) kernel and its bias
-    assert rows["first"]["snr"] == pytest.approx(
-        np.sum(first.mean(axis=0) ** 2) / np.trace(np.cov(first, rowvar=False)), rel=1e-12
-    )
-
-
-def test_noise_scale_is_missing_when_the_signal_estimate_is_not_positive():
-    """Micro-batch gradients around 0: |G|^2's estimate is negative, B_simple is NaN."""
-    splits = [[np.array([1.0, -2.0])], [np.array([-1.0, 2.0])], [np.array([0.5, 0.0])]]
-    row = noise_rows(0, {"only": [0]}, splits, 2)[ALL]
-    assert math.isnan(row["noise_scale"]) and row["snr"] > 0
-
-
-def test_noise_scale_is_zero_without_noise():
-    same = [np.array([[0.5, -1.0]]), np.array([2.0])]
-    row = noise_rows(0, {"only": [0, 1]}, [same, same, same], 4)[ALL]
-    assert row["noise_scale"] == 0.0 and math.isnan(row["snr"])  # no spread: no ratio
 
 
 # --- the checks on a Keras backend ---------------------------------------------------------

@@ -1,6 +1,8 @@
-"""trainer.diagnostics on the scikit-learn trainer: per-iteration weight and update norms from
-the public coefs_/intercepts_ (coef_/intercept_), dead ReLU units from a NumPy forward pass,
-and a plain statement of what scikit-learn's missing gradients leave unmeasured."""
+"""optbench/diagnostics/sklearn_probe.py, trainer.diagnostics on the scikit-learn trainer:
+per-iteration weight and update norms from the public coefs_/intercepts_ (coef_/intercept_),
+dead ReLU units from a NumPy forward pass, and a plain statement of what scikit-learn's
+missing gradients leave unmeasured; on their own, the arrays and layer names read from an
+estimator, NaN weights counted dead, and which iterations a probe brackets."""
 
 from __future__ import annotations
 
@@ -12,12 +14,16 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
 
 from optbench.callbacks import Callback, CallbackList
 from optbench.data import load_dataset
 from optbench.data.splits import scale
-from optbench.diagnostics.sklearn_probe import dead_units
+from optbench.diagnostics.sklearn_probe import SklearnProbe, arrays_of, dead_units, layer_names
 from optbench.runner import prepare
+from optbench.schema.trainer import TrainerConfig
 from optbench.trainers.base import RunResult
 from tests.conftest import WatchedTrainer, client, compose_cfg, train
 
@@ -179,3 +185,65 @@ def test_diagnostics_off_log_nothing(store):
     assert not any(k.startswith("optbench.diagnostics") for k in record.data.tags)
     assert "diagnostics" not in {a.path for a in client(store).list_artifacts(run.run_id)}
     assert result.artifacts == [] and not any(k.startswith("diag_") for k in result.history[-1])
+
+
+# --- the probe's pieces on their own -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def digits():
+    x, y = load_digits(return_X_y=True)
+    return x[:200] / 16, y[:200]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # one epoch
+def test_an_mlps_arrays_are_copies_input_side_first_named_hidden_then_softmax(digits):
+    mlp = MLPClassifier(hidden_layer_sizes=(8, 4), max_iter=1, random_state=0)
+    assert arrays_of(mlp) is None  # not fitted yet
+    mlp.partial_fit(*digits, classes=np.arange(10))
+    arrays = arrays_of(mlp)
+    assert [a.shape for a in arrays] == [(64, 8), (8,), (8, 4), (4,), (4, 10), (10,)]
+    assert all(a.dtype == np.float64 for a in arrays)
+    assert layer_names(mlp) == {"hidden_0": [0, 1], "hidden_1": [2, 3], "softmax": [4, 5]}
+    mlp.coefs_[0][:] = 0  # the estimator goes on training in place: the probe keeps its own
+    assert np.any(arrays[0])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 3 iterations
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_logistic_regression_is_one_softmax_layer_with_its_intercept_if_fitted(
+    digits, fit_intercept
+):
+    logreg = LogisticRegression(max_iter=3, fit_intercept=fit_intercept).fit(*digits)
+    shapes = [a.shape for a in arrays_of(logreg)]
+    assert shapes == ([(10, 64), (10,)] if fit_intercept else [(10, 64)])
+    assert layer_names(logreg) == {"softmax": [0, 1] if fit_intercept else [0]}
+
+
+def test_nan_weights_count_as_dead_units():
+    arrays = [np.array([[1.0, np.nan, -1.0]]), np.zeros(3), np.ones((3, 2)), np.zeros(2)]
+    shares = dead_units(arrays, np.array([[1.0], [2.0]]))
+    assert shares == {"hidden_0": 2 / 3, "all": 2 / 3}  # unit 2 never fires, unit 1 is NaN
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # one iteration a fit
+def test_a_probe_brackets_every_nth_iteration_from_the_first(digits):
+    trainer = TrainerConfig(diagnostics="basic", diagnostics_every=2, max_iter=10)
+    logreg = LogisticRegression(max_iter=1, warm_start=True)
+    probe = SklearnProbe(trainer, logreg, digits[0])
+    assert [s for s in range(1, 8) if probe.due(s)] == [1, 3, 5, 7]
+    probe.before(1, logreg)  # not fitted yet: the first probe has no update
+    logreg.fit(*digits)
+    first = probe.after(1, logreg, {"train_loss": 2.0})
+    assert first["diag_dist_init"] == 0 and "diag_update_norm" not in first
+    probe.before(2, logreg)
+    logreg.fit(*digits)
+    assert probe.after(2, logreg, {"train_loss": 1.5}) == {}  # not due: nothing recorded
+    probe.before(3, logreg)
+    before = arrays_of(logreg)
+    logreg.fit(*digits)
+    third = probe.after(3, logreg, {"train_loss": 1.0, "lr": 0.5})
+    change = norm(*(a - b for a, b in zip(arrays_of(logreg), before, strict=True)))
+    assert third["diag_update_norm"] == pytest.approx(change, rel=1e-12)
+    whole = [r for r in probe.recorder.rows if r["layer"] == "all"]
+    assert [(r["step"], r["loss"], r.get("lr")) for r in whole] == [(1, 2.0, None), (3, 1.0, 0.5)]

@@ -1,7 +1,7 @@
 """The first hour (issue 22): what a newcomer reads on the way to a first result. TensorFlow's
-start-up lines are filtered, piped tables keep every cell whole, `optbench ui` prints only links
-that open on runs, the offline suggestion keeps the user's own overrides, and `optbench report
---help` reads as sentences."""
+start-up lines are filtered (the filter itself: tests/test_hardware.py), piped tables keep every
+cell whole, `optbench ui` prints only links that open on runs, the offline suggestion keeps the
+user's own overrides, and `optbench report --help` reads as sentences."""
 
 from __future__ import annotations
 
@@ -12,80 +12,8 @@ import sys
 
 import pytest
 
-from optbench.hardware import _filtered_stderr, startup_lines_kept
 from tests.conftest import REPO, run_cli
 from tests.test_preflight import OFFLINE
-
-# What `optbench model=mlp` printed on a machine without a GPU (TensorFlow 2.21), and one line
-# of TensorFlow's C++ output at import time where TF_CPP_MIN_LOG_LEVEL was already read.
-NOTICE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
-ONEDNN = (
-    "I0000 00:00:1796576721.438363    3047 port.cc:153] oneDNN custom operations are on. You "
-    "may see slightly different numerical results due to floating-point round-off errors from "
-    "different computation orders. To turn them off, set the environment variable "
-    "`TF_ENABLE_ONEDNN_OPTS=0`.\n"
-)
-CUDART = (
-    "I0000 00:00:1796576721.441464    3047 cudart_stub.cc:31] Could not find cuda drivers on "
-    "your machine, GPU will not be used.\n"
-)
-CUINIT = (
-    "E0000 00:00:1796576728.116834    3047 cuda_platform.cc:52] failed call to cuInit: INTERNAL: "
-    "CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)\n"
-)
-CPU_FEATURES = (  # TensorFlow hides it itself at level 1 and up: it has read the level by then
-    "I0000 00:00:1796576886.682371    5544 cpu_feature_guard.cc:227] This TensorFlow binary is "
-    "optimized to use available CPU instructions in performance-critical operations.\n"
-)
-STARTUP = NOTICE + ONEDNN + CUDART + NOTICE + ONEDNN + CUDART + CUINIT  # the 7 lines
-# lines that are not start-up noise and must come through
-REAL_ERROR = (
-    "E0000 00:00:1796576730.000000    3047 cuda_dnn.cc:8310] could not create cudnn handle: "
-    "CUDNN_STATUS_INTERNAL_ERROR\n"
-)
-FATAL = "F0000 00:00:1796576730.000000    3047 cpu_feature_guard.cc:1] The TensorFlow library was compiled to use AVX\n"
-PYTHON_LINE = "/x/y.py:3: UserWarning: something of the user's own\n"
-
-
-def test_tensorflow_startup_lines_go_at_optbenchs_level():
-    assert startup_lines_kept(STARTUP + CPU_FEATURES, level=2, cpu=True) == ""
-    assert startup_lines_kept(STARTUP, level=1, cpu=True) == ""
-
-
-def test_other_lines_printed_during_startup_stay_in_order():
-    text = NOTICE + ONEDNN + PYTHON_LINE + CUINIT + REAL_ERROR + CPU_FEATURES + FATAL
-    assert startup_lines_kept(text, level=2, cpu=True) == PYTHON_LINE + REAL_ERROR + FATAL
-    assert startup_lines_kept(FATAL, level=9, cpu=True) == FATAL  # no level hides a fatal line
-
-
-def test_the_cuda_probe_stays_where_a_gpu_was_asked_for():
-    """hardware=gpu on a machine without one: the probe's failure explains optbench's error."""
-    assert startup_lines_kept(STARTUP, level=2, cpu=False) == CUINIT
-
-
-def test_a_user_who_asks_for_every_line_gets_them(monkeypatch, capfd):
-    """TF_CPP_MIN_LOG_LEVEL=0 set by the user: importing optbench keeps it, and nothing
-    TensorFlow writes to file descriptor 2 is taken away."""
-    import importlib
-
-    import optbench
-    from optbench.hardware import tf_log_level
-
-    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")
-    importlib.reload(optbench)  # what a fresh process does first
-    assert tf_log_level() == 0
-    with _filtered_stderr(lambda text: startup_lines_kept(text, tf_log_level(), cpu=True)):
-        os.write(2, STARTUP.encode())
-    assert capfd.readouterr().err == STARTUP
-
-
-def test_the_filter_applies_to_what_is_written_to_the_file_descriptor(capfd):
-    """TensorFlow's C++ code writes to file descriptor 2, past sys.stderr."""
-    with _filtered_stderr(lambda text: startup_lines_kept(text, 2, cpu=True)):
-        os.write(2, (STARTUP + REAL_ERROR).encode())
-        os.write(2, PYTHON_LINE.encode())
-    assert capfd.readouterr().err == REAL_ERROR + PYTHON_LINE
-
 
 # the start-up lines, recognised independently of optbench's own pattern
 NOISE = re.compile(r"^[IWE]\d{4} |absl::InitializeLog|cuInit", re.MULTILINE)

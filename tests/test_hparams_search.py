@@ -113,23 +113,3 @@ def test_a_study_with_nothing_to_tune_exits_2_and_fails_the_sweep(tmp_path):
     assert "nothing to tune for saga: its config has none of optimizer.lr" in done.stderr
     (parent,) = client(store_of(tmp_path)).search_runs(["1"])
     assert parent.info.status == "FAILED"
-
-
-@pytest.mark.parametrize(
-    ("settings", "message"),
-    [
-        ({"n_trials": 0}, "hydra.sweeper.n_trials=0 is not allowed: must be an integer in [1, inf)."),
-        ({"sampler": "grid"}, "hydra.sweeper.sampler='grid' is not allowed: must be one of 'tpe', 'random'."),
-        ({"direction": "up"}, "hydra.sweeper.direction='up' is not allowed: must be one of 'minimize', 'maximize' (or null)."),
-    ],
-)  # fmt: skip
-def test_the_plugin_checks_its_settings_against_its_schema(settings, message):
-    """The plugin's schema (hydra_plugins/optbench_tune/config.py) carries the ranges; the
-    sweeper refuses a value outside them in one line, as every optbench setting."""
-    from hydra_plugins.optbench_tune import TuneSweeper
-
-    defaults = {"n_trials": 3, "n_jobs": 1, "sampler": "tpe", "seed": 0, "direction": None,
-                "params": {}}  # fmt: skip
-    with pytest.raises(OptbenchError) as refused:
-        TuneSweeper(**{**defaults, **settings})
-    assert str(refused.value) == message

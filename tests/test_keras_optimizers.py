@@ -1,5 +1,5 @@
 """Every optimizer of the zoo on Keras: the class and settings built per name, one epoch on
-real digits, SAM's step and gradient clipping checked by hand."""
+real digits, gradient clipping checked by hand (SAM's step: tests/test_optim_sam.py)."""
 
 from __future__ import annotations
 
@@ -117,75 +117,6 @@ def test_each_optimizer_builds_its_keras_class_with_its_settings(name):
     for key, value in attributes.items():
         got = getattr(built, key)
         assert got == (pytest.approx(value) if isinstance(value, float) else value), key
-
-
-def test_schedule_free_adamw_round_trips_through_keras_serialization():
-    """optbench's ScheduleFreeAdamW is registered with Keras, so a saved model loads with it."""
-    from optbench.optim.keras import build_optimizer
-    from optbench.optim.schedule_free import ScheduleFreeAdamW
-
-    settings = validate(compose_cfg("model=mlp", "optimizer=schedule_free_adamw"))
-    built = build_optimizer(settings.optimizer, 0.01)
-    config = keras.optimizers.serialize(built)
-    assert config["registered_name"] == "optbench>ScheduleFreeAdamW"
-    loaded = keras.optimizers.deserialize(config)
-    assert type(loaded) is ScheduleFreeAdamW
-    assert loaded.get_config() == built.get_config()
-
-
-def _softmax_regression_grad(w, b, x, y):
-    z = x @ w + b
-    p = np.exp(z - z.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
-    p[np.arange(len(y)), y] -= 1.0
-    return x.T @ p / len(y), p.mean(axis=0)
-
-
-@pytest.mark.parametrize("adaptive", [False, True])
-def test_sam_step_matches_the_hand_computed_update(adaptive, exact_float32):
-    """One SAM step on softmax regression: ascend to w + rho g/||g||, take the gradient there,
-    restore w, let SGD apply it. Checked against the gradient written out in NumPy."""
-    from optbench.models.keras import build_model
-    from optbench.optim.keras import build_optimizer
-
-    keras.utils.set_random_seed(0)
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(16, 5)).astype("float32")
-    y = rng.integers(0, 3, size=16)
-    settings = validate(
-        compose_cfg(
-            "model=logreg",
-            "optimizer=sam",
-            "model.C=1e12",
-            "optimizer.lr=0.5",
-            "optimizer.rho=0.3",
-            f"optimizer.adaptive={str(adaptive).lower()}",
-        )
-    )
-    model = build_model(settings.model, 5, 3, 16, sam_rho=0.3, sam_adaptive=adaptive)
-    w0 = rng.normal(size=(5, 3)).astype("float32")
-    b0 = rng.normal(size=3).astype("float32")
-    model.get_layer("softmax").set_weights([w0, b0])
-    model.compile(
-        optimizer=build_optimizer(settings.optimizer, 0.5), loss="sparse_categorical_crossentropy"
-    )
-    model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
-
-    w, b = w0.astype(float), b0.astype(float)
-    gw, gb = _softmax_regression_grad(w, b, x.astype(float), y)
-    if adaptive:
-        norm = math.sqrt(np.sum((np.abs(w) * gw) ** 2) + np.sum((np.abs(b) * gb) ** 2))
-        ew, eb = 0.3 * w**2 * gw / norm, 0.3 * b**2 * gb / norm
-    else:
-        norm = math.sqrt(np.sum(gw**2) + np.sum(gb**2))
-        ew, eb = 0.3 * gw / norm, 0.3 * gb / norm
-    gw2, gb2 = _softmax_regression_grad(w + ew, b + eb, x.astype(float), y)
-    expected_w, expected_b = w - 0.5 * gw2, b - 0.5 * gb2
-    got_w, got_b = model.get_layer("softmax").get_weights()
-    np.testing.assert_allclose(got_w, expected_w, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(got_b, expected_b, rtol=1e-4, atol=1e-5)
-    plain = w - 0.5 * gw  # and it is not plain SGD
-    assert np.abs(got_w - plain).max() > 1e-3
 
 
 @pytest.mark.parametrize(

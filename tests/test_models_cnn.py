@@ -1,13 +1,21 @@
-"""model=cnn_2c2d, DeepOBS's 2c2d network: a small one learns real MNIST end to end through
-the Keras trainer and has the parameters counted by hand; the suite's mnist_2c2d workload
-composes with DeepOBS's sizes; a dataset without images is refused before any work."""
+"""optbench/models/cnn.py, DeepOBS's 2c2d network (model=cnn_2c2d): the image shape behind
+the flat features (grey, colour, refused), the layers and DeepOBS's initialisation of the
+model as built, its 3,274,634 parameters counted on the model itself; a small one learns real
+MNIST end to end through the Keras trainer; the suite's mnist_2c2d workload composes with
+DeepOBS's sizes; a dataset without images is refused before any work."""
 
 from __future__ import annotations
 
+import re
+
+import keras
+import numpy as np
 import pytest
 
 from optbench.errors import OptbenchError
+from optbench.models.cnn import image_shape, two_conv_two_dense
 from optbench.runner import prepare
+from optbench.schema import validate
 from optbench.suite import workloads
 from tests.conftest import compose_cfg, needs_mnist
 from tests.keras_support import fit
@@ -54,3 +62,50 @@ def test_the_workload_is_deepobs_2c2d_on_mnist_with_its_3_3_million_parameters()
 def test_a_dataset_without_images_is_refused_before_any_work():
     with pytest.raises(OptbenchError, match="model=cnn_2c2d needs images"):
         prepare(compose_cfg("model=cnn_2c2d", "dataset=synthetic"))
+
+
+@pytest.mark.parametrize(
+    ("input_shape", "input_dim", "shape"),
+    [((28, 28), 784, (28, 28, 1)), ([32, 32, 3], 3072, (32, 32, 3)), ((8, 8), 64, (8, 8, 1))],
+)
+def test_the_image_shape_adds_a_channel_to_grey_images(input_shape, input_dim, shape):
+    assert image_shape(input_shape, input_dim) == shape
+
+
+@pytest.mark.parametrize(
+    ("input_shape", "input_dim", "shown"),
+    [(None, 20, "()"), ((28, 28), 785, "(28, 28)"), ((2, 2, 2, 2), 16, "(2, 2, 2, 2)")],
+)
+def test_features_that_are_not_that_image_are_refused(input_shape, input_dim, shown):
+    with pytest.raises(
+        OptbenchError, match=re.escape(f"{input_dim} features have the shape {shown}.")
+    ):
+        image_shape(input_shape, input_dim)
+
+
+def built(*overrides: str) -> keras.Model:
+    model = validate(compose_cfg("model=cnn_2c2d", *overrides)).model
+    features = keras.Input((784,))
+    return keras.Model(features, two_conv_two_dense(model, features, (28, 28, 1), 10))
+
+
+def test_deepobs_2c2d_as_built_has_its_3_3_million_parameters():
+    model = built()
+    assert model.count_params() == two_c_two_d_params(1, 32, 64, 1024) == 3_274_634
+    conv = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [(c.filters, c.kernel_size, c.padding) for c in conv] == [
+        (32, (5, 5), "same"), (64, (5, 5), "same"),
+    ]  # fmt: skip
+    assert tuple(model.get_layer("pool_2").output.shape) == (None, 7, 7, 64)
+    assert model.get_layer("softmax").dtype_policy.name == "float32"
+
+
+def test_the_weights_start_as_deepobs_initialises_them():
+    """Biases 0.05; kernels a normal of stddev 0.05 truncated at two of them."""
+    keras.utils.set_random_seed(0)
+    model = built(*SMALL)
+    for layer in model.layers:
+        if layer.weights:
+            kernel, bias = layer.get_weights()
+            assert np.all(bias == np.float32(0.05)), layer.name
+            assert np.max(np.abs(kernel)) <= 0.1 and kernel.std() > 0.03, layer.name

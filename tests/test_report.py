@@ -11,14 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optbench.report.build import ReportOptions, time_to_target
-from optbench.report.stats import (
-    bootstrap_ci,
-    crossing,
-    derived_target,
-    performance_profile,
-    seed_summary,
-)
+from optbench.report.stats import bootstrap_ci, performance_profile, seed_summary
 from tests.conftest import client, run_cli, train
 from tests.test_tracking_server import needs_chromium, rendered
 
@@ -32,42 +25,6 @@ def test_performance_profile_by_hand():
     assert rho["B"].tolist() == pytest.approx([2 / 3, 2 / 3, 1.0, 1.0])
     unsolved = performance_profile(pd.DataFrame({"A": [inf], "B": [inf]}), [1.0, 10.0])
     assert unsolved.to_numpy().sum() == 0
-
-
-def test_time_to_target_by_hand():
-    runs = pd.DataFrame(
-        {
-            "run_id": ["a", "b", "c"],
-            "dataset": "d",
-            "model": "m",
-            "label": ["fast", "slow", "never"],
-            "seed": 0,
-            "val_accuracy": [0.95, 0.94, 0.6],
-        }
-    )
-    curves = pd.DataFrame(
-        [
-            ("a", "val_accuracy", 1, 0.80, 0.5),
-            ("a", "val_accuracy", 2, 0.935, 1.0),
-            ("a", "val_accuracy", 3, 0.95, 1.5),
-            ("b", "val_accuracy", 1, 0.50, 2.0),
-            ("b", "val_accuracy", 2, 0.90, 4.0),
-            ("b", "val_accuracy", 3, 0.94, 6.0),
-            ("c", "val_accuracy", 1, 0.60, 1.0),
-        ],
-        columns=["run_id", "key", "step", "value", "elapsed_s"],
-    )
-    # derived target: best final 0.95 relaxed by 2% -> 0.931
-    ttt = time_to_target(runs, curves, "val_accuracy", ReportOptions(tolerance=0.02))
-    assert ttt["target"].iloc[0] == pytest.approx(0.931)
-    assert ttt["steps"].tolist()[:2] == [2, 3] and math.isnan(ttt["steps"].iloc[2])
-    assert ttt["seconds"].tolist()[:2] == [1.0, 6.0]
-    given = time_to_target(runs, curves, "val_accuracy", ReportOptions(target=0.9))
-    assert given["steps"].tolist()[:2] == [2, 2] and given["seconds"].tolist()[:2] == [1.0, 4.0]
-    assert crossing([1, 2, 3], [3.0, 1.0, 0.5], 1.0, maximize=False) == 1
-    assert derived_target([0.2, 0.1, math.nan], maximize=False, tolerance=0.1) == pytest.approx(
-        0.11
-    )
 
 
 def test_bootstrap_ci_and_noise_flags():

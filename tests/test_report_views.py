@@ -5,7 +5,6 @@ hand-made runs), and the figures are the matplotlib Figure objects it drew."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -19,7 +18,6 @@ from matplotlib.colors import to_hex
 from optbench.report import plots
 from optbench.report.build import ReportOptions, build_report
 from optbench.report.stats import ONE_SEED
-from optbench.report.tables import fmt, markdown
 
 PARAMS = 101770.0  # MLflow gives every metric back as a float, counts included
 
@@ -208,29 +206,3 @@ def test_one_seed_verdict_in_the_report(report):
     page = (built.folder / "index.html").read_text()
     assert f"<td>{ONE_SEED}</td>" in page
     assert ONE_SEED in (built.folder / "summary.md").read_text()
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        (PARAMS, "101,770"),
-        (101770, "101,770"),
-        (1234567.0, "1,234,567"),
-        (5, "5"),
-        (2.0, "2"),
-        (0.973123, "0.9731"),
-        (12.5, "12.5"),
-        (3.4e38, "3.4e+38"),  # an overflowing loss is not a count
-        (math.inf, "inf"),
-        (math.nan, "-"),
-        (True, "True"),
-        ("1/3", "1/3"),
-    ],
-)
-def test_fmt_counts_with_separators_floats_as_before(value, text):
-    assert fmt(value) == text
-
-
-def test_markdown_cells_use_fmt():
-    table = markdown(["label", "n", "params_total", "mean"], [["adam", 5, PARAMS, 0.97312]])
-    assert table.splitlines()[-1] == "| adam | 5 | 101,770 | 0.9731 |"

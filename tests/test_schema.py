@@ -9,7 +9,7 @@ from omegaconf.errors import ConfigAttributeError, ValidationError
 
 from optbench.errors import OptbenchError
 from optbench.runner import prepare
-from optbench.schema import CpuConfig, GpuConfig, refuse_renamed_overrides, validate
+from optbench.schema import CpuConfig, GpuConfig, validate
 from optbench.trainers.base import framework_of
 from tests.conftest import REPO, compose_cfg
 
@@ -116,27 +116,6 @@ def test_force_added_unknown_key_is_rejected_before_work_starts():
         OptbenchError, match=r"optimizer.lr is not a known key here; optimizer accepts: name"
     ):
         prepare(compose_cfg("+optimizer.lr=0.1"))
-
-
-def test_a_renamed_key_is_refused_with_one_line_naming_the_new_one():
-    """On the command line (before Hydra composes) and force-added (+key) alike."""
-    with pytest.raises(OptbenchError, match=r"^model\.hidden was renamed model\.hidden_sizes\.$"):
-        refuse_renamed_overrides(["-m", "model=mlp", "model.hidden=[256,128]"])
-    with pytest.raises(OptbenchError, match=r"^model\.head\.hidden was renamed model\.head\."):
-        prepare(compose_cfg("model=resnet50", "optimizer=adam", "+model.head.hidden=[32]"))
-    refuse_renamed_overrides(["--cfg", "job", "model=mlp", "model.hidden_sizes=[64]"])  # passes
-
-
-def test_one_option_per_group_but_lists_of_values_pass():
-    from optbench.schema import SINGLE_OPTION_GROUPS, check_overrides
-
-    for group in SINGLE_OPTION_GROUPS:
-        with pytest.raises(OptbenchError, match=rf"^{group}=\[a,b\]: one option per group; "):
-            check_overrides([f"{group}=[a,b]"])
-    with pytest.raises(OptbenchError, match=r"sweep with -m schedule=cosine,step$"):
-        check_overrides(["schedule@x=[cosine, step]"])
-    check_overrides(["-m", "optimizer=saga,lbfgs", "model=mlp", "model.hidden_sizes=[64,32]"])
-    check_overrides(["dataset=cifar10", "dataset.classes=[cat,dog]", "+experiment=[a]"])
 
 
 def test_both_mlps_name_their_layer_sizes_hidden_sizes():

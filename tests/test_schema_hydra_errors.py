@@ -1,12 +1,25 @@
 """Mistakes Hydra catches while composing, as optbench's one line with the closest names and
-exit 2 (Hydra printed 6-28 lines and exited 1), through the real CLI entry in this process."""
+exit 2 (Hydra printed 6-28 lines and exited 1) (optbench/schema/hydra_errors.py): through the
+real CLI entry in this process, and ``explain`` on the exceptions composing raises, with the
+keys it offers read from the schema."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from optbench.schema.hydra_errors import closest
-from tests.conftest import run_cli
+from optbench.schema.config import SCHEMAS
+from optbench.schema.hydra_errors import (
+    GROUPS_NOTE,
+    _fields_of,
+    _known_keys,
+    _missing_option,
+    _unknown_key,
+    closest,
+    explain,
+)
+from tests.conftest import compose_cfg, run_cli
 
 
 def _refused(optbench_main, folder, *argv: str) -> str:
@@ -68,6 +81,86 @@ def test_closest_prefers_a_case_insensitive_match():
     assert closest("Adam", ["adamax", "adam", "nadam"]) == ["adam"]
     assert closest("mnsit", ["mnist", "digits"]) == ["mnist"]
     assert closest("zzz", ["mnist", "digits"]) == []
+
+
+def test_closest_keeps_the_options_spelling_and_at_most_n_names():
+    assert closest("ADAMW", ["AdamW", "adamw"]) == ["AdamW"]  # the first case-insensitive match
+    options = ["adamw", "adamax", "nadam", "adam_x"]
+    assert closest("adam", options) == ["nadam", "adamw", "adamax"]  # best first, 3 by default
+    assert closest("adam", options, n=2) == ["nadam", "adamw"]
+    assert closest("sgdd", ["sgd", "sga"]) == ["sgd"]  # sga: a ratio of 4/7, under 0.6
+
+
+def explained(*overrides: str) -> str:
+    with pytest.raises(Exception) as composing:  # what Hydra raises, as the CLI catches it
+        compose_cfg(*overrides)
+    return explain(composing.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "line"),
+    [
+        (["+experiment=nothing"],
+         "experiment=nothing is not an option of experiment; experiment takes: "
+         "convergence_study, edge_of_stability, landscapes, mnist_98, mnist_optimizers, "
+         "transfer_learning."),
+        (["hardware=cpu", "hardware.fallback=cpu"],
+         "hardware.fallback is not a known key (hardware accepts: name, backend, threads, "
+         "device, precision, xla, deterministic)."),
+        (["trainer.early_stop.monitr=x"],
+         "trainer.early_stop.monitr is not a known key; did you mean "
+         "trainer.early_stop.monitor? (trainer.early_stop accepts: enabled, monitor, tol, "
+         "patience)."),
+        (["dataset.test_fractoin=0.5"],
+         "dataset.test_fractoin is not a known key; did you mean dataset.test_fraction or "
+         "dataset.val_fraction? (dataset accepts: name, target, data_dir, val_fraction, subset, "
+         "data_seed, test_fraction)."),
+        (["seed=[1,2]"],
+         "seed=[1,2] is not allowed: Value '[1, 2]' of type 'list' could not be converted to "
+         "Integer."),
+    ],
+    ids=["no-close-option", "no-close-key", "nested-key", "group-option-key", "wrong-type"],
+)  # fmt: skip
+def test_explain_gives_one_line_for_what_composing_raised(overrides, line):
+    assert explained(*overrides) == line
+
+
+def test_the_keys_offered_are_the_schemas_where_the_schema_fixes_them():
+    assert _known_keys("")[:3] == ["dataset", "model", "optimizer"]
+    assert _known_keys("trainer.early_stop") == ["enabled", "monitor", "tol", "patience"]
+    assert _known_keys("dataset") == []  # a group: its keys depend on the option chosen
+    assert _known_keys("trainer.max_iter") == [] and _known_keys("nope.x") == []
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [schema for schemas in SCHEMAS.values() for schema in schemas.values()],
+    ids=lambda schema: schema.__name__,
+)
+def test_every_group_options_schema_offers_its_keys(schema):
+    """A typo under any option gets the option's keys, not only under the classes
+    optbench.schema re-exports (dataset=quadratic_deep's NoisyQuadraticConfig was missed)."""
+    assert _fields_of(schema.__name__) == [f.name for f in dataclasses.fields(schema)]
+
+
+def test_a_typo_under_the_noisy_quadratic_suggests_the_key():
+    assert explained("dataset=quadratic_deep", "dataset.batch_sise=1") == (
+        "dataset.batch_sise is not a known key; did you mean dataset.batch_size? "
+        "(dataset accepts: name, target, data_seed, batch_size, lr)."
+    )
+
+
+def test_an_unknown_key_under_an_unknown_node_says_what_may_be_named():
+    assert _unknown_key("x.y", None) == f"x.y is not a known key; name {GROUPS_NOTE}."
+
+
+def test_a_missing_option_without_a_group_or_in_no_group_says_so():
+    assert _missing_option("nothing", [], "In 'config': Could not find 'nothing'\n\nmore") == (
+        "Could not find 'nothing'"
+    )
+    assert _missing_option("dataset/foo", [], "") == (
+        "dataset=foo: there is no config group 'dataset'."
+    )
 
 
 def test_version_is_optbench_s(optbench_main, tmp_path):

@@ -1,6 +1,6 @@
-"""`optbench suite`: the workloads listed with their targets and budgets, a smoke suite run
-through the real CLI as child runs of one parent with a scorecard, and its settings refused
-with one line."""
+"""`optbench suite`: a smoke suite run through the real CLI as child runs of one parent with a
+scorecard, and its settings refused with one line. The command line's own steps (--list,
+--cfg job, --score): tests/test_suite_cli.py."""
 
 from __future__ import annotations
 
@@ -26,18 +26,6 @@ def test_a_workload_without_a_row_in_the_table_says_how_to_build_it(
         f"the targets table {table} has no target for workload mnist_mlp; build it: optbench "
         "suite --rebuild-baselines suite.workloads=[mnist_mlp]"
     ) in " ".join(done.stderr.split())
-
-
-def test_list_prints_each_workload_with_its_group_data_seed_target_budget_and_setter(tmp_path):
-    done = run_cli("suite", "--list", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    text = " ".join(done.stdout.split())
-    for name in workloads.names():  # as the targets table says
-        w = workloads.of_config(name, compose_cfg(f"+workload={name}"))
-        seed = "moves with seed" if w.data_seed is None else str(w.data_seed)
-        assert f"│ {name} │ {w.group} │" in text, name
-        assert f"│ {seed} │ {w.target} │ {w.budget} {w.unit} │ {w.set_by} │" in text, name
-    assert "PROVENANCE.md" in text and "suite.workloads=[rosenbrock]" in text
 
 
 @pytest.mark.slow
@@ -208,21 +196,3 @@ def test_two_seeds_of_a_workload_give_the_same_data():
     assert plain.data_seed is None
     a, b = (load_dataset(plain, s) for s in (0, 1))
     assert not np.array_equal(a.y_val, b.y_val)
-
-
-def test_suite_settings_are_a_hydra_group_that_cfg_job_prints(capsys):
-    """conf/suite/default.yaml composed with suite.* overrides; --cfg job prints it and the
-    workloads and seeds it picks; a bad value is one line and exit 2, as for any group."""
-    from optbench.suite.cli import main
-
-    assert main(["--cfg", "job", "suite.seeds=2", "suite.first_seed=3",
-                 "suite.workloads=[mnist_mlp]"]) == 0  # fmt: skip
-    out = capsys.readouterr().out
-    assert "suite:\n  seeds: 2\n  first_seed: 3\n  workloads:\n  - mnist_mlp\n" in out
-    assert "# workloads: mnist_mlp; seeds: [3, 4]" in out
-    assert main(["--cfg", "job"]) == 0
-    out = capsys.readouterr().out
-    assert f"# workloads: {', '.join(workloads.scored())}; seeds: [0, 1, 2]" in out
-    assert main(["--cfg", "job", "suite.ruleset=tuned"]) == 2
-    err = capsys.readouterr().err
-    assert "suite.ruleset='tuned' is not allowed" in err and len(err.strip().splitlines()) == 1

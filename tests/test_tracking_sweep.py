@@ -1,10 +1,11 @@
-"""A sweep's parent run reaches its jobs, and the CLI, through the environment
-(optbench/tracking/env.py): opened by the callback, closed once, by the command that opened it."""
+"""A sweep's parent run (optbench/tracking/sweep.py) reaches its jobs, and the CLI, through the
+environment (tests/test_tracking_env.py): opened by the callback, closed once, by the command
+that opened it."""
 
 import pytest
 
 from optbench.tracking import ENV_PARENT, ENV_SWEEP, ENV_URI, OpenSweep, close_sweep, open_sweep
-from optbench.tracking.env import env_set_overrides, export
+from optbench.tracking.env import export
 from optbench.tracking.writer import MlflowWriter
 from tests.conftest import client
 
@@ -14,16 +15,6 @@ def no_sweep(monkeypatch):
     """No sweep in the environment, and whatever a test exports is gone after it."""
     for name in (ENV_URI, ENV_PARENT, ENV_SWEEP):
         monkeypatch.setenv(name, "")
-
-
-def test_the_environment_names_the_open_sweep():
-    assert open_sweep() is None
-    sweep = OpenSweep("sqlite:///x.db", "abc", "20260101-000000-1a2b3c")
-    export(sweep)
-    assert open_sweep() == sweep
-    assert env_set_overrides({ENV_PARENT: "abc"}) == [
-        "++hydra.job.env_set.OPTBENCH_PARENT_RUN_ID='abc'"
-    ]
 
 
 def test_the_cli_closes_only_a_sweep_it_opened(monkeypatch):

@@ -1,42 +1,20 @@
-"""The Keras trainer on real data: init statistics, the same objective as scikit-learn,
-divergence, targets, batch sizes, MLflow records, the reference notebook on MNIST."""
+"""optbench/trainers/keras_trainer.py, the Keras trainer: on real data the same objective as
+scikit-learn, divergence, targets, batch sizes and what a run records in MLflow; and its
+pieces on their own: the batch size a setting means and ``predict``'s batching and padding,
+against the model called once on all of it."""
 
 from __future__ import annotations
 
-import math
-
 import keras  # a hard dependency (TensorFlow): a broken install fails here, never skips
+import numpy as np
 import pytest
 
 from optbench.callbacks import TargetTracker
 from optbench.errors import OptbenchError
 from optbench.runner import prepare
-from optbench.schema import validate
+from optbench.trainers.keras_trainer import batch_size, predict
 from tests.conftest import client, compose_cfg, train
 from tests.keras_support import fit, gpus
-
-
-@pytest.mark.parametrize(
-    ("init", "std"),
-    [
-        ("he_normal", math.sqrt(2 / 784)),
-        ("he_uniform", math.sqrt(2 / 784)),
-        ("lecun_normal", math.sqrt(1 / 784)),
-        ("glorot_uniform", math.sqrt(2 / (784 + 512))),
-    ],
-)
-def test_init_statistics(init, std):
-    from optbench.models.keras import build_model
-
-    keras.utils.set_random_seed(0)
-    settings = validate(
-        compose_cfg("model=mlp", "optimizer=adam", f"model.init={init}", "model.hidden_sizes=[512]")
-    )
-    model = build_model(settings.model, 784, 10, 1000)
-    kernel = model.get_layer("hidden_0").get_weights()[0]
-    assert kernel.shape == (784, 512)
-    assert kernel.std() == pytest.approx(std, rel=0.03)
-    assert abs(kernel.mean()) < 0.05 * std
 
 
 @pytest.mark.slow
@@ -223,3 +201,56 @@ def test_keras_writes_every_epoch_unless_tracking_log_every_says_otherwise(store
         overrides = ("model=logreg", "optimizer=adam", "trainer.max_iter=2")
         train(store, *overrides, f"tracking.log_every={every}")
     assert asked == [1, 7]
+
+
+# --- the trainer's pieces on their own -------------------------------------------------------
+
+
+def test_the_batch_size_setting_full_auto_or_a_number():
+    assert batch_size("full", 1437) == 1437
+    assert batch_size("auto", 1437) == 32
+    assert batch_size(64, 1437) == batch_size("64", 1437) == 64
+
+
+class ShapeRecorder(keras.Sequential):
+    """A real Keras model that keeps the shape of every batch ``predict_on_batch`` is given."""
+
+    shapes: list
+
+    def predict_on_batch(self, x):
+        self.shapes.append(x.shape)
+        return super().predict_on_batch(x)
+
+
+def softmax_model() -> ShapeRecorder:
+    keras.utils.set_random_seed(0)
+    model = ShapeRecorder([keras.Input((3,)), keras.layers.Dense(4, activation="softmax")])
+    model.shapes = []
+    return model
+
+
+def test_predict_in_batches_is_the_model_on_all_rows_as_float64():
+    model = softmax_model()
+    x = np.random.default_rng(0).normal(size=(10, 3)).astype("float32")
+    whole = np.asarray(model(x))
+    model.shapes.clear()
+    out = predict(model, x, batch=4)
+    assert out.dtype == np.float64 and out.shape == (10, 4)
+    np.testing.assert_allclose(out, whole, rtol=1e-6)
+    assert model.shapes == [(4, 3), (4, 3), (2, 3)]
+
+
+def test_pad_last_gives_every_call_one_shape_and_drops_the_padding():
+    model = softmax_model()
+    x = np.random.default_rng(1).normal(size=(10, 3)).astype("float32")
+    out = predict(model, x, batch=4, pad_last=True)
+    assert model.shapes == [(4, 3)] * 3
+    np.testing.assert_allclose(out, predict(model, x, batch=4), rtol=1e-6)
+    model.shapes.clear()
+    predict(model, x[:3], batch=4, pad_last=True)  # within one batch: no padding needed
+    assert model.shapes == [(3, 3)]
+
+
+def test_predict_on_no_rows_is_an_empty_array_of_the_models_width():
+    out = predict(softmax_model(), np.zeros((0, 3), "float32"))
+    assert out.shape == (0, 4)

@@ -1,4 +1,6 @@
-"""model=landscape: optimizers on 2-D test functions, NumPy reference vs Keras, artifacts."""
+"""optbench/trainers/landscape.py, model=landscape: optimizers on 2-D test functions, NumPy
+reference vs Keras, artifacts; and its pieces on their own: one step's diagnostic rows (the
+point as one layer) and Keras's float type set to float64 only for the duration."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from optbench.errors import OptbenchError
 from optbench.runner import prepare
 from optbench.schema import validate
 from optbench.trainers.base import framework_of
-from optbench.trainers.landscape import LandscapeTrainer
+from optbench.trainers.landscape import LandscapeTrainer, _float64_keras, diagnostic_rows
 from tests.conftest import client, compose_cfg, run_cli, train
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -110,14 +112,6 @@ def test_cosine_schedule_lr_per_step():
     assert lrs[0] == pytest.approx(0.01)
     assert lrs[50] == pytest.approx(0.01 * 0.5 * (1 + np.cos(np.pi * 50 / 100)))
     assert min(lrs) >= 0
-
-
-def test_start_noise_moves_the_start_by_seed():
-    a = validate(compose_cfg("dataset=beale", "dataset.start_noise=0.1", "seed=1"))
-    b = validate(compose_cfg("dataset=beale", "dataset.start_noise=0.1", "seed=2"))
-    start_a, start_b = load(a.dataset, 1).start, load(b.dataset, 2).start
-    assert not np.allclose(start_a, start_b)
-    assert np.allclose(load(a.dataset, 1).start, start_a)  # same seed, same start
 
 
 @pytest.mark.parametrize(
@@ -233,3 +227,36 @@ def test_schedule_free_is_evaluated_at_its_average():
     assert result.history[-1]["train_loss"] == pytest.approx(float(f(x)), rel=1e-12)
     assert [result.final["x_final"], result.final["y_final"]] == pytest.approx(list(x))
     assert np.linalg.norm(x - w) > 1e-3  # x and y are apart: evaluating at y would fail
+
+
+# --- the trainer's pieces on their own -------------------------------------------------------
+
+
+@pytest.mark.parametrize(("size", "layer"), [(2, "xy"), (5, "w")])
+def test_one_steps_diagnostics_are_the_point_as_one_layer(size, layer):
+    rng = np.random.default_rng(size)
+    start, before, g = (rng.normal(size=size) for _ in range(3))
+    after = before - 0.1 * g
+    rows = diagnostic_rows(4, before, after, start, g, loss=1.25, lr=0.1)
+    assert [r["layer"] for r in rows] == [layer, "all"]
+    for row in rows:  # one layer: it and the whole model are the same numbers
+        assert row["step"] == 4 and row["nonfinite"] == 0
+        assert row["weight_norm"] == pytest.approx(np.linalg.norm(after), rel=1e-12)
+        assert row["grad_norm"] == pytest.approx(np.linalg.norm(g), rel=1e-12)
+        assert row["update_norm"] == pytest.approx(0.1 * np.linalg.norm(g), rel=1e-12)
+        assert row["update_ratio"] == pytest.approx(
+            0.1 * np.linalg.norm(g) / np.linalg.norm(before), rel=1e-12
+        )
+        assert row["dist_init"] == pytest.approx(np.linalg.norm(after - start), rel=1e-12)
+    assert (rows[1]["loss"], rows[1]["lr"]) == (1.25, 0.1) and "loss" not in rows[0]
+
+
+def test_keras_computes_in_float64_only_inside_the_block_even_when_it_fails():
+    import keras
+
+    before = keras.config.floatx()
+    with pytest.raises(ZeroDivisionError), _float64_keras():
+        assert keras.config.floatx() == "float64"
+        assert keras.Variable(np.zeros(2)).dtype == "float64"
+        1 / 0  # noqa: B018
+    assert keras.config.floatx() == before == "float32"
