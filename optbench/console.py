@@ -84,6 +84,7 @@ def print_run_summary(result: Any, run: Any) -> None:
         f"results: {run.uri}  (run {run.run_id}, artifacts {run.artifact_uri})",
         highlight=False,
         soft_wrap=True,
+        markup=False,
     )
     print_browse_hint(run.uri, run.experiment_id, run.run_id)
 
@@ -93,7 +94,7 @@ def print_browse_hint(uri: str, experiment_id: str, run_id: str | None = None) -
     from optbench.tracking import browse_hint
 
     hint = browse_hint(uri, experiment_id, run_id)
-    console.print(f"browse them: {hint}", highlight=False, soft_wrap=True)
+    console.print(f"browse them: {hint}", highlight=False, soft_wrap=True, markup=False)
 
 
 SWEEP_COLUMNS = ("val_loss", "test_accuracy", "final_loss", "distance_to_min", "steps_to_tolerance")
@@ -128,6 +129,7 @@ def print_sweep_summary(sweep: Any, report: Any) -> None:
             f"report: {report.index} (also artifacts report/ of the parent run; "
             "redraw with `optbench report`)",
             soft_wrap=True,
+            markup=False,
         )
     if report.architectures:
         print_table("architectures", *report.architectures)
@@ -168,4 +170,5 @@ def print_tuning_results(results: list[dict[str, Any]], metric: str, folder: Any
         f"best configs: {folder}/best/ · evaluate them on 5 seeds with\n"
         f"  optbench -m --config-dir {folder} +best={names} seed=0,1,2,3,4",
         soft_wrap=True,
+        markup=False,
     )

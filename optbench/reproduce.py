@@ -103,6 +103,7 @@ def reproduce(run_id: str, uri: str | None) -> list[tuple[str, ...]]:
         f"reproducing {original.info.run_name} ({run_id}) with: {' '.join(overrides[:-4]) or '(defaults)'}"
         + (f"; logged at git commit {commit[:10]}" if commit else ""),
         highlight=False,
+        markup=False,
         soft_wrap=True,
     )
     reproduction = Reproduction(run_id, tags)

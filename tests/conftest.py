@@ -33,14 +33,34 @@ def pytest_configure(config: pytest.Config) -> None:
     """Test folders in memory (tmpfs) where the machine has one and no --basetemp was given:
     every MLflow write commits to SQLite, and each commit waits for the disk (fsync); the
     IO-bound store tests run about a third faster. One folder per session (xdist's workers
-    get a folder each inside it), removed at the end."""
-    if config.option.basetemp or hasattr(config, "workerinput"):
+    get a folder each inside it), removed at the end, failed tests' folders included (rerun
+    with --basetemp=DIR to keep them); a killed session's folder goes at the next start."""
+    if config.option.basetemp or hasattr(config, "workerinput") or not _memory_fs_fits():
         return
-    if MEMORY_FS.is_dir() and os.access(MEMORY_FS, os.W_OK):
-        import tempfile
+    import shutil
+    import tempfile
 
-        config.option.basetemp = tempfile.mkdtemp(prefix="optbench-pytest-", dir=MEMORY_FS)
-        config.stash[_MEMORY_BASETEMP] = Path(config.option.basetemp)
+    for stale in MEMORY_FS.glob("optbench-pytest-*-*"):  # of a session killed before its end
+        pid = stale.name.split("-")[2]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(stale, ignore_errors=True)
+    prefix = f"optbench-pytest-{os.getpid()}-"
+    config.option.basetemp = tempfile.mkdtemp(prefix=prefix, dir=MEMORY_FS)
+    config.stash[_MEMORY_BASETEMP] = Path(config.option.basetemp)
+
+
+def _memory_fs_fits() -> bool:
+    """tmpfs with room for a whole run's folders (about 1 GB: caches, stores, reports) and
+    executable files (a test puts a fake ``srun`` on PATH); not where pytest's own temp root
+    is set."""
+    import shutil
+
+    if os.environ.get("PYTEST_DEBUG_TEMPROOT") or not MEMORY_FS.is_dir():
+        return False
+    if not os.access(MEMORY_FS, os.W_OK):
+        return False
+    no_exec = os.statvfs(MEMORY_FS).f_flag & os.ST_NOEXEC
+    return not no_exec and shutil.disk_usage(MEMORY_FS).free >= 4 * 2**30
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -83,22 +103,28 @@ def _stores_from_a_migrated_template(tmp_path_factory):
     from mlflow.store.db import utils
 
     migrate = utils._initialize_tables
-    template = tmp_path_factory.mktemp("store-template") / "mlflow.db"
-    engine = sqlalchemy.create_engine(f"sqlite:///{template}")
-    migrate(engine)
-    engine.dispose()
+    made: list[Path] = []
+
+    def template() -> Path:  # built when this process first opens a store
+        if not made:
+            path = tmp_path_factory.mktemp("store-template") / "mlflow.db"
+            engine = sqlalchemy.create_engine(f"sqlite:///{path}")
+            migrate(engine)
+            engine.dispose()
+            made.append(path)
+        return made[0]
 
     def copy_template(engine: sqlalchemy.engine.Engine) -> None:
-        if engine.url.get_backend_name() != "sqlite" or engine.url.database in (
-            None,
-            "",
-            ":memory:",
-        ):
+        database = engine.url.database
+        if engine.url.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
             return migrate(engine)
+        if not utils._is_empty_database(engine):  # a half-built store: MLflow's own upgrade
+            return migrate(engine)
+        source = template()
         target = engine.raw_connection()
         try:
-            with contextlib.closing(sqlite3.connect(template)) as source:
-                source.backup(target.driver_connection)
+            with contextlib.closing(sqlite3.connect(source)) as copy_from:
+                copy_from.backup(target.driver_connection)
         finally:
             target.close()
 

@@ -9,12 +9,13 @@ from typing import Any
 from mlflow.entities import Metric, Param
 
 from optbench import tags as tag
+from optbench.tracking.store import experiment_id
 
 
 def experiment(mlflow: Any, name: str) -> str:
-    """The id of experiment ``name``, created where it is missing."""
-    found = mlflow.get_experiment_by_name(name)
-    return found.experiment_id if found else mlflow.create_experiment(name)
+    """The id of experiment ``name``, created where it is missing, its artifacts beside the
+    store (as optbench's own runs: never ./mlruns in the working directory)."""
+    return experiment_id(mlflow, name, mlflow.tracking_uri)
 
 
 def add_run(

@@ -15,6 +15,9 @@ from omegaconf import OmegaConf
 from optbench.backends import jax as backend
 from optbench.errors import OptbenchError
 from optbench.schema.hardware import CpuConfig, GpuConfig
+from tests.test_keras_backends import needs_jax
+
+pytestmark = needs_jax  # skipped without JAX, failed under CI=true
 
 
 def hardware(gpu: bool = False, **settings):
@@ -50,6 +53,7 @@ def test_deterministic_gpu_ops_are_added_once_to_the_xla_flags_there_are(environ
     assert os.environ["XLA_FLAGS"] == "--xla_gpu_deterministic_ops=true"
 
 
+@pytest.mark.slow  # JAX loads in this process: about 7 s on 2 loaded cores, once
 def test_jax_compiles_with_xla_unless_told_not_to_and_notes_that_threads_are_its_own():
     setup = backend.configure(hardware())
     assert setup.jit_compile is True and setup.notes == [] and setup.replicas == 1
@@ -59,6 +63,7 @@ def test_jax_compiles_with_xla_unless_told_not_to_and_notes_that_threads_are_its
     assert note.startswith("hardware.threads=3: JAX sizes its CPU thread pool itself")
 
 
+@pytest.mark.slow  # JAX loads in this process
 def test_a_gpu_that_is_not_there_is_an_error_or_with_fallback_a_note():
     import jax
 

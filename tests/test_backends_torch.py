@@ -16,6 +16,9 @@ from omegaconf import OmegaConf
 from optbench.backends import torch as backend
 from optbench.errors import OptbenchError
 from optbench.schema.hardware import CpuConfig, GpuConfig
+from tests.test_keras_backends import needs_torch
+
+pytestmark = needs_torch  # skipped without PyTorch (make torch), failed under CI=true
 
 
 def hardware(gpu: bool = False, **settings):

@@ -60,4 +60,3 @@ def test_the_naming_rule():
 def test_every_module_with_logic_has_its_own_test_file(module: Path):
     expected = ROOT / "tests" / test_file_of(module)
     assert expected.exists(), f"{module.relative_to(ROOT)} has logic but no {expected.name}"
-

@@ -54,7 +54,7 @@ def test_only_finished_landscape_runs_on_a_2d_function_are_drawn(landscapes):
     landscapes.add("rosenbrock", "adam")
     landscapes.add("rosenbrock", "sgd", status="FAILED")
     landscapes.add("digits", "adam", model="mlp")
-    landscapes.add("noisy_quadratic", "adam")  # a landscape dataset, not a 2-D function
+    landscapes.add("quadratic_deep", "adam")  # a landscape dataset, not a 2-D function
     landscapes.add("beale", "sgd")
     kept = landscape_children(landscapes.runs())
     assert [r.data.tags[tag.DATASET] for r in kept] == ["rosenbrock", "beale"]

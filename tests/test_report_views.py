@@ -154,13 +154,6 @@ def test_each_optimizer_has_one_colour_in_every_figure_of_a_report(report):
     assert (built.folder / "performance_profile.png").is_file()
 
 
-def test_colours_for_is_stable_and_independent_of_order():
-    assert plots.colours_for(["sgd", "adam", "sgd"]) == plots.colours_for(["adam", "sgd"])
-    assert plots.colours_for(["sgd", "adam"]) == {"adam": plots.PALETTE[0], "sgd": plots.PALETTE[1]}
-    many = plots.colours_for(f"opt{i:02d}" for i in range(len(plots.PALETTE)))
-    assert len(set(many.values())) == len(plots.PALETTE)  # no repeat before the palette ends
-
-
 def tick_labels(ax) -> list[str]:
     FigureCanvasAgg(ax.figure).draw()
     return [t.get_text() for t in ax.get_xticklabels() if t.get_text()]

@@ -13,6 +13,7 @@ import pytest
 from optbench import tags as tag
 from optbench.errors import OptbenchError
 from optbench.suite import stored
+from optbench.tracking.store import experiment_id
 from tests.conftest import client
 from tests.stored_runs import add_run, experiment
 
@@ -63,7 +64,7 @@ def suite_in_store(uri: str, optimizer: str, suite_id: str, steps: dict[str, lis
 
     mlflow = client(uri)
     experiment = mlflow.get_experiment_by_name("suite")
-    exp = experiment.experiment_id if experiment else mlflow.create_experiment("suite")
+    exp = experiment.experiment_id if experiment else experiment_id(mlflow, "suite", uri)
     seeds = len(next(iter(steps.values())))
     note = f"optbench suite optimizer={optimizer} suite.seeds={seeds}"
     parent = mlflow.create_run(exp, tags={"optbench.role": "suite", "optbench.suite_id": suite_id,
@@ -161,7 +162,7 @@ def test_an_external_tuning_suite_counts_each_studys_fastest_trial(tmp_path):
     register_configs()
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     mlflow = client(uri)
-    exp = mlflow.create_experiment("suite")
+    exp = experiment_id(mlflow, "suite", uri)
     tags = {"optbench.role": "suite", "optbench.suite_id": "t", "optbench.optimizer": "adam",
             "optbench.ruleset": "external_tuning"}  # fmt: skip
     parent = mlflow.create_run(exp, tags=tags)

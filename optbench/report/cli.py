@@ -156,8 +156,8 @@ def _report(args: argparse.Namespace, console: Any) -> int:
     log_to = args.log_to or (sweep_run.info.run_id if sweep_run is not None else None)
     if log_to:
         log_report(uri, log_to, out)
-        console.print(f"logged as artifacts report/ of run {log_to}")
-    console.print(f"{len(runs)} runs -> {out / 'index.html'}")
+        console.print(f"logged as artifacts report/ of run {log_to}", markup=False)
+    console.print(f"{len(runs)} runs -> {out / 'index.html'}", markup=False)
     return 0
 
 
@@ -186,7 +186,7 @@ def print_report(report: Any, console: Any) -> None:
         print_table("architectures", *report.architectures)
     if report.landscapes is not None:
         for path in report.landscapes.overlays.values():
-            console.print(f"  {path}")
+            console.print(f"  {path}", markup=False)
         print_table("steps to tolerance", *report.landscapes.tolerance)
     if report.diagnostics is not None:  # the flags each run raised (docs/diagnostics.md)
         flags = report.diagnostics.flags

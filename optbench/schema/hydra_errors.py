@@ -103,15 +103,14 @@ def _unknown_key(full_key: str, object_type: str | None) -> str:
 
 
 def _fields_of(schema_name: str | None) -> list[str]:
-    """The fields of the schema class named in OmegaConf's message (a group option's, as
-    AdamConfig for optimizer=adam)."""
+    """The fields of the schema class named in OmegaConf's message: a group option's (as
+    AdamConfig for optimizer=adam) or a nested node's (HeadConfig for model.head)."""
+    import optbench.schema
     from optbench.schema.config import SCHEMAS
 
-    for schemas in SCHEMAS.values():
-        for schema in schemas.values():
-            if schema.__name__ == schema_name:
-                return [f.name for f in dataclasses.fields(schema)]
-    return []
+    options = {s.__name__: s for schemas in SCHEMAS.values() for s in schemas.values()}
+    schema = options.get(schema_name or "", getattr(optbench.schema, schema_name or "", None))
+    return [f.name for f in dataclasses.fields(schema)] if dataclasses.is_dataclass(schema) else []
 
 
 def _known_keys(parent: str) -> list[str]:

@@ -82,6 +82,7 @@ def score(args: argparse.Namespace) -> None:
     console.console.print(
         "suites: " + ", ".join(f"{s.optimizer} {s.suite_id} ({s.ruleset})" for s in suites),
         highlight=False,
+        markup=False,
         soft_wrap=True,
     )
     console.print_table(
@@ -102,7 +103,9 @@ def score(args: argparse.Namespace) -> None:
         from pathlib import Path
 
         Path(args.json).write_text(pool.as_json(together))
-        console.console.print(f"scores: {Path(args.json).absolute()}", highlight=False)
+        console.console.print(
+            f"scores: {Path(args.json).absolute()}", highlight=False, markup=False
+        )
 
 
 def _steps_cell(steps: float) -> str:
