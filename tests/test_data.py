@@ -19,8 +19,7 @@ def dataset_cfg(*overrides):
 
 def test_digits_splits_are_stratified_seeded_and_disjoint():
     splits = load_dataset(dataset_cfg(), seed=0)
-    assert splits.sizes() == {"train": 1077, "val": 270, "test": 450}
-    assert splits.n_classes == 10
+    assert splits.n_classes == 10  # the split sizes: tests/test_data_digits.py
     # stratified: every split has every class in about the same proportion
     for y in (splits.y_train, splits.y_val, splits.y_test):
         counts = np.bincount(y, minlength=10) / len(y)

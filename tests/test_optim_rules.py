@@ -33,6 +33,10 @@ def test_scikit_learn_takes_its_models_own_optimizers_and_schedules():
     assert refusal(rules.check_sklearn_optimizer, *sk("logreg", "adam"), MODELS) == (
         "model=logreg cannot be trained with optimizer=adam; it accepts: saga, sag, lbfgs."
     )
+    assert refusal(rules.check_sklearn_optimizer, *sk("mlp_sklearn", "adagrad"), MODELS) == (
+        "model=mlp_sklearn cannot be trained with optimizer=adagrad; it accepts: adam, sgd, "
+        "momentum, nesterov."
+    )
     assert refusal(rules.check_sklearn_optimizer, *sk("logreg", "custom"), MODELS).startswith(
         "optimizer=custom: model=logreg trains in scikit-learn, which takes no custom optimizer"
     )

@@ -25,7 +25,6 @@ from optbench.report.build import (
     time_to_target,
 )
 from optbench.report.frame import search
-from optbench.report.stats import crossing, derived_target
 from tests.conftest import client
 from tests.stored_runs import add_run, experiment, training_run
 
@@ -60,10 +59,6 @@ def test_time_to_target_by_hand():
     assert ttt["seconds"].tolist()[:2] == [1.0, 6.0]
     given = time_to_target(runs, curves, "val_accuracy", ReportOptions(target=0.9))
     assert given["steps"].tolist()[:2] == [2, 2] and given["seconds"].tolist()[:2] == [1.0, 4.0]
-    assert crossing([1, 2, 3], [3.0, 1.0, 0.5], 1.0, maximize=False) == 1
-    assert derived_target([0.2, 0.1, math.nan], maximize=False, tolerance=0.1) == pytest.approx(
-        0.11
-    )
 
 
 def test_a_problem_whose_runs_have_no_final_value_gets_no_derived_target():

