@@ -10,13 +10,16 @@
   tests/test_reference_on_backends.py runs JAX and torch.)"""
 
 import functools
+from pathlib import Path
 
 import keras  # a hard dependency (TensorFlow): a broken install fails here, never skips
 import numpy as np
 import pytest
 
+from optbench.errors import OptbenchError
 from optbench.optim.keras import keras_class
 from optbench.optim.reference import RULES, ReferenceOptimizer, sam_step
+from optbench.optim.sam import SAM_EPS
 from optbench.optim.schedules import cosine_decay
 
 # Keras computes Adam's bias correction from float32-rounded betas (about 7e-6 relative on
@@ -234,6 +237,12 @@ def test_rmsprop_with_and_without_momentum(mu):
         w = w - b
         expected.append(w)
     assert_steps(run_rule(RULES["rmsprop"](rho=rho, momentum=mu, epsilon=eps)), expected)
+    # the velocity b is Keras's momentum buffer: it only moves with momentum > 0
+    rule = RULES["rmsprop"](rho=rho, momentum=mu, epsilon=eps)
+    state, w = rule.init(W0), W0
+    for t, g in enumerate(GRADS, start=1):
+        w = rule.update(g, w, state, 0.1, t)
+    np.testing.assert_allclose(state["b"], b if mu else np.zeros(3), rtol=1e-12, atol=0)
 
 
 def adam_by_the_paper(b1, b2, eps, lr=0.1):
@@ -409,6 +418,63 @@ def test_sam_step_by_hand():
     np.testing.assert_array_equal(still, [0.0, 0.0])
 
 
+def test_sam_step_near_a_stationary_point_divides_by_the_norm_plus_eps():
+    """At ||g|| = 3 eps (eps = 1e-12), e = rho g / (||g|| + eps) is 3/4 of rho long, not rho:
+    eps is added to the norm (on Keras's side too, optbench/optim/sam.py)."""
+    assert SAM_EPS == 1e-12
+    rho, lr = 0.5, 0.1
+    w = np.array([3e-12, 0.0])  # the gradient of 0.5 ||w||^2 is w: ||g|| = 3e-12
+    sgd = ReferenceOptimizer(RULES["sgd"](), lr)
+    (new,) = sam_step([w], lambda ws: [ws[0]], rho, False, sgd)
+    e = rho * w / (np.linalg.norm(w) + 1e-12)
+    np.testing.assert_allclose(e, [0.375, 0.0], rtol=1e-12)
+    np.testing.assert_allclose(new, w - lr * (w + e), rtol=1e-12)
+    # ASAM: || |w| g || = 3e-12 with w = 1e-6 and g = 3 w
+    w = np.array([1e-6])
+    sgd = ReferenceOptimizer(RULES["sgd"](), lr)
+    (new,) = sam_step([w], lambda ws: [3 * ws[0]], rho, True, sgd)
+    e = rho * w**2 * (3 * w) / (np.abs(w) * 3 * w + 1e-12)
+    np.testing.assert_allclose(e, 0.375e-6, rtol=1e-9)
+    np.testing.assert_allclose(new, w - lr * 3 * (w + e), rtol=1e-12)
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_sam_step_refuses_a_gradient_list_that_does_not_match_the_weights(adaptive):
+    """Before the second gradient is taken or the base optimizer is touched."""
+    calls = []
+
+    def one_gradient(ws):
+        calls.append(len(ws))
+        return [np.ones(2)]
+
+    sgd = ReferenceOptimizer(RULES["sgd"](), 0.1)
+    with pytest.raises(ValueError):
+        sam_step([np.ones(2), np.ones(3)], one_gradient, 0.5, adaptive, sgd)
+    assert calls == [2]  # the gradient at w only
+    assert sgd.states == [] and sgd.iterations == 0
+
+
+def test_evaluation_weights_are_schedule_frees_average_else_the_weights():
+    sgd = ReferenceOptimizer(RULES["momentum"](), 0.1)  # no average: the weights themselves
+    weights = [W0.copy()]
+    assert sgd.evaluation_weights(weights) is weights
+    weights = sgd.apply([GRADS[0]], weights)
+    assert sgd.evaluation_weights(weights) is weights
+    rule = RULES["schedule_free_adamw"](beta_1=0.8, beta_2=0.9, epsilon=0.05)
+    opt = ReferenceOptimizer(rule, 0.1)
+    start = [W0.copy(), np.array([0.5, 2.0])]
+    assert opt.evaluation_weights(start) is start  # before the first step: no z yet
+    weights = start
+    for g in GRADS[:2]:
+        weights = opt.apply([g, 2 * g[:2]], weights)
+    x = opt.evaluation_weights(weights)
+    for w, s, xi in zip(weights, opt.states, x, strict=True):
+        np.testing.assert_array_equal(xi, (w - (1 - 0.8) * s["z"]) / 0.8)
+    np.testing.assert_allclose(x[0], schedule_free_by_the_paper(0.8, 0.9, 0.05, 0)[1][1])
+    with pytest.raises(ValueError):  # one state per variable: a shorter list is refused
+        opt.evaluation_weights(weights[:1])
+
+
 def test_cosine_decay_by_hand():
     lr = cosine_decay(0.2, 100, alpha=0.1)
     assert lr(0) == pytest.approx(0.2)
@@ -575,8 +641,45 @@ def test_from_config_for_every_reference_rule():
     assert from_cfg(SgdConfig(name="sgd", clipnorm=2.0)).clipnorm == 2.0
 
 
+def custom_rule(**keys):
+    from optbench.schema.optimizer import custom_config
+
+    return custom_config({"name": "custom", "target": "sign_descent:SignRule", **keys})
+
+
+def test_from_config_builds_a_custom_rule_with_its_keywords_and_the_shared_settings(
+    monkeypatch,
+):
+    """optimizer=custom: the user's rule class (tests/custom_optimizers/), built with their
+    keys; the learning rate, schedule, clipping and decay are ReferenceOptimizer's. It is
+    resolved for NumPy as the run's record resolves it, so the module is imported once."""
+    from optbench.optim import custom
+    from optbench.schema import CosineConfig
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "custom_optimizers"))
+    custom._resolved.cache_clear()
+    imports = []
+    real_import = custom._import
+    monkeypatch.setattr(custom, "_import", lambda t: imports.append(t) or real_import(t))
+    opt = custom_rule(lr=0.2, beta=0.5, clipnorm=2.0, weight_decay=0.01)
+    ref = from_cfg(opt, CosineConfig(name="cosine", alpha=0.1, decay_steps=None), total_steps=40)
+    assert type(ref.rule).__name__ == "SignRule" and ref.rule.beta == 0.5
+    assert (ref.clipnorm, ref.weight_decay, ref.global_clipnorm, ref.clipvalue) == (
+        2.0,
+        0.01,
+        None,
+        None,
+    )
+    assert ref.learning_rate(20) == pytest.approx(cosine_decay(0.2, 40, 0.1)(20))
+    (w1,) = ref.apply([np.array([2.0, -1.0, 0.0])], [W0.copy()])
+    np.testing.assert_allclose(w1, W0 * (1 - 0.2 * 0.01) - 0.2 * np.array([1.0, -1.0, 0.0]))
+    assert custom.resolve(opt, "numpy").cls is type(ref.rule)
+    assert imports == ["sign_descent:SignRule"]
+    with pytest.raises(OptbenchError, match="sign_descent:SignDescent is not a reference rule"):
+        from_cfg(custom_rule(target="sign_descent:SignDescent"))
+
+
 def test_from_config_names_what_it_cannot_run():
-    from optbench.errors import OptbenchError
     from optbench.schema import AdamConfig, MomentsConfig, RmspropConfig, ScheduleConfig
 
     with pytest.raises(OptbenchError) as info:

@@ -139,6 +139,29 @@ def test_seed_summary_minimises_losses_and_blocks_by_within():
     }
 
 
+def test_seed_summary_flags_each_row_against_its_own_block_whatever_their_order():
+    """Blocks out of sorted order, interleaved rows, a missing block key: each row is flagged
+    against the best of its own block, and the rows keep their order of appearance."""
+    runs = pd.concat(
+        [
+            runs_frame("val_loss", [("a", [0.9, 0.91, 0.92])]).assign(dataset="z"),
+            runs_frame("val_loss", [("a", [0.3, 0.31, 0.32])]).assign(dataset="b"),
+            runs_frame("val_loss", [("b", [0.3, 0.31, 0.32])]).assign(dataset="z"),
+            runs_frame("val_loss", [("b", [0.9, 0.91, 0.92])]).assign(dataset="b"),
+            runs_frame("val_loss", [("c", [0.5])]).assign(dataset=None),
+        ],
+        ignore_index=True,
+    )
+    table = seed_summary(runs, "val_loss", BY, WITHIN)
+    assert table[["dataset", "label", "vs_best"]].fillna("-").to_numpy().tolist() == [
+        ["z", "a", "worse"],
+        ["b", "a", "best"],
+        ["z", "b", "best"],
+        ["b", "b", "worse"],
+        ["-", "c", "best"],
+    ]
+
+
 def test_seed_summary_a_difference_interval_touching_zero_is_within_noise():
     # b is best (lowest loss, all 0.5); every resampled mean of a is >= 0.5 and about 30 % of
     # them are exactly 0.5, so the difference interval is [0, ...]: low == 0 counts as noise

@@ -358,3 +358,68 @@ def test_cross_entropy_maps_labels_to_the_estimators_classes():
     loss, acc = cross_entropy(model, splits.x_val, splits.y_val + 5)
     assert loss == pytest.approx(log_loss(model, splits.x_val, splits.y_val))
     assert acc == accuracy(model, splits.x_val, splits.y_val + 5)
+
+
+def test_the_diagnostics_probe_brackets_every_nth_iteration_of_the_loop():
+    """trainer.diagnostics=basic (the default) every 2nd iteration from the first: a probed
+    iteration's update is the change of the weights over that iteration alone (the same MLP
+    driven by hand), dead ReLUs are counted on the first diagnostics_sample training examples,
+    and the result carries the recorder's table, figure (titled as the run) and tags."""
+    cfg = settings(
+        "model=mlp_sklearn",
+        "model.hidden_sizes=[16]",
+        "optimizer=adam",
+        "optimizer.lr=0.01",
+        "trainer.max_iter=3",
+        "trainer.batch_size=32",
+        "seed=3",
+        "trainer.diagnostics_every=2",
+        "trainer.diagnostics_sample=5",
+    )
+    splits = toy_splits()
+    result = fit(cfg, splits)
+    by_hand = MLPClassifier(
+        hidden_layer_sizes=(16,),
+        alpha=1e-4,
+        random_state=3,
+        solver="adam",
+        learning_rate_init=0.01,
+        epsilon=1e-7,
+        batch_size=32,
+    )
+    weights = []
+    for _ in range(3):
+        by_hand.partial_fit(splits.x_train, splits.y_train, classes=np.arange(N_CLASSES))
+        weights.append([a.astype(float) for a in (*by_hand.coefs_, *by_hand.intercepts_)])
+
+    def norm(arrays):
+        return math.sqrt(sum(float(np.sum(a**2)) for a in arrays))
+
+    first, second, third = result.history
+    assert not any(k.startswith("diag_") for k in second)  # not probed
+    assert "diag_update_norm" not in first  # scikit-learn's first fit: nothing before it
+    assert first["diag_weight_norm"] == pytest.approx(norm(weights[0]), rel=1e-6)
+    change = norm(a - b for a, b in zip(weights[2], weights[1], strict=True))
+    assert third["diag_update_norm"] == pytest.approx(change, rel=1e-6)  # iteration 3 only
+    assert third["diag_weight_norm"] == pytest.approx(norm(weights[2]), rel=1e-6)
+    w0, b0 = weights[2][0], weights[2][2]
+    hidden = np.maximum(splits.x_train[:5].astype(float) @ w0 + b0, 0.0)
+    dead = float(np.mean(~np.any(hidden > 0, axis=0)))
+    assert dead > 0 and third["diag_dead_relu"] == pytest.approx(dead)
+    assert result.tags["optbench.diagnostics"] == "basic"
+    assert "gradient" in result.tags["optbench.diagnostics.unavailable"]
+    csv, png = result.artifacts
+    assert csv.path == "diagnostics/diagnostics.csv"
+    assert [line.split(",")[:2] for line in csv.text.splitlines()[1:]] == [
+        [step, layer] for step in ("1", "3") for layer in ("hidden_0", "softmax", "all")
+    ]
+    assert png.path == "diagnostics/diagnostics.png"
+    assert png.args[1] == f"mlp_sklearn · adam · {cfg.dataset.name}"
+
+
+def test_diagnostics_off_probe_nothing():
+    cfg = settings("model=mlp_sklearn", "trainer.max_iter=2", "trainer.diagnostics=off")
+    result = fit(cfg)
+    assert not any(k.startswith("diag_") for h in result.history for k in h)
+    assert result.artifacts == [] and result.tags == {}
+    assert result.notes == ["stopped at trainer.max_iter=2 before the loss converged."]

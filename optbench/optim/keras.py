@@ -8,7 +8,7 @@ optbench's subclass of a Keras class instead: optbench/optim/schedule_free.py). 
 from __future__ import annotations
 
 import dataclasses
-import importlib
+import pkgutil
 from typing import Any
 
 from optbench.optim.registry import KERAS_CLASSES, TARGET, optimizer_row
@@ -32,9 +32,8 @@ def optimizer_kwargs(opt: Any) -> dict[str, Any]:
         kwargs = {
             f.name: getattr(opt, f.name) for f in dataclasses.fields(opt) if f.name not in skip
         }
-    if kwargs.get("weight_decay") is None:
-        kwargs.pop("weight_decay", None)  # keep Keras's own default (AdamW: 0.004)
-    return kwargs
+    # weight_decay=None is left out, to keep Keras's own default (AdamW: 0.004)
+    return {k: v for k, v in kwargs.items() if v is not None or k != "weight_decay"}
 
 
 def keras_class(name: str) -> type:
@@ -42,8 +41,7 @@ def keras_class(name: str) -> type:
     import keras
 
     if ":" in name:
-        module, _, attribute = name.partition(":")
-        return getattr(importlib.import_module(module), attribute)
+        return pkgutil.resolve_name(name)
     return getattr(keras.optimizers, name)
 
 

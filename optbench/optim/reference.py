@@ -207,8 +207,7 @@ class ScheduleFreeAdamW:
         return (w - (1 - self.beta_1) * state["z"]) / self.beta_1
 
     def update(self, g, w, state, lr, t):
-        if self.warmup_steps > 0:
-            lr = lr * min(t / self.warmup_steps, 1.0)
+        lr = lr * min(t / max(self.warmup_steps, 1), 1.0)  # no warmup: lr * 1.0
         x = self.average(w, state)
         state["v"] = state["v"] + (g**2 - state["v"]) * (1 - self.beta_2)
         denom = np.sqrt(state["v"] / (1 - self.beta_2**t)) + self.epsilon
@@ -287,12 +286,13 @@ def sam_step(
     ``adaptive``): e = rho w^2 g / || |w| g ||. eps = SAM_EPS in the norm's denominator, as
     optbench's Keras step has it (optbench/optim/sam.py)."""
     grads = grad_fn(weights)
+    pairs = list(zip(weights, grads, strict=True))  # one gradient per weight, checked once
     if adaptive:
-        norm = global_norm([np.abs(w) * g for w, g in zip(weights, grads, strict=True)])
-        ascent = [rho * w**2 * g / (norm + SAM_EPS) for w, g in zip(weights, grads, strict=True)]
+        norm = global_norm([np.abs(w) * g for w, g in pairs])
+        perturbed = [w + rho * w**2 * g / (norm + SAM_EPS) for w, g in pairs]
     else:
-        ascent = [rho * g / (global_norm(grads) + SAM_EPS) for g in grads]
-    perturbed = [w + e for w, e in zip(weights, ascent, strict=True)]
+        norm = global_norm(grads)
+        perturbed = [w + rho * g / (norm + SAM_EPS) for w, g in pairs]
     return base.apply(grad_fn(perturbed), weights)
 
 

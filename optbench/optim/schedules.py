@@ -175,5 +175,4 @@ def plateau_callback(schedule: Any) -> Any:
         patience=schedule.patience,
         min_delta=schedule.min_delta,
         min_lr=schedule.min_lr,
-        verbose=0,
-    )
+    )  # verbose: Keras's default, 0

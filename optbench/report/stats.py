@@ -25,7 +25,7 @@ def bootstrap_ci(
     if len(x) == 1:
         return float(x[0]), float(x[0])
     rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, len(x), size=(samples, len(x)))].mean(axis=1)
+    means = x[rng.integers(len(x), size=(samples, len(x)))].mean(axis=1)
     tail = (1 - level) / 2 * 100
     return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
 
@@ -36,8 +36,8 @@ def difference_ci(
     """Bootstrap interval of mean(a) - mean(b), resampling each group independently."""
     xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     rng = np.random.default_rng(seed)
-    da = xa[rng.integers(0, len(xa), size=(BOOTSTRAP_SAMPLES, len(xa)))].mean(axis=1)
-    db = xb[rng.integers(0, len(xb), size=(BOOTSTRAP_SAMPLES, len(xb)))].mean(axis=1)
+    da = xa[rng.integers(len(xa), size=(BOOTSTRAP_SAMPLES, len(xa)))].mean(axis=1)
+    db = xb[rng.integers(len(xb), size=(BOOTSTRAP_SAMPLES, len(xb)))].mean(axis=1)
     tail = (1 - level) / 2 * 100
     diff = da - db
     return float(np.percentile(diff, tail)), float(np.percentile(diff, 100 - tail))
@@ -55,7 +55,7 @@ def seed_summary(runs: pd.DataFrame, metric: str, by: list[str], within: list[st
         low, high = bootstrap_ci(values)
         rows.append(
             {
-                **dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
+                **dict(zip(by, key, strict=True)),  # a list ``by`` gives tuple keys
                 "n": len(values),
                 "mean": values.mean(),
                 "std": values.std(ddof=1) if len(values) > 1 else 0.0,
@@ -68,19 +68,20 @@ def seed_summary(runs: pd.DataFrame, metric: str, by: list[str], within: list[st
     if table.empty:
         return table
     best_is_max = higher_is_better(metric)
-    table["vs_best"] = ""
-    for _, block in table.groupby(within, sort=False, dropna=False):
+    vs_best = {}  # row -> flag; every row is in one block, and the blocks' order is no matter
+    for _, block in table.groupby(within, dropna=False):
         best = block["mean"].idxmax() if best_is_max else block["mean"].idxmin()
         for i in block.index:
             if i == best:
-                table.loc[i, "vs_best"] = "best"
+                vs_best[i] = "best"
                 continue
             a, b = table.loc[i, "_values"], table.loc[best, "_values"]
             if min(len(a), len(b)) < 2:
-                table.loc[i, "vs_best"] = ONE_SEED
+                vs_best[i] = ONE_SEED
                 continue
             low, high = difference_ci(a, b)
-            table.loc[i, "vs_best"] = "within noise" if low <= 0 <= high else "worse"
+            vs_best[i] = "within noise" if low <= 0 <= high else "worse"
+    table["vs_best"] = pd.Series(vs_best)
     return table.drop(columns="_values")
 
 
@@ -115,13 +116,13 @@ def profile(ratios: np.ndarray, taus: Sequence[float] | np.ndarray) -> np.ndarra
     """rho_s(tau), the share of problems (rows of ``ratios``) on which solver s (a column) is
     within a factor tau of the best (inf never is): taus (rows) x solvers. The one Dolan-Moré
     profile: the report's and the suite's AlgoPerf score both read it."""
-    t = np.asarray(taus, dtype=float).reshape(-1, 1, 1)
-    return (np.asarray(ratios, dtype=float)[np.newaxis] <= t).mean(axis=1)
+    # tau >= r for every tau, problem and solver: taus x problems x solvers
+    return np.greater_equal.outer(np.ravel(taus), ratios).mean(axis=1)
 
 
 def performance_profile(costs: pd.DataFrame, taus: Sequence[float]) -> pd.DataFrame:
     """Dolan & Moré (2002). ``costs``: problems (rows) x solvers (columns), inf or NaN where a
     solver failed. r = cost / best cost on the problem; rho_s(tau) = share of problems with
     r <= tau. Returns taus (rows) x solvers. A problem that no solver solved counts against all."""
-    rho = profile(ratios_to_best(costs.to_numpy(dtype=float), axis=1), taus)
+    rho = profile(ratios_to_best(costs.to_numpy()), taus)  # solvers: the last axis
     return pd.DataFrame(rho, index=pd.Index(list(taus), name="tau"), columns=costs.columns)

@@ -134,7 +134,7 @@ class SklearnTrainer:
 
     def _evaluate(self, estimator: Any, splits: Splits, step: int, finite: bool) -> dict:
         if not finite:
-            return {"train_loss": float("nan"), "val_loss": float("nan")}
+            return {"train_loss": np.nan, "val_loss": np.nan}
         logs: dict[str, float] = {}
         logs["train_loss"], _ = cross_entropy(estimator, splits.x_train, splits.y_train)
         if step % self.cfg.trainer.eval_every == 0 or step == self.cfg.trainer.max_iter:
@@ -152,7 +152,7 @@ class SklearnTrainer:
         params = count_params(estimator)
         final = {"params_total": params, "params_trainable": params}
         if diverged:
-            return {**final, "test_loss": float("nan"), "test_accuracy": float("nan")}
+            return {**final, "test_loss": np.nan, "test_accuracy": np.nan}
         final["test_loss"], final["test_accuracy"] = cross_entropy(
             estimator, splits.x_test, splits.y_test
         )
