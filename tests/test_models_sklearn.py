@@ -13,7 +13,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 
-from optbench.models.sklearn import build_logreg, build_mlp, count_params, weight_arrays
+from optbench.diagnostics.sklearn_probe import arrays_of
+from optbench.models.sklearn import build_logreg, build_mlp, count_params
 from optbench.schema import validate
 from tests.conftest import compose_cfg
 
@@ -80,11 +81,11 @@ def test_logistic_regression_without_an_intercept_counts_no_bias(digits):
     model.fit_intercept=false counts 640 on digits, and so must this."""
     estimator = fitted(LogisticRegression(fit_intercept=False, max_iter=5), digits)
     assert count_params(estimator) == 64 * 10
-    assert [a.shape for a in weight_arrays(estimator)] == [(10, 64)]
+    assert [a.shape for a in arrays_of(estimator)] == [(10, 64)]
 
 
 def test_nothing_is_counted_before_the_first_fit():
-    assert weight_arrays(LogisticRegression()) is None and count_params(MLPClassifier()) == 0
+    assert arrays_of(LogisticRegression()) is None and count_params(MLPClassifier()) == 0
 
 
 def test_the_mlp_counts_every_layers_weights_and_biases(digits):

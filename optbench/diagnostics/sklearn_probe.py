@@ -16,7 +16,6 @@ import numpy as np
 from optbench.diagnostics import at_least, every_of
 from optbench.diagnostics.record import Recorder
 from optbench.diagnostics.stats import ALL, layer_rows
-from optbench.models.sklearn import weight_arrays
 
 OUTPUT = "softmax"  # the top layer's name, as in the Keras models (hidden_i below it)
 
@@ -38,8 +37,16 @@ def arrays_of(estimator: Any) -> list[np.ndarray] | None:
     """Copies (float64) of the estimator's fitted weights, input side first (an MLP: W_0, b_0,
     W_1, b_1, ...; logistic regression: coef_ and, if fitted, intercept_); None before the
     first fit."""
-    arrays = weight_arrays(estimator)
-    return None if arrays is None else [np.array(a, dtype=np.float64) for a in arrays]
+    if hasattr(estimator, "coefs_"):
+        pairs = zip(estimator.coefs_, estimator.intercepts_, strict=True)
+        arrays = [a for pair in pairs for a in pair]
+    elif hasattr(estimator, "coef_"):
+        arrays = [estimator.coef_]
+        if getattr(estimator, "fit_intercept", True):  # without one, scikit-learn keeps zeros
+            arrays.append(np.atleast_1d(estimator.intercept_))
+    else:
+        return None
+    return [np.array(a, dtype=np.float64) for a in arrays]
 
 
 def layer_names(estimator: Any) -> dict[str, list[int]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
@@ -35,20 +34,9 @@ def build_mlp(model: Any, kwargs: dict[str, Any], seed: int, **extra: Any) -> ML
 BUILDERS = {"logreg": build_logreg, "mlp_sklearn": build_mlp}
 
 
-def weight_arrays(estimator: ClassifierMixin) -> list[np.ndarray] | None:
-    """The estimator's fitted weights, input side first (an MLP: W_0, b_0, W_1, b_1, ...;
-    logistic regression: coef_ and, if it fits one, intercept_: without one scikit-learn still
-    keeps zeros there); None before the first fit."""
-    if hasattr(estimator, "coefs_"):
-        pairs = zip(estimator.coefs_, estimator.intercepts_, strict=True)
-        return [a for pair in pairs for a in pair]
-    if not hasattr(estimator, "coef_"):
-        return None
-    if getattr(estimator, "fit_intercept", True):
-        return [estimator.coef_, np.atleast_1d(estimator.intercept_)]
-    return [estimator.coef_]
-
-
 def count_params(estimator: ClassifierMixin) -> int:
-    """Number of fitted weights and biases (as Keras counts the same model)."""
-    return int(sum(a.size for a in weight_arrays(estimator) or []))
+    """Number of fitted weights and biases (as Keras counts the same model): the arrays the
+    diagnostics probe reads (no intercept where the model fits none)."""
+    from optbench.diagnostics.sklearn_probe import arrays_of
+
+    return int(sum(a.size for a in arrays_of(estimator) or []))
