@@ -160,6 +160,37 @@ def store_of(folder: Path) -> str:
     return f"sqlite:///{folder / 'runs' / 'mlflow.db'}"
 
 
+def checked_node(schema: type, prefix: str, name: str = "x", **values: Any) -> Any:
+    """A config node of ``schema`` with ``values``, checked as a run checks it (``prefix``:
+    its group's key, as "optimizer."): the node, or OptbenchError."""
+    from omegaconf import OmegaConf
+
+    from optbench.constraints import check_dataclass
+
+    node = OmegaConf.to_object(OmegaConf.structured(schema(name=name, **values)))
+    check_dataclass(node, prefix=prefix)
+    return node
+
+
+def node_refusal(schema: type, prefix: str, name: str = "x", **values: Any) -> str:
+    """The one line ``checked_node`` refuses this node with (it must refuse it)."""
+    from optbench.errors import OptbenchError
+
+    with pytest.raises(OptbenchError) as refused:
+        checked_node(schema, prefix, name, **values)
+    return str(refused.value)
+
+
+def hardware_cfg(backend: str, gpu: bool = False, **settings: Any) -> Any:
+    """A hardware node for ``backend`` (cpu, or gpu), as a run composes it."""
+    from omegaconf import OmegaConf
+
+    from optbench.schema.hardware import CpuConfig, GpuConfig
+
+    schema = GpuConfig if gpu else CpuConfig
+    return OmegaConf.structured(schema(name="gpu" if gpu else "cpu", backend=backend, **settings))
+
+
 def compose_cfg(*overrides: str):
     with initialize_config_module("optbench.conf", version_base="1.3"):
         return compose("config", overrides=list(overrides))

@@ -13,12 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
 
 from optbench import backends
 from optbench.errors import OptbenchError
-from optbench.schema.hardware import CpuConfig, GpuConfig
-from tests.conftest import on_backend, requires
+from tests.conftest import hardware_cfg, on_backend, requires
 
 REPO = Path(__file__).parent.parent
 PROTOCOL = [name for name in vars(backends.Backend) if not name.startswith("_")]
@@ -35,9 +33,7 @@ INSTALLED = [
 ]
 
 
-def hardware(backend: str, gpu: bool = False, **settings: object) -> object:
-    schema = GpuConfig if gpu else CpuConfig
-    return OmegaConf.structured(schema(name="gpu" if gpu else "cpu", backend=backend, **settings))
+hardware = hardware_cfg
 
 
 def test_the_backends_are_the_modules_in_the_package_the_default_first():

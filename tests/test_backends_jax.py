@@ -10,19 +10,17 @@ from importlib import metadata
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
 
 from optbench.backends import jax as backend
 from optbench.errors import OptbenchError
-from optbench.schema.hardware import CpuConfig, GpuConfig
+from tests.conftest import hardware_cfg
 from tests.test_keras_backends import needs_jax
 
 pytestmark = needs_jax  # skipped without JAX, failed under CI=true
 
 
 def hardware(gpu: bool = False, **settings):
-    schema = GpuConfig if gpu else CpuConfig
-    return OmegaConf.structured(schema(name="gpu" if gpu else "cpu", backend="jax", **settings))
+    return hardware_cfg("jax", gpu, **settings)
 
 
 @pytest.fixture

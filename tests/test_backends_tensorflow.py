@@ -11,11 +11,10 @@ from itertools import chain
 import numpy as np
 import pytest
 import tensorflow as tf
-from omegaconf import OmegaConf
 
 from optbench.backends import tensorflow as backend
 from optbench.errors import OptbenchError
-from optbench.schema.hardware import CpuConfig, GpuConfig
+from tests.conftest import hardware_cfg
 
 X = np.arange(10, dtype="float32").reshape(10, 1)
 Y = np.arange(10)
@@ -35,8 +34,7 @@ def epochs(pipeline: dict, n: int = 2) -> list[list[list[int]]]:
 
 
 def hardware(gpu: bool = False, **settings):
-    schema = GpuConfig if gpu else CpuConfig
-    return OmegaConf.structured(schema(name="gpu" if gpu else "cpu", **settings))
+    return hardware_cfg("tensorflow", gpu, **settings)
 
 
 def test_the_pipeline_is_every_example_once_per_epoch_in_batches_reshuffled_each_epoch():

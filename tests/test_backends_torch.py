@@ -11,19 +11,17 @@ import os
 from importlib import metadata
 
 import pytest
-from omegaconf import OmegaConf
 
 from optbench.backends import torch as backend
 from optbench.errors import OptbenchError
-from optbench.schema.hardware import CpuConfig, GpuConfig
+from tests.conftest import hardware_cfg
 from tests.test_keras_backends import needs_torch
 
 pytestmark = needs_torch  # skipped without PyTorch (make torch), failed under CI=true
 
 
 def hardware(gpu: bool = False, **settings):
-    schema = GpuConfig if gpu else CpuConfig
-    return OmegaConf.structured(schema(name="gpu" if gpu else "cpu", backend="torch", **settings))
+    return hardware_cfg("torch", gpu, **settings)
 
 
 @pytest.fixture

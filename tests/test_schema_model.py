@@ -7,10 +7,7 @@ structured config, then ``to_object``) and checked as ``validate`` checks them."
 from __future__ import annotations
 
 import pytest
-from omegaconf import OmegaConf
 
-from optbench.constraints import check_dataclass
-from optbench.errors import OptbenchError
 from optbench.schema.model import (
     Cnn2c2dConfig,
     HeadConfig,
@@ -20,19 +17,15 @@ from optbench.schema.model import (
     MlpSklearnConfig,
     TransferConfig,
 )
+from tests.conftest import checked_node, node_refusal
 
 
 def checked(schema: type, name: str = "x", **values):
-    """A model node of ``schema`` with ``values``, checked: the node, or OptbenchError."""
-    node = OmegaConf.to_object(OmegaConf.structured(schema(name=name, **values)))
-    check_dataclass(node, prefix="model.")
-    return node
+    return checked_node(schema, "model.", name, **values)
 
 
 def refusal(schema: type, name: str = "x", **values) -> str:
-    with pytest.raises(OptbenchError) as refused:
-        checked(schema, name, **values)
-    return str(refused.value)
+    return node_refusal(schema, "model.", name, **values)
 
 
 @pytest.mark.parametrize("schema", [LogRegConfig, MlpSklearnConfig, MlpConfig])

@@ -7,7 +7,6 @@ value and what is allowed."""
 from __future__ import annotations
 
 import pytest
-from omegaconf import OmegaConf
 
 from optbench.constraints import check_dataclass
 from optbench.errors import OptbenchError
@@ -23,19 +22,15 @@ from optbench.schema.optimizer import (
     SgdConfig,
     custom_config,
 )
+from tests.conftest import checked_node, node_refusal
 
 
 def checked(schema: type, **values):
-    """An optimizer node of ``schema`` with ``values``, checked: the node, or OptbenchError."""
-    node = OmegaConf.to_object(OmegaConf.structured(schema(name="x", **values)))
-    check_dataclass(node, prefix="optimizer.")
-    return node
+    return checked_node(schema, "optimizer.", **values)
 
 
 def refusal(schema: type, **values) -> str:
-    with pytest.raises(OptbenchError) as refused:
-        checked(schema, **values)
-    return str(refused.value)
+    return node_refusal(schema, "optimizer.", **values)
 
 
 def test_the_learning_rate_is_positive():

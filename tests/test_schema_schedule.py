@@ -6,10 +6,7 @@ tests/test_optim_schedules.py.)"""
 from __future__ import annotations
 
 import pytest
-from omegaconf import OmegaConf
 
-from optbench.constraints import check_dataclass
-from optbench.errors import OptbenchError
 from optbench.schema.schedule import (
     CosineConfig,
     CosineRestartsConfig,
@@ -20,19 +17,15 @@ from optbench.schema.schedule import (
     StepConfig,
     WarmupCosineConfig,
 )
+from tests.conftest import checked_node, node_refusal
 
 
 def checked(schema: type, **values):
-    """A schedule node of ``schema`` with ``values``, checked: the node, or OptbenchError."""
-    node = OmegaConf.to_object(OmegaConf.structured(schema(name="x", **values)))
-    check_dataclass(node, prefix="schedule.")
-    return node
+    return checked_node(schema, "schedule.", **values)
 
 
 def refusal(schema: type, **values) -> str:
-    with pytest.raises(OptbenchError) as refused:
-        checked(schema, **values)
-    return str(refused.value)
+    return node_refusal(schema, "schedule.", **values)
 
 
 @pytest.mark.parametrize("boundaries", [[1], [5, 10, 20]])
