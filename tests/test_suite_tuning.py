@@ -25,7 +25,7 @@ def test_external_tuning_counts_each_studys_fastest_trial_and_reruns_the_baselin
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     done = run_cli(
         "suite", "optimizer=adam", f"suite.workloads=[{DIGITS}]", "suite.ruleset=external_tuning",
-        "suite.seeds=2", "suite.trials=3", "suite.baselines=rerun", f"tracking.uri={store}",
+        "suite.seeds=2", "suite.trials=2", "suite.baselines=rerun", f"tracking.uri={store}",
         cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
@@ -35,7 +35,7 @@ def test_external_tuning_counts_each_studys_fastest_trial_and_reruns_the_baselin
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == suite.info.run_id]
     (sweep,) = [r for r in children if r.data.tags.get("optbench.role") == "sweep"]
     trials = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == sweep.info.run_id]
-    assert len(trials) == 6 and {r.data.tags["optbench.study"] for r in trials} == {"0", "1"}
+    assert len(trials) == 4 and {r.data.tags["optbench.study"] for r in trials} == {"0", "1"}
     fastest = {
         study: min(
             r.data.metrics.get("steps_to_target", math.inf)
@@ -46,7 +46,7 @@ def test_external_tuning_counts_each_studys_fastest_trial_and_reruns_the_baselin
     }
     text = " ".join(done.stdout.split())
     for study, steps in fastest.items():
-        assert f"study {study}: fastest of 3 trials {steps:,.0f} steps" in text
+        assert f"study {study}: fastest of 2 trials {steps:,.0f} steps" in text
     assert all(math.isfinite(s) for s in fastest.values())  # val_loss <= 0.5 in 2 epochs
     # the 4 baselines re-run here, two seeds each, beside the tuning sweep, as the table was
     # built: warm-up and cosine decay over the workload's schedule
@@ -64,7 +64,11 @@ def test_external_tuning_counts_each_studys_fastest_trial_and_reruns_the_baselin
 def test_rebuild_tunes_each_baseline_and_writes_target_budget_and_table(tmp_path, monkeypatch):
     """Two trials and two seeds per baseline on logreg_digits over a 2-epoch schedule (a
     table of the test's own): each baseline's study draws its own rates, the target is what
-    the setter's seeds reached, and the budget is 3x its median steps."""
+    the setter's seeds reached, and the budget is 3x its median steps. Two of the four
+    baselines, one adaptive and one momentum (each tuning study is a process of its own,
+    ~13 s): the rebuild's logic does not depend on how many there are."""
+    two = {name: baselines.BASELINES[name] for name in ("adamw", "momentum")}
+    monkeypatch.setattr(baselines, "BASELINES", two)
     table, rows_path = tmp_path / "targets.csv", tmp_path / "baselines.csv"
     row = dict(targets_table()["logreg_digits"], schedule="2", budget="6")
     targets.save_row(row, table)
@@ -77,10 +81,10 @@ def test_rebuild_tunes_each_baseline_and_writes_target_budget_and_table(tmp_path
          f"tracking.uri={store}"], None,
     )  # fmt: skip
     rows = baselines.load(rows_path)
-    assert sorted({r["baseline"] for r in rows}) == sorted(baselines.BASELINES)
+    assert sorted({r["baseline"] for r in rows}) == ["adamw", "momentum"]
     assert all(r["settings"].startswith("optimizer.lr=") for r in rows)
     tuned = {r["baseline"]: r["settings"] for r in rows}
-    assert len(set(tuned.values())) == 4  # independent studies: four different rates
+    assert len(set(tuned.values())) == 2  # independent studies: different rates
     written = targets_table(table)["logreg_digits"]
     setter = written["set_by"].split(",")[0]
     steps = sorted(float(r["steps_to_target"]) for r in rows if r["baseline"] == setter)

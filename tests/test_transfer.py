@@ -29,6 +29,7 @@ QUICK = (
     "optimizer=adam",
     "trainer.batch_size=32",
     "trainer.early_stop.enabled=false",
+    "model.time_inference=false",  # ~5 s a run; test_frozen_head_... measures it
 )
 RESNET32 = ("model=resnet50", "model.input_size=32", *QUICK)
 
@@ -67,7 +68,8 @@ def test_frozen_head_is_all_that_trains_and_the_run_logs_the_comparison_metrics(
 ):
     # a cache of its own: in random order another test may have built these features already
     monkeypatch.setenv("OPTBENCH_CACHE_DIR", str(tmp_path / "cache"))
-    result, run = train(store, "model=mobilenet_v2", *QUICK, "trainer.max_iter=2")
+    timed = "model.time_inference=true"
+    result, run = train(store, "model=mobilenet_v2", *QUICK, "trainer.max_iter=2", timed)
     record = client(store).get_run(run.run_id)
     m, tags = record.data.metrics, record.data.tags
     assert m["params_frozen"] == 2_257_984 and m["params_backbone"] == 2_257_984
@@ -133,7 +135,7 @@ def test_cache_is_reused_across_optimizers_and_seeds(store, tmp_path):
     subset and split of the same pool) computes only the images it has not seen."""
     from optbench.models.transfer import build_backbone
 
-    base = (*RESNET32, "trainer.max_iter=1")
+    base = (*RESNET32, "trainer.max_iter=1", "tracking.artifacts=false")
     weights = tmp_path / "resnet50_32.weights.h5"
     build_backbone(prepare(compose_cfg(*base)).settings.model, seed=7).save_weights(weights)
     base = (*base, f"model.weights={weights}")
@@ -157,7 +159,7 @@ def test_head_on_cached_features_equals_the_head_trained_through_the_frozen_back
 ):
     overrides = (
         *RESNET32,
-        "trainer.max_iter=3",
+        "trainer.max_iter=2",
         "model.head.hidden_sizes=[32]",
         "model.head.dropout=0.3",
     )
