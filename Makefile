@@ -26,10 +26,13 @@ $(DEV_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/pip install -e '.[dev]'
 	touch $(DEV_STAMP)
 
-# PyTorch for hardware.backend=torch, CPU build (~200 MB; PyPI's default is the CUDA build)
+# PyTorch for hardware.backend=torch, CPU build (~200 MB; PyPI's default is the CUDA build).
+# One retry: where download.pytorch.org cannot be reached and a mirror or wheel folder in
+# pip's config has the wheel, pip's default 5 retries per package page cost 70-90 s of
+# back-off before it falls back (2 s with --retries 1, measured on a fresh venv).
 torch: install
 	$(BIN)/python -c "import torch" 2>/dev/null || \
-	  $(BIN)/pip install torch --index-url https://download.pytorch.org/whl/cpu
+	  $(BIN)/pip install --retries 1 torch --index-url https://download.pytorch.org/whl/cpu
 
 run: install
 	$(BIN)/optbench $(ARGS)
