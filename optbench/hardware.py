@@ -5,9 +5,9 @@ device, threads, precision policy, XLA, determinism and multi-GPU.
 import); ``configure`` then applies the rest through the backend's own module
 (optbench/backends/), the only place that imports the framework.
 
-TensorFlow's start-up lines are filtered here too (``quiet_startup``): every Keras run loads
-TensorFlow (the JAX and PyTorch backends too, to seed it), which prints absl's notice, INFO lines
-about oneDNN and CUDA drivers, and on a machine without a GPU ``E... failed call to cuInit``,
+TensorFlow's start-up lines are filtered here too (``quiet_startup``): a run on the TensorFlow
+backend loads it (JAX and PyTorch runs do not: ``backends.set_random_seed``), which prints
+absl's notice, INFO lines about oneDNN and CUDA drivers, and on a machine without a GPU ``E... failed call to cuInit``,
 which reads as a failure. TF_CPP_MIN_LOG_LEVEL (optbench's default 2, or the user's own value)
 does not reach those lines: they are written before TensorFlow reads it."""
 
@@ -128,19 +128,16 @@ def _filtered_stderr(keep: Callable[[str], str]) -> Iterator[None]:
 
 
 def quiet_startup(hw: Any) -> None:
-    """Load TensorFlow, and with the TensorFlow backend find its GPUs, with its start-up lines
-    filtered (``startup_lines_kept``); whatever else it prints there still shows. Every Keras
-    run loads TensorFlow anyway: Keras on TensorFlow, and on JAX or PyTorch to seed it
-    (keras.utils.set_random_seed), so this adds no work."""
-    if "tensorflow" in sys.modules and hw.backend != "tensorflow":
-        return
-    if importlib.util.find_spec("tensorflow") is None:
+    """On the TensorFlow backend, load TensorFlow and find its GPUs with its start-up lines
+    filtered (``startup_lines_kept``); whatever else it prints there still shows. A run
+    on JAX or PyTorch leaves TensorFlow unloaded (``backends.set_random_seed``)."""
+    if hw.backend != backends.DEFAULT or importlib.util.find_spec("tensorflow") is None:
         return
     level, cpu = tf_log_level(), hw.device == "cpu"
     with _filtered_stderr(lambda text: startup_lines_kept(text, level, cpu)):
         from optbench.backends import tensorflow
 
-        tensorflow.load(probe_gpus=hw.backend == "tensorflow")  # the CUDA probe (cuInit)
+        tensorflow.load(probe_gpus=True)  # the CUDA probe (cuInit)
 
 
 def configure(hw: Any, seed: int) -> Setup:
@@ -151,7 +148,7 @@ def configure(hw: Any, seed: int) -> Setup:
     # also resets the dtype policy, so it comes before set_global_policy below
     setup = backends.get(keras.backend.backend()).configure(hw)
     keras.mixed_precision.set_global_policy(hw.precision)
-    keras.utils.set_random_seed(seed)
+    backends.set_random_seed(seed)
     setup.tags.update(
         {
             tag.BACKEND: keras.backend.backend(),

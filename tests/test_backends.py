@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -143,8 +144,25 @@ def run_contract(name: str) -> dict:
         for a, b in zip(keras_own.get_weights(), ours.get_weights(), strict=True)
     )
     history = softmax_regression().fit(**backend.input_pipeline(x, y, 4, 0), epochs=1, verbose=0)
+
+    def seeded_fit() -> list:
+        """Random init and shuffled batches from seed 3, as a run seeds them."""
+        backends.set_random_seed(3)
+        inputs = keras.Input((4,))
+        net = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(inputs))
+        net.compile(optimizer=keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy")
+        net.fit(**backend.input_pipeline(x, y, 4, 0), epochs=2, verbose=0)
+        return net.get_weights()
+
+    without_tf = "tensorflow" not in sys.modules  # JAX and torch: a run never loads it
+    alone = seeded_fit()
+    import tensorflow  # noqa: F401  # now Keras seeds TensorFlow too, as it does by itself
+
+    same_seeded = all(np.array_equal(a, b) for a, b in zip(alone, seeded_fit(), strict=True))
     reset()
     return {
+        "tensorflow_unloaded": without_tf,
+        "same_with_tensorflow_seeded": same_seeded,
         "keras": keras.backend.backend(),
         "devices": setup.tags["optbench.devices"],
         "loss_error": abs(float(loss) - want_loss),
@@ -176,3 +194,7 @@ def test_every_backend_passes_the_contract(name):
     assert result["step_error"] < 1e-6, result  # the same step as Keras's own
     assert result["pipeline_steps"] == 1
     assert result["versions"][name] == metadata.version(name)  # the backend's own distribution
+    # backends.set_random_seed: seeding TensorFlow (what keras.utils.set_random_seed adds, and
+    # ~3 s of start-up) changes nothing on JAX or torch, so their runs leave it unloaded
+    assert result["tensorflow_unloaded"] == (name != "tensorflow")
+    assert result["same_with_tensorflow_seeded"]

@@ -130,6 +130,30 @@ def no_gpu(hw: Any, setup: Setup, backend: str, probe: str) -> None:
     log.warning(setup.notes[-1])
 
 
+def set_random_seed(seed: int) -> None:
+    """keras.utils.set_random_seed (Python, NumPy, Keras's seed generator, torch), without
+    loading TensorFlow where Keras does not run on it. Keras seeds TensorFlow whenever it is
+    installed, for tf.data pipelines; a JAX or PyTorch run feeds arrays (``array_pipeline``),
+    so loading TensorFlow only for that cost ~3 s of every such run's start (the same
+    histories to the bit without it: tests/test_backends.py). Once TensorFlow is loaded, it
+    is seeded as Keras does."""
+    import sys
+
+    import keras
+
+    if keras.backend.backend() == DEFAULT or "tensorflow" in sys.modules:
+        keras.utils.set_random_seed(seed)
+        return
+    from keras.src.utils.module_utils import tensorflow  # the lazy module Keras seeds
+
+    available = tensorflow._available
+    tensorflow._available = False  # what Keras reads to decide whether to seed TensorFlow
+    try:
+        keras.utils.set_random_seed(seed)
+    finally:
+        tensorflow._available = available
+
+
 def array_pipeline(x: Any, y: Any, batch_size: int, seed: int) -> dict[str, Any]:
     """The arrays: Keras batches and shuffles them (seeded by keras.utils.set_random_seed); the
     input pipeline of a backend without its own (JAX, torch)."""

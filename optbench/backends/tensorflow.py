@@ -1,7 +1,8 @@
 """hardware.backend=tensorflow: tf.config for threads, GPUs and determinism; XLA through
 jit_compile; several GPUs through tf.distribute.MirroredStrategy; a tf.data input pipeline;
-gradients and Hessian-vector products from tf.GradientTape. Keras on any backend loads TensorFlow (to seed it), so
-``load`` is called for every Keras run."""
+gradients and Hessian-vector products from tf.GradientTape. ``load`` is the import, with its
+start-up lines filtered (optbench.hardware.quiet_startup); runs on the other backends never
+load TensorFlow (optbench.backends.set_random_seed)."""
 
 from __future__ import annotations
 

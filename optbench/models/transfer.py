@@ -15,6 +15,7 @@ from typing import Any
 
 import keras
 
+from optbench import backends
 from optbench.errors import OptbenchError
 from optbench.models.backbones import BACKBONES, find_weights, imagenet_file, search_folders
 
@@ -69,7 +70,7 @@ def build_backbone(model: Any, seed: int, data_dir: str | None = None) -> Any:
         raise OptbenchError(
             f"model={model.name} is not a backbone; those are: {', '.join(BACKBONES)}."
         )
-    keras.utils.set_random_seed(seed)  # random init (weights=null) depends on the run's seed
+    backends.set_random_seed(seed)  # random init (weights=null) depends on the run's seed
     constructor = getattr(keras.applications, BACKBONES[model.name].constructor)
     size = model.input_size
     backbone = constructor(include_top=False, weights=None, input_shape=(size, size, 3))

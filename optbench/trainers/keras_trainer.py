@@ -18,6 +18,7 @@ from typing import Any
 import keras  # this module is imported only for Keras runs
 import numpy as np
 
+from optbench import backends
 from optbench import tags as tag
 from optbench.callbacks import CallbackList, LoopState
 from optbench.data import Splits
@@ -50,8 +51,6 @@ class KerasTrainer:
 
     def _datasets(self, splits: Splits, bs: int) -> dict[str, Any]:
         """model.fit's data arguments, from the backend (a tf.data pipeline on TensorFlow)."""
-        from optbench import backends
-
         backend = backends.get(keras.backend.backend())
         return backend.input_pipeline(splits.x_train, splits.y_train, bs, self.cfg.seed)
 
@@ -89,7 +88,7 @@ class KerasTrainer:
         from optbench.optim.schedules import build_schedule, plateau_callback
 
         cfg, hw = self.cfg, self.hardware
-        keras.utils.set_random_seed(cfg.seed)
+        backends.set_random_seed(cfg.seed)
         n_train = len(splits.y_train)
         bs = batch_size(cfg.trainer.batch_size, n_train)
         steps_per_epoch = math.ceil(n_train / bs)
