@@ -195,6 +195,6 @@ def test_every_backend_passes_the_contract(name):
     assert result["pipeline_steps"] == 1
     assert result["versions"][name] == metadata.version(name)  # the backend's own distribution
     # backends.set_random_seed: seeding TensorFlow (what keras.utils.set_random_seed adds, and
-    # ~3 s of start-up) changes nothing on JAX or torch, so their runs leave it unloaded
+    # ~2 s of start-up) changes nothing on JAX or torch, so their runs leave it unloaded
     assert result["tensorflow_unloaded"] == (name != "tensorflow")
     assert result["same_with_tensorflow_seeded"]

@@ -134,7 +134,7 @@ def set_random_seed(seed: int) -> None:
     """keras.utils.set_random_seed (Python, NumPy, Keras's seed generator, torch), without
     loading TensorFlow where Keras does not run on it. Keras seeds TensorFlow whenever it is
     installed, for tf.data pipelines; a JAX or PyTorch run feeds arrays (``array_pipeline``),
-    so loading TensorFlow only for that cost ~3 s of every such run's start (the same
+    so loading TensorFlow only for that cost ~2 s of every such run (bench_startup; the same
     histories to the bit without it: tests/test_backends.py). Once TensorFlow is loaded, it
     is seeded as Keras does."""
     import sys
