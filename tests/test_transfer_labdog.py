@@ -27,6 +27,7 @@ REFERENCE = (
     "trainer.early_stop.enabled=false",
     "trainer.progress=false",
     "tracking.artifacts=false",
+    "model.time_inference=false",  # no training metric; tests/test_transfer.py times it
 )
 
 
