@@ -7,8 +7,8 @@ import); ``configure`` then applies the rest through the backend's own module
 
 TensorFlow's start-up lines are filtered here too (``quiet_startup``): a run on the TensorFlow
 backend loads it (JAX and PyTorch runs do not: ``backends.set_random_seed``), which prints
-absl's notice, INFO lines about oneDNN and CUDA drivers, and on a machine without a GPU ``E... failed call to cuInit``,
-which reads as a failure. TF_CPP_MIN_LOG_LEVEL (optbench's default 2, or the user's own value)
+absl's notice, INFO lines about oneDNN and CUDA drivers, and on a machine without a GPU
+``E... failed call to cuInit``, which reads as a failure. TF_CPP_MIN_LOG_LEVEL (optbench's default 2, or the user's own value)
 does not reach those lines: they are written before TensorFlow reads it."""
 
 from __future__ import annotations
