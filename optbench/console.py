@@ -28,8 +28,11 @@ def make_console(stderr: bool = False) -> Console:
     except (AttributeError, ValueError):  # replaced by an object without isatty, or closed
         terminal = False
     wide = not terminal and not os.environ.get("COLUMNS")
-    # no :emoji: codes: a message such as "optimizer.target=pkg.mod:X: ..." must print as typed
-    return Console(stderr=stderr, emoji=False, width=PIPED_WIDTH if wide else None)
+    # Printed as typed: no :emoji: codes (a message such as "optimizer.target=pkg.mod:X: ...")
+    # and no markup, since run names, overrides, paths and error tags hold brackets
+    # (``suite.workloads=[mnist_mlp]``, ``[/data]``) that rich would drop or fail on. A styled
+    # line asks for markup=True and escapes what it interpolates.
+    return Console(stderr=stderr, emoji=False, markup=False, width=PIPED_WIDTH if wide else None)
 
 
 console = make_console()
@@ -54,14 +57,18 @@ def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
 
 def print_error(message: str, context: str = "") -> None:
     errors.print(
-        f"[bold red]error{escape(context)}:[/] {escape(message)}", highlight=False, soft_wrap=True
+        f"[bold red]error{escape(context)}:[/] {escape(message)}",
+        highlight=False,
+        soft_wrap=True,
+        markup=True,
     )
 
 
 def print_skipped(name: str, run_id: str) -> None:
     console.print(
         f"[yellow]skipped[/yellow] {escape(name)}: an identical run already FINISHED (run {run_id}); "
-        "trainer.skip_existing=true"
+        "trainer.skip_existing=true",
+        markup=True,
     )
 
 
@@ -79,12 +86,11 @@ def print_run_summary(result: Any, run: Any) -> None:
     table.add_row(*cells("stopped", result.stop_reason))
     console.print(table)
     for note in result.notes:
-        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, markup=True)
     console.print(
         f"results: {run.uri}  (run {run.run_id}, artifacts {run.artifact_uri})",
         highlight=False,
         soft_wrap=True,
-        markup=False,
     )
     print_browse_hint(run.uri, run.experiment_id, run.run_id)
 
@@ -94,7 +100,7 @@ def print_browse_hint(uri: str, experiment_id: str, run_id: str | None = None) -
     from optbench.tracking import browse_hint
 
     hint = browse_hint(uri, experiment_id, run_id)
-    console.print(f"browse them: {hint}", highlight=False, soft_wrap=True, markup=False)
+    console.print(f"browse them: {hint}", highlight=False, soft_wrap=True)
 
 
 SWEEP_COLUMNS = ("val_loss", "test_accuracy", "final_loss", "distance_to_min", "steps_to_tolerance")
@@ -129,7 +135,6 @@ def print_sweep_summary(sweep: Any, report: Any) -> None:
             f"report: {report.index} (also artifacts report/ of the parent run; "
             "redraw with `optbench report`)",
             soft_wrap=True,
-            markup=False,
         )
     if report.architectures:
         print_table("architectures", *report.architectures)
@@ -143,7 +148,7 @@ def print_tuning_start(studies: list[Any], n_trials: int, metric: str, direction
     for study in studies:
         note = f" (not in its config: {', '.join(study.skipped)})" if study.skipped else ""
         console.print(
-            f"  {escape(study.name)}: {escape(', '.join(study.space))}{escape(note)}",
+            f"  {study.name}: {', '.join(study.space)}{note}",
             soft_wrap=True,
         )
 
@@ -170,5 +175,4 @@ def print_tuning_results(results: list[dict[str, Any]], metric: str, folder: Any
         f"best configs: {folder}/best/ · evaluate them on 5 seeds with\n"
         f"  optbench -m --config-dir {folder} +best={names} seed=0,1,2,3,4",
         soft_wrap=True,
-        markup=False,
     )

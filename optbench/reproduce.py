@@ -103,7 +103,6 @@ def reproduce(run_id: str, uri: str | None) -> list[tuple[str, ...]]:
         f"reproducing {original.info.run_name} ({run_id}) with: {' '.join(overrides[:-4]) or '(defaults)'}"
         + (f"; logged at git commit {commit[:10]}" if commit else ""),
         highlight=False,
-        markup=False,
         soft_wrap=True,
     )
     reproduction = Reproduction(run_id, tags)
@@ -167,6 +166,7 @@ def _check_optimizer_source(tags: dict[str, str], settings: Any) -> None:
             f"{escape(str(target.source))} has sha256 {target.sha256[:12]}..., the run logged "
             f"{logged[:12]}... (its copy is the run's artifact optimizer/).",
             highlight=False,
+            markup=True,
             soft_wrap=True,
         )
 
@@ -200,6 +200,7 @@ def _check_config(client: Any, run_id: str, composed: str) -> None:
         console.console.print(
             f"[yellow]warning:[/yellow] the config composes differently now:\n{escape(diff)}",
             highlight=False,
+            markup=True,
         )
 
 

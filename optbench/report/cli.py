@@ -120,7 +120,7 @@ def main(argv: list[str]) -> int:
     try:
         return _report(args, console)
     except OptbenchError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}", markup=True)
         return USER_ERROR_EXIT
 
 
@@ -156,8 +156,8 @@ def _report(args: argparse.Namespace, console: Any) -> int:
     log_to = args.log_to or (sweep_run.info.run_id if sweep_run is not None else None)
     if log_to:
         log_report(uri, log_to, out)
-        console.print(f"logged as artifacts report/ of run {log_to}", markup=False)
-    console.print(f"{len(runs)} runs -> {out / 'index.html'}", markup=False)
+        console.print(f"logged as artifacts report/ of run {log_to}")
+    console.print(f"{len(runs)} runs -> {out / 'index.html'}")
     return 0
 
 
@@ -186,7 +186,7 @@ def print_report(report: Any, console: Any) -> None:
         print_table("architectures", *report.architectures)
     if report.landscapes is not None:
         for path in report.landscapes.overlays.values():
-            console.print(f"  {path}", markup=False)
+            console.print(f"  {path}")
         print_table("steps to tolerance", *report.landscapes.tolerance)
     if report.diagnostics is not None:  # the flags each run raised (docs/diagnostics.md)
         flags = report.diagnostics.flags

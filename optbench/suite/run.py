@@ -100,7 +100,7 @@ def run(argv: list[str], config_dir: str | None, scored: bool = True) -> list[Wo
         folder = paths.reports(f"suite-{suite_id}")
         page = scorecard.write(folder, title=title, label=label, results=results, pool=pool)
         log_report(uri, parent, folder)
-        console.console.print(f"scorecard: {page.absolute()}", highlight=False, markup=False)
+        console.console.print(f"scorecard: {page.absolute()}", highlight=False)
     return results
 
 
@@ -189,7 +189,6 @@ def _tune(
             f"  {name} study {study}: fastest of {settings.tuning.trials} trials "
             f"{result.steps[-1]:,.0f} steps ({result.settings[-1]})",
             highlight=False,
-            markup=False,
         )
 
 

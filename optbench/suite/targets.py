@@ -136,9 +136,7 @@ def rebuild(argv: list[str], config_dir: str | None) -> None:
             for index, (baseline, extra) in enumerate(baselines.BASELINES.items()):
                 mine = [*overrides, *extra, *whole]
                 tuned = _tuned(workload, mine, config_dir, settings, uri, baseline, index)
-                console.console.print(
-                    f"  {name} {baseline}: tuned {tuned}", highlight=False, markup=False
-                )
+                console.console.print(f"  {name} {baseline}: tuned {tuned}", highlight=False)
                 done = [
                     run.one_run(name, [*mine, *tuned.split(), f"seed={seed}"], config_dir)
                     for seed in settings.seeds
@@ -163,7 +161,6 @@ def rebuild(argv: list[str], config_dir: str | None) -> None:
     console.console.print(
         f"targets written to {table_path()}, baselines to {baselines.table_path()}",
         highlight=False,
-        markup=False,
     )
 
 
