@@ -131,7 +131,7 @@ def quiet_startup(hw: Any) -> None:
     """On the TensorFlow backend, load TensorFlow and find its GPUs with its start-up lines
     filtered (``startup_lines_kept``); whatever else it prints there still shows. A run
     on JAX or PyTorch leaves TensorFlow unloaded (``backends.set_random_seed``)."""
-    if hw.backend != backends.DEFAULT or importlib.util.find_spec("tensorflow") is None:
+    if hw.backend != "tensorflow" or importlib.util.find_spec("tensorflow") is None:
         return
     level, cpu = tf_log_level(), hw.device == "cpu"
     with _filtered_stderr(lambda text: startup_lines_kept(text, level, cpu)):

@@ -141,7 +141,7 @@ def set_random_seed(seed: int) -> None:
 
     import keras
 
-    if keras.backend.backend() == DEFAULT or "tensorflow" in sys.modules:
+    if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules:
         keras.utils.set_random_seed(seed)
         return
     from keras.src.utils.module_utils import tensorflow  # the lazy module Keras seeds
